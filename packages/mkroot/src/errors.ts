@@ -1,0 +1,32 @@
+/**
+ * Errors mkroot reports. Each code is stable and documented in the package
+ * README ("Errors"); a test fails when one is not. The message always names
+ * the path and says what to do.
+ */
+export const MKROOT_ERROR_CODES = {
+  MKROOT_SOURCE_NOT_FOUND: 'the source directory does not exist',
+  MKROOT_SOURCE_NOT_A_DIRECTORY: 'the source path is a file or something else, not a directory',
+  MKROOT_UNREADABLE_DIRECTORY: 'a directory in the tree cannot be listed',
+  MKROOT_UNREADABLE_FILE: 'a file in the tree cannot be opened or read',
+  MKROOT_BAD_FILE_NAME: 'a file name is not valid UTF-8, so no URL can name it',
+  MKROOT_ESCAPING_LINK: 'a symbolic link points outside the source tree',
+  MKROOT_DANGLING_LINK: 'a symbolic link points to nothing',
+  MKROOT_LINK_LOOP: 'symbolic links form a loop',
+  MKROOT_FILE_CHANGED: 'a file changed while it was being packed',
+  MKROOT_DESTINATION_UNWRITABLE: 'the output file cannot be created in its directory',
+  MKROOT_BAD_OPTION: 'an option value is malformed',
+  MKROOT_PATH_NOT_FOUND: 'a path asked for (mkroot cat) is not in the webroot',
+} as const;
+
+export type MkrootErrorCode = keyof typeof MKROOT_ERROR_CODES;
+
+export class MkrootError extends Error {
+  override readonly name = 'MkrootError';
+  constructor(
+    readonly code: MkrootErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,142 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { MkrootError } from './errors.js';
+
+export interface WalkOptions {
+  includeDotfiles: boolean;
+  skipEscapingLinks: boolean;
+  /** Called with a message for each thing skipped (special files, escaping links when skipped). */
+  warn: (message: string) => void;
+}
+
+export interface FoundFile {
+  kind: 'file';
+  /** Site path: '/a/b.html'. */
+  sitePath: string;
+  /** Where to read it (the link itself when it is a followed symlink). */
+  absPath: string;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface FoundDirectory {
+  kind: 'directory';
+  sitePath: string;
+  mtimeMs: number;
+}
+
+export type Found = FoundFile | FoundDirectory;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeName(raw: Buffer, dirAbs: string): string {
+  try {
+    return utf8.decode(raw);
+  } catch {
+    const shown = path.join(dirAbs, raw.toString('latin1'));
+    throw new MkrootError(
+      'MKROOT_BAD_FILE_NAME',
+      `${JSON.stringify(shown)}: file name is not valid UTF-8 (bytes ${raw.toString('hex')}); rename it so a URL can name it`,
+    );
+  }
+}
+
+function isInside(root: string, p: string): boolean {
+  const rel = path.relative(root, p);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+function statOrThrow(abs: string, what: 'file' | 'directory'): fs.Stats {
+  try {
+    return fs.statSync(abs);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new MkrootError(
+      what === 'file' ? 'MKROOT_UNREADABLE_FILE' : 'MKROOT_UNREADABLE_DIRECTORY',
+      `${abs}: cannot stat (${code}); fix its permissions or remove it`,
+      { cause: err },
+    );
+  }
+}
+
+/**
+ * Lists what a source directory holds, in a stable order (sorted by name at
+ * each level), applying the policy on dotfiles, links and special files.
+ * Nothing is read here but directory listings and stats.
+ */
+export function walkSource(srcDir: string, options: WalkOptions): Found[] {
+  let rootStat: fs.Stats;
+  try {
+    rootStat = fs.statSync(srcDir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new MkrootError('MKROOT_SOURCE_NOT_FOUND', `${srcDir}: no such directory; give the directory holding the site`, { cause: err });
+    }
+    throw new MkrootError('MKROOT_UNREADABLE_DIRECTORY', `${srcDir}: cannot stat (${code}); check its permissions`, { cause: err });
+  }
+  if (!rootStat.isDirectory()) {
+    throw new MkrootError('MKROOT_SOURCE_NOT_A_DIRECTORY', `${srcDir}: not a directory; give the directory holding the site, not a file`);
+  }
+  const root = fs.realpathSync(srcDir);
+  const found: Found[] = [{ kind: 'directory', sitePath: '/', mtimeMs: rootStat.mtimeMs }];
+
+  // `chain` holds the real paths of the directories being descended, to catch link loops.
+  const visit = (dirAbs: string, sitePrefix: string, chain: Set<string>): void => {
+    let dirents: fs.Dirent<Buffer>[];
+    try {
+      dirents = fs.readdirSync(dirAbs, { withFileTypes: true, encoding: 'buffer' });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new MkrootError('MKROOT_UNREADABLE_DIRECTORY', `${dirAbs}: cannot list directory (${code}); fix its permissions or remove it`, { cause: err });
+    }
+    const named = dirents.map((d) => ({ d, name: decodeName(d.name, dirAbs) }));
+    named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const { d, name } of named) {
+      const abs = path.join(dirAbs, name);
+      const sitePath = `${sitePrefix}/${name}`;
+      if (name.startsWith('.') && !options.includeDotfiles && !(sitePrefix === '' && name === '.well-known')) continue;
+
+      let stat: fs.Stats;
+      let real = abs;
+      if (d.isSymbolicLink()) {
+        try {
+          real = fs.realpathSync(abs);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'ELOOP') throw new MkrootError('MKROOT_LINK_LOOP', `${abs}: symbolic link loop; fix or remove the link`, { cause: err });
+          throw new MkrootError('MKROOT_DANGLING_LINK', `${abs}: symbolic link points to nothing (${fs.readlinkSync(abs)}); fix or remove it`, { cause: err });
+        }
+        if (!isInside(root, real)) {
+          const msg = `${abs}: symbolic link escapes the source tree (to ${real})`;
+          if (options.skipEscapingLinks) {
+            options.warn(`skipped ${msg}`);
+            continue;
+          }
+          throw new MkrootError('MKROOT_ESCAPING_LINK', `${msg}; copy the target into the tree, or pass --skip-escaping-links`);
+        }
+        stat = statOrThrow(abs, 'file');
+      } else if (d.isDirectory() || d.isFile()) {
+        stat = statOrThrow(abs, d.isDirectory() ? 'directory' : 'file');
+      } else {
+        options.warn(`skipped ${abs}: not a regular file or directory (socket, FIFO or device)`);
+        continue;
+      }
+
+      if (stat.isDirectory()) {
+        const realDir = d.isSymbolicLink() ? real : fs.realpathSync(abs);
+        if (chain.has(realDir)) throw new MkrootError('MKROOT_LINK_LOOP', `${abs}: symbolic link leads back to a directory it is inside; remove the link`);
+        found.push({ kind: 'directory', sitePath, mtimeMs: stat.mtimeMs });
+        chain.add(realDir);
+        visit(abs, sitePath, chain);
+        chain.delete(realDir);
+      } else if (stat.isFile()) {
+        found.push({ kind: 'file', sitePath, absPath: abs, size: stat.size, mtimeMs: stat.mtimeMs });
+      } else {
+        options.warn(`skipped ${abs}: link to something that is not a regular file or directory`);
+      }
+    }
+  };
+  visit(root === srcDir ? srcDir : srcDir, '', new Set([root]));
+  return found;
+}

@@ -1,0 +1,84 @@
+/**
+ * Every number and name that defines the webroot format, in one place.
+ * FORMAT.md documents each of them; the reader and the writer both import them
+ * from here, so neither can drift from the other.
+ */
+
+/** `PRAGMA application_id`: the four ASCII bytes "WBRT", read big-endian. */
+export const APPLICATION_ID = 0x57425254;
+
+/** `PRAGMA user_version`: the format version this code reads and writes. */
+export const FORMAT_VERSION = 1;
+
+/** The first 16 bytes of every SQLite 3 database (and so of every webroot file). */
+export const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
+/** Offsets inside the 100-byte SQLite header (all big-endian, per the SQLite file format). */
+export const SQLITE_HEADER = {
+  size: 100,
+  pageSizeOffset: 16, // u16; the value 1 means 65536
+  pageCountOffset: 28, // u32; the "in-header database size" in pages
+  userVersionOffset: 60, // u32
+  applicationIdOffset: 68, // u32
+} as const;
+
+/** Hash used for object identity, ETags and the data-region digest. */
+export const HASH_ALGORITHM = 'sha256';
+export const HASH_BYTES = 32;
+
+/** Content codings a variant may have, in the server's order of preference. */
+export const ENCODINGS = ['br', 'gzip'] as const;
+export type Encoding = (typeof ENCODINGS)[number];
+
+/** Kinds of entry in the `entries` table. */
+export const ENTRY_KINDS = ['file', 'directory'] as const;
+export type EntryKind = (typeof ENTRY_KINDS)[number];
+
+/** Keys of the `meta` table that every version-1 file has. */
+export const META_KEYS = [
+  'format_version',
+  'generator',
+  'created',
+  'entry_count',
+  'object_count',
+  'data_length',
+  'data_sha256',
+] as const;
+export type MetaKey = (typeof META_KEYS)[number];
+
+/** The schema the writer creates and the reader expects. */
+export const SCHEMA_SQL = `
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE objects (
+  id     INTEGER PRIMARY KEY,
+  hash   BLOB    NOT NULL UNIQUE,
+  offset INTEGER NOT NULL,
+  length INTEGER NOT NULL
+);
+CREATE TABLE entries (
+  path      TEXT    PRIMARY KEY,
+  kind      TEXT    NOT NULL CHECK (kind IN ('file', 'directory')),
+  mtime     INTEGER NOT NULL,
+  mime      TEXT,
+  object_id INTEGER REFERENCES objects (id),
+  CHECK ((kind = 'file') = (object_id IS NOT NULL AND mime IS NOT NULL))
+) WITHOUT ROWID;
+CREATE TABLE variants (
+  path      TEXT    NOT NULL REFERENCES entries (path),
+  encoding  TEXT    NOT NULL CHECK (encoding IN ('br', 'gzip')),
+  object_id INTEGER NOT NULL REFERENCES objects (id),
+  PRIMARY KEY (path, encoding)
+) WITHOUT ROWID;
+`;
+
+/**
+ * A strong entity tag (RFC 9110 section 8.8.3) from an object's content hash:
+ * the first 16 bytes of its SHA-256, base64url. Identical bytes give the
+ * identical tag on every build and every machine.
+ */
+export function etagFromHash(hash: Uint8Array): string {
+  return `"${Buffer.from(hash.buffer, hash.byteOffset, 16).toString('base64url')}"`;
+}

@@ -1,0 +1,5 @@
+export * from './constants.js';
+export * from './errors.js';
+export * from './reader/types.js';
+export { Webroot } from './reader/webroot.js';
+export { openWebroot, parseHeader } from './reader/open.js';

@@ -1,0 +1,184 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { HASH_ALGORITHM } from '../constants.js';
+import { WebrootError } from '../errors.js';
+import type { Entry, FileIdentity, StoredObject, VerifyReport, WebrootMeta } from './types.js';
+
+const VERIFY_CHUNK = 1 << 20;
+
+/**
+ * An open webroot: the index in memory, one file descriptor for the bytes.
+ *
+ * Lifetime: whoever serves from it calls `acquire()` before and `release()`
+ * after each use; `retire()` says no new use will start. The descriptor is
+ * closed once it is retired and the last use has been released, so a response
+ * that started on an old version finishes on it after a swap.
+ */
+export class Webroot {
+  private refs = 0;
+  private retired = false;
+  private closed = false;
+
+  constructor(
+    readonly file: string,
+    private readonly fd: number,
+    /** Absolute offset of the data region (the SQLite image's length). */
+    readonly dataStart: number,
+    readonly meta: WebrootMeta,
+    private readonly entries: ReadonlyMap<string, Entry>,
+    readonly identity: FileIdentity,
+  ) {}
+
+  /** The entry at a site path ('/', '/a/b.html'), if any. */
+  lookup(path: string): Entry | undefined {
+    return this.entries.get(path);
+  }
+
+  /** Every entry, in no particular order. */
+  all(): IterableIterator<Entry> {
+    return this.entries.values();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** The descriptor, for executors that hand it to streams; valid until closed. */
+  get descriptor(): number {
+    this.assertOpen();
+    return this.fd;
+  }
+
+  acquire(): this {
+    this.assertOpen();
+    this.refs++;
+    return this;
+  }
+
+  release(): void {
+    this.refs--;
+    if (this.refs === 0 && this.retired) this.closeNow();
+  }
+
+  /** No new uses will start; close as soon as the running ones end. */
+  retire(): void {
+    this.retired = true;
+    if (this.refs === 0) this.closeNow();
+  }
+
+  /** Close now, whatever is running. */
+  close(): void {
+    this.retired = true;
+    this.closeNow();
+  }
+
+  /**
+   * Synchronous positioned read of `length` bytes starting `start` bytes into
+   * `object`, into `target` at `targetOffset`. Returns the bytes read.
+   */
+  readSync(object: StoredObject, start: number, length: number, target: Buffer, targetOffset = 0): number {
+    this.assertOpen();
+    const want = Math.max(0, Math.min(length, object.length - start));
+    let done = 0;
+    while (done < want) {
+      const n = fs.readSync(this.fd, target, targetOffset + done, want - done, object.offset + start + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+
+  /** A whole object, read synchronously into a new buffer. */
+  readObjectSync(object: StoredObject): Buffer {
+    const buf = Buffer.allocUnsafe(object.length);
+    const n = this.readSync(object, 0, object.length, buf);
+    if (n !== object.length) throw new WebrootError('WEBROOT_TRUNCATED', `${this.file}: short read`, this.file);
+    return buf;
+  }
+
+  /** A readable stream over bytes [start, end] (inclusive) of `object`, straight from the descriptor. */
+  createReadStream(object: StoredObject, start: number, end: number, highWaterMark = 64 * 1024): fs.ReadStream {
+    this.assertOpen();
+    return fs.createReadStream('', {
+      fd: this.fd,
+      autoClose: false,
+      start: object.offset + start,
+      end: object.offset + end,
+      highWaterMark,
+    });
+  }
+
+  /** Asynchronous (thread-pool) read, like readSync. */
+  read(object: StoredObject, start: number, length: number, target: Buffer, targetOffset = 0): Promise<number> {
+    this.assertOpen();
+    const want = Math.max(0, Math.min(length, object.length - start));
+    return new Promise((resolve, reject) => {
+      const step = (done: number): void => {
+        if (done >= want) return resolve(done);
+        fs.read(this.fd, target, targetOffset + done, want - done, object.offset + start + done, (err, n) => {
+          if (err) reject(err);
+          else if (n === 0) resolve(done);
+          else step(done + n);
+        });
+      };
+      step(0);
+    });
+  }
+
+  /**
+   * Reads every byte of the data region and checks it: the digest of the whole
+   * region against the meta table, and each object's bytes against its hash.
+   */
+  verify(): VerifyReport {
+    this.assertOpen();
+    const problems: string[] = [];
+    const buf = Buffer.allocUnsafe(VERIFY_CHUNK);
+    const hashRange = (offset: number, length: number): { digest: Buffer; read: number } => {
+      const h = crypto.createHash(HASH_ALGORITHM);
+      let done = 0;
+      while (done < length) {
+        const n = fs.readSync(this.fd, buf, 0, Math.min(VERIFY_CHUNK, length - done), offset + done);
+        if (n === 0) break;
+        h.update(buf.subarray(0, n));
+        done += n;
+      }
+      return { digest: h.digest(), read: done };
+    };
+    const region = hashRange(this.dataStart, this.meta.dataLength);
+    if (region.read !== this.meta.dataLength) problems.push(`data region is ${region.read} bytes, expected ${this.meta.dataLength}`);
+    if (region.digest.toString('hex') !== this.meta.dataSha256) problems.push('data region digest does not match meta data_sha256');
+
+    const seen = new Set<StoredObject>();
+    const owners = new Map<StoredObject, string>();
+    for (const entry of this.entries.values()) {
+      if (entry.kind !== 'file') continue;
+      owners.set(entry.object, entry.path);
+      for (const v of entry.variants) owners.set(v.object, `${entry.path} (${v.encoding})`);
+    }
+    let bytes = 0;
+    for (const [object, owner] of owners) {
+      if (seen.has(object)) continue;
+      seen.add(object);
+      const { digest, read } = hashRange(object.offset, object.length);
+      bytes += read;
+      if (read !== object.length || !digest.equals(object.hash)) {
+        problems.push(`${owner}: bytes at offset ${object.offset - this.dataStart} do not match their hash`);
+      }
+    }
+    return { ok: problems.length === 0, objectsChecked: seen.size, bytesChecked: bytes, problems };
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new WebrootError('WEBROOT_CLOSED', `${this.file}: webroot is closed`, this.file);
+  }
+
+  private closeNow(): void {
+    if (this.closed) return;
+    this.closed = true;
+    fs.closeSync(this.fd);
+  }
+}
