@@ -1,0 +1,86 @@
+import cluster from 'node:cluster';
+import type { AddressInfo } from 'node:net';
+import type { HttpdConfig } from '../config.js';
+import { createLogger, errorFields } from '../log.js';
+import { openAccessLog } from '../server/access-log.js';
+import { HttpServer } from '../server/http-server.js';
+import { VhostRegistry } from '../vhosts/registry.js';
+
+export type WorkerMessage =
+  | { type: 'listening'; address: string; port: number }
+  | { type: 'listen-error'; code: string; message: string };
+
+export type PrimaryMessage = { type: 'rescan' } | { type: 'drain' };
+
+/**
+ * Runs one serving process: the vhost registry (watching for swaps), the HTTP
+ * server, and the handlers that drain it. Used by cluster workers and by
+ * `--workers 0` (no supervisor).
+ */
+export function runWorker(config: HttpdConfig, onListening?: (address: AddressInfo) => void): void {
+  const log = createLogger(config.logLevel);
+  const registry = new VhostRegistry(config.vhostsDir, log);
+  registry.rescan();
+  registry.watch(config.rescanIntervalMs);
+  const access = config.accessLog ? openAccessLog(config.accessLog) : undefined;
+  const server = new HttpServer({
+    sites: registry,
+    io: config.io,
+    cacheBytes: config.cacheBytes,
+    plan: { cacheControl: config.cacheControl, autoindex: config.autoindex },
+    timeouts: { headerMs: config.headerTimeoutMs, keepAliveMs: config.keepAliveTimeoutMs, sendMs: config.sendTimeoutMs },
+    log,
+    accessLog: access?.write,
+  });
+  const send = (m: WorkerMessage) => process.send?.(m);
+
+  let draining = false;
+  const drain = (why: string) => {
+    if (draining) return;
+    draining = true;
+    log.log('info', 'draining', { why, connections: server.connectionCount });
+    server.drain(config.drainTimeoutMs).then(() => {
+      registry.close();
+      access?.close();
+      log.log('info', 'stopped', {});
+      process.exit(0);
+    });
+  };
+
+  server.server.on('error', (err: NodeJS.ErrnoException) => {
+    if (cluster.isWorker) {
+      send({ type: 'listen-error', code: err.code ?? 'EUNKNOWN', message: err.message });
+      setTimeout(() => process.exit(1), 50);
+      return;
+    }
+    process.stderr.write(`httpd: ${listenErrorText(config, err.code ?? '', err.message)}\n`);
+    process.exit(1);
+  });
+  server.server.listen({ port: config.port, host: config.host }, () => {
+    const addr = server.server.address() as AddressInfo;
+    send({ type: 'listening', address: addr.address, port: addr.port });
+    onListening?.(addr);
+  });
+
+  process.on('message', (m: PrimaryMessage) => {
+    if (m?.type === 'rescan') registry.rescan();
+    else if (m?.type === 'drain') drain('primary asked');
+  });
+  process.on('SIGHUP', () => registry.rescan());
+  process.on('SIGTERM', () => drain('SIGTERM'));
+  // In a cluster the primary owns Ctrl-C: it tells every worker to drain.
+  process.on('SIGINT', () => (cluster.isWorker ? undefined : drain('SIGINT')));
+  process.on('uncaughtException', (err) => {
+    // State is unknown after an exception outside request handling: log it and let the supervisor replace us.
+    log.log('error', 'worker-crashed', { ...errorFields(err), stack: err.stack });
+    process.exit(70);
+  });
+}
+
+export function listenErrorText(config: HttpdConfig, code: string, message: string): string {
+  const where = `${config.host}:${config.port}`;
+  if (code === 'EADDRINUSE') return `cannot listen on ${where}: address already in use; stop the other server or choose another --port`;
+  if (code === 'EACCES') return `cannot listen on ${where}: permission denied; ports below 1024 need privileges, choose another --port`;
+  if (code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no such local address; check --host`;
+  return `cannot listen on ${where}: ${message}`;
+}

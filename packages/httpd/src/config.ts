@@ -1,0 +1,32 @@
+import type { IoMode } from './io/executors.js';
+import type { LogLevel } from './log.js';
+
+/** Everything a worker needs, validated once by the CLI and passed to workers as JSON. */
+export interface HttpdConfig {
+  vhostsDir: string;
+  io: IoMode;
+  port: number;
+  host: string;
+  workers: number;
+  cacheBytes: number;
+  cacheControl: string;
+  autoindex: boolean;
+  logLevel: LogLevel;
+  accessLog?: string;
+  rescanIntervalMs: number;
+  headerTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  sendTimeoutMs: number;
+  drainTimeoutMs: number;
+}
+
+export const CONFIG_ENV = 'WEBROOT_HTTPD_CONFIG';
+
+/** Parses sizes like 0, 4096, 512K, 64M, 1G (binary units). */
+export function parseSize(value: string): number | undefined {
+  const m = /^(\d+)([kmg]i?b?)?$/i.exec(value.trim());
+  if (!m) return undefined;
+  const unit = (m[2] ?? '').charAt(0).toLowerCase();
+  const mult = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
+  return Number(m[1]) * mult;
+}

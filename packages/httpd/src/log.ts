@@ -1,0 +1,30 @@
+import cluster from 'node:cluster';
+
+/** Structured logs: one JSON object per line on stderr, with level, time, worker and event. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+export const LOG_LEVELS = Object.keys(ORDER) as LogLevel[];
+
+export interface Logger {
+  level: LogLevel;
+  log(level: LogLevel, event: string, fields?: Record<string, unknown>): void;
+  enabled(level: LogLevel): boolean;
+}
+
+export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
+  const worker = cluster.isWorker ? cluster.worker!.id : 0;
+  return {
+    level,
+    enabled: (l) => ORDER[l] >= ORDER[level],
+    log(l, event, fields) {
+      if (ORDER[l] < ORDER[level]) return;
+      write(`${JSON.stringify({ level: l, time: new Date().toISOString(), worker, pid: process.pid, event, ...fields })}\n`);
+    },
+  };
+}
+
+/** Message and code of an error, for a log field. */
+export function errorFields(err: unknown): { error: string; code?: string } {
+  const e = err as { message?: string; code?: string };
+  return e && typeof e === 'object' ? { error: e.message ?? String(err), ...(e.code ? { code: e.code } : {}) } : { error: String(err) };
+}

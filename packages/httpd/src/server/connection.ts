@@ -1,0 +1,208 @@
+import type net from 'node:net';
+import { currentHttpDate } from '../http/dates.js';
+import { parseRequestHead, type RequestHead } from '../http/parse-request.js';
+import { errorPlan, planResponse, type Plan } from '../http/plan.js';
+import { statusLine } from '../http/status.js';
+import { errorFields } from '../log.js';
+import type { ServerContext } from './context.js';
+
+/** Bodies up to this size are gathered into one buffer with the head: one write, one syscall. */
+export const SMALL_BODY = 64 * 1024;
+/** A request body up to this size is read and discarded to keep the connection; a larger one closes it. */
+const MAX_SKIPPED_BODY = 64 * 1024;
+/** Unparsed pipelined bytes beyond this pause reading until the current response is done. */
+const MAX_BUFFERED = 64 * 1024;
+
+/**
+ * One client connection: parses request heads as bytes arrive, answers them
+ * strictly in order (pipelining), and applies the header, idle and send timeouts.
+ */
+export class Connection {
+  private buf: Buffer | null = null;
+  private busy = false;
+  private closing = false;
+  private inLoop = false;
+  private skip = 0;
+  /** When the first byte of the request head being received arrived (0: none pending). */
+  private headStart = 0;
+
+  constructor(
+    readonly socket: net.Socket,
+    private readonly ctx: ServerContext,
+  ) {
+    socket.setNoDelay(true);
+    socket.setTimeout(ctx.timeouts.keepAliveMs);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('timeout', () => this.onTimeout());
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => ctx.connections.delete(this));
+    ctx.connections.add(this);
+  }
+
+  get idle(): boolean {
+    return !this.busy;
+  }
+
+  /** Closes now if idle, else after the response in progress. */
+  shutdown(): void {
+    this.closing = true;
+    if (!this.busy) this.socket.destroy();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closing) return;
+    this.buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
+    if (this.headStart === 0 && this.skip === 0) this.headStart = Date.now();
+    if (!this.busy) this.process();
+    else if (this.buf !== null && this.buf.length > MAX_BUFFERED) this.socket.pause();
+  }
+
+  private onTimeout(): void {
+    // A partial head that stalls gets 408; an idle keep-alive connection or a stalled reader is just closed.
+    if (!this.busy && this.buf !== null && this.skip === 0) this.send(errorPlan(408, true), null, true);
+    else this.socket.destroy();
+  }
+
+  private process(): void {
+    this.inLoop = true;
+    try {
+      while (!this.busy && !this.closing && this.buf !== null) {
+        if (this.skip > 0) {
+          const n = Math.min(this.skip, this.buf.length);
+          this.skip -= n;
+          this.buf = n === this.buf.length ? null : this.buf.subarray(n);
+          if (this.buf !== null) this.headStart = Date.now();
+          continue;
+        }
+        const r = parseRequestHead(this.buf, 0, this.ctx.limits);
+        if (r.kind === 'incomplete') {
+          if (Date.now() - this.headStart > this.ctx.timeouts.headerMs) this.send(errorPlan(408, true), null, true);
+          break;
+        }
+        if (r.kind === 'error') {
+          this.ctx.log.log('debug', 'bad-request', { status: r.status, reason: r.reason, remote: this.socket.remoteAddress });
+          this.send(errorPlan(r.status, true), null, true);
+          break;
+        }
+        this.buf = r.end < this.buf.length ? this.buf.subarray(r.end) : null;
+        this.headStart = this.buf === null ? 0 : Date.now();
+        this.handle(r.head);
+      }
+    } finally {
+      this.inLoop = false;
+    }
+  }
+
+  private handle(head: RequestHead): void {
+    let plan: Plan;
+    try {
+      plan = planResponse(head, this.ctx.sites, this.ctx.plan);
+    } catch (err) {
+      this.ctx.log.log('error', 'request-failed', { method: head.method, target: head.target, host: head.headers.host, ...errorFields(err), stack: (err as Error)?.stack });
+      plan = errorPlan(500, false, head.method === 'HEAD');
+    }
+    let close = plan.close === true || !head.keepAlive || this.closing || this.ctx.draining();
+    if (head.chunked) close = true;
+    else if (head.contentLength > MAX_SKIPPED_BODY) close = true;
+    else this.skip = head.contentLength;
+    this.send(plan, head, close);
+  }
+
+  private send(plan: Plan, head: RequestHead | null, close: boolean): void {
+    this.busy = true;
+    const headText = `${statusLine(plan.status)}Date: ${currentHttpDate()}\r\n${plan.headers}${close ? 'Connection: close\r\n' : ''}\r\n`;
+    const webroot = plan.body.some((s) => s.kind === 'object') ? plan.site!.webroot.acquire() : undefined;
+    const done = (ok: boolean) => {
+      webroot?.release();
+      this.ctx.accessLog?.(this.socket, head, plan.status, ok ? plan.bodyLength : 0);
+      this.finish(close || !ok);
+    };
+    const fail = (err: unknown) => {
+      this.ctx.log.log('error', 'send-failed', { target: head?.target, ...errorFields(err) });
+      this.socket.destroy();
+      webroot?.release();
+      this.busy = false;
+    };
+    try {
+      if (plan.bodyLength <= SMALL_BODY) this.sendSmall(headText, plan, done, fail);
+      else this.sendLarge(headText, plan).then(done, fail);
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  /** Head and body in one buffer, one write; reads that the mode cannot do synchronously are awaited first. */
+  private sendSmall(headText: string, plan: Plan, done: (ok: boolean) => void, fail: (err: unknown) => void): void {
+    const { cache, executor } = this.ctx;
+    const parts: (Buffer | Promise<Buffer>)[] = [];
+    let pending = false;
+    for (const seg of plan.body) {
+      if (seg.kind === 'buffer') {
+        parts.push(seg.data);
+        continue;
+      }
+      const webroot = plan.site!.webroot;
+      if (cache.cacheable(seg.object)) {
+        const hit = cache.get(seg.object);
+        if (hit) {
+          parts.push(seg.start === 0 && seg.end === hit.length ? hit : hit.subarray(seg.start, seg.end));
+          continue;
+        }
+        const whole = executor.read(webroot, seg.object, 0, seg.object.length);
+        const keep = (b: Buffer) => {
+          cache.set(seg.object, b);
+          return seg.start === 0 && seg.end === b.length ? b : b.subarray(seg.start, seg.end);
+        };
+        if (whole instanceof Promise) {
+          pending = true;
+          parts.push(whole.then(keep));
+        } else parts.push(keep(whole));
+        continue;
+      }
+      const bytes = executor.read(webroot, seg.object, seg.start, seg.end);
+      if (bytes instanceof Promise) pending = true;
+      parts.push(bytes);
+    }
+    const write = (bodies: Buffer[]) => {
+      if (this.socket.destroyed) return done(false);
+      const headLength = Buffer.byteLength(headText, 'latin1');
+      let total = headLength;
+      for (const b of bodies) total += b.length;
+      const out = Buffer.allocUnsafe(total);
+      out.write(headText, 0, 'latin1');
+      let at = headLength;
+      for (const b of bodies) at += b.copy(out, at);
+      this.socket.write(out);
+      done(true);
+    };
+    if (pending) Promise.all(parts).then(write, fail);
+    else write(parts as Buffer[]);
+  }
+
+  private async sendLarge(headText: string, plan: Plan): Promise<boolean> {
+    const socket = this.socket;
+    socket.setTimeout(this.ctx.timeouts.sendMs);
+    socket.cork();
+    socket.write(headText, 'latin1');
+    process.nextTick(() => socket.uncork());
+    for (const seg of plan.body) {
+      if (socket.destroyed) return false;
+      if (seg.kind === 'buffer') socket.write(seg.data);
+      else if (!(await this.ctx.executor.pump(socket, plan.site!.webroot, seg.object, seg.start, seg.end))) return false;
+    }
+    socket.setTimeout(this.ctx.timeouts.keepAliveMs);
+    return !socket.destroyed;
+  }
+
+  private finish(close: boolean): void {
+    this.busy = false;
+    if (close || this.closing) {
+      this.closing = true;
+      this.buf = null;
+      this.socket.end();
+      return;
+    }
+    if (this.socket.isPaused()) this.socket.resume();
+    if (!this.inLoop && this.buf !== null) this.process();
+  }
+}

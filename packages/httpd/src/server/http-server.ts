@@ -1,0 +1,68 @@
+import net from 'node:net';
+import { DEFAULT_LIMITS, type ParseLimits } from '../http/parse-request.js';
+import type { PlanConfig, SiteLookup } from '../http/plan.js';
+import { executorFor, type IoMode } from '../io/executors.js';
+import { ObjectCache } from '../io/object-cache.js';
+import type { Logger } from '../log.js';
+import { Connection } from './connection.js';
+import type { ServerContext, Timeouts } from './context.js';
+
+export interface HttpServerOptions {
+  sites: SiteLookup;
+  io: IoMode;
+  cacheBytes: number;
+  plan: PlanConfig;
+  timeouts: Timeouts;
+  limits?: ParseLimits;
+  log: Logger;
+  accessLog?: ServerContext['accessLog'];
+}
+
+/** The static HTTP/1.1 server over `net`: one Connection per socket, sharing one context. */
+export class HttpServer {
+  readonly server: net.Server;
+  private readonly ctx: ServerContext;
+  private isDraining = false;
+
+  constructor(options: HttpServerOptions) {
+    this.ctx = {
+      sites: options.sites,
+      plan: options.plan,
+      limits: options.limits ?? DEFAULT_LIMITS,
+      timeouts: options.timeouts,
+      executor: executorFor(options.io),
+      cache: new ObjectCache(options.cacheBytes),
+      log: options.log,
+      accessLog: options.accessLog,
+      connections: new Set(),
+      draining: () => this.isDraining,
+    };
+    this.server = net.createServer({ noDelay: true }, (socket) => {
+      if (this.isDraining) socket.destroy();
+      else new Connection(socket, this.ctx);
+    });
+  }
+
+  get connectionCount(): number {
+    return this.ctx.connections.size;
+  }
+
+  /** Stops accepting, closes idle connections, lets running responses finish for up to `timeoutMs`, then cuts the rest. */
+  drain(timeoutMs: number): Promise<void> {
+    this.isDraining = true;
+    this.server.close();
+    for (const c of this.ctx.connections) c.shutdown();
+    return new Promise((resolve) => {
+      const deadline = Date.now() + timeoutMs;
+      const check = () => {
+        if (this.ctx.connections.size === 0) return resolve();
+        if (Date.now() >= deadline) {
+          for (const c of this.ctx.connections) c.socket.destroy();
+          return resolve();
+        }
+        setTimeout(check, 20);
+      };
+      check();
+    });
+  }
+}
