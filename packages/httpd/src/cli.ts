@@ -74,6 +74,7 @@ export function createProgram(): Command {
     .addOption(new Option('--log-level <level>', 'least severe log level written').choices(LOG_LEVELS).default('info'))
     .option('--access-log <FILE|->', 'write an access log in combined format to FILE, or to standard output for -')
     .addOption(new Option('--rescan-interval <s>', 'rescan VHOSTS_DIR this often, for filesystems that lose watch events').default(1000, '1').argParser(seconds('--rescan-interval')))
+    .option('--no-watch', 'do not watch VHOSTS_DIR for changes (rescan only on the timer and on SIGHUP)')
     .addOption(new Option('--header-timeout <s>', 'a request head must arrive within this long (else 408)').default(10_000, '10').argParser(seconds('--header-timeout')))
     .addOption(new Option('--keepalive-timeout <s>', 'close idle keep-alive connections after this long').default(5_000, '5').argParser(seconds('--keepalive-timeout')))
     .addOption(new Option('--send-timeout <s>', 'abandon a response whose client reads nothing for this long').default(30_000, '30').argParser(seconds('--send-timeout')))
@@ -96,6 +97,7 @@ export function createProgram(): Command {
         logLevel: opts.logLevel as LogLevel,
         accessLog: opts.accessLog as string | undefined,
         rescanIntervalMs: opts.rescanInterval as number,
+        watch: opts.watch !== false,
         headerTimeoutMs: opts.headerTimeout as number,
         keepAliveTimeoutMs: opts.keepaliveTimeout as number,
         sendTimeoutMs: opts.sendTimeout as number,

@@ -14,6 +14,8 @@ export interface HttpdConfig {
   logLevel: LogLevel;
   accessLog?: string;
   rescanIntervalMs: number;
+  /** Use fs.watch as a hint (off: rescan only on the timer and SIGHUP). */
+  watch: boolean;
   headerTimeoutMs: number;
   keepAliveTimeoutMs: number;
   sendTimeoutMs: number;

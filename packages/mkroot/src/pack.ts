@@ -176,12 +176,13 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
         if (compress && isCompressible(mime)) {
           variantsByHash.set(key, variants);
           const old = reusable.get(key);
-          if (old && old.mime === mime) {
-            for (const v of old.variants) variants.list.push({ encoding: v.encoding, object: writer.addObject(v.bytes()) });
-            summary.reusedVariants += variants.list.length;
-            noteVariants(file.size, variants);
-          } else if (bytes) {
-            pending.push({ path: file.sitePath, size: file.size, variants, work: compressBuffer(bytes, mime, settings) });
+          if ((old && old.mime === mime) || bytes) {
+            // Reused variants take the same queue as fresh ones, so the layout (and the file) is the same either way.
+            const work = old && old.mime === mime
+              ? Promise.resolve(old.variants.map((v) => ({ encoding: v.encoding, bytes: v.bytes() })))
+              : compressBuffer(bytes!, mime, settings);
+            if (old && old.mime === mime) summary.reusedVariants += old.variants.length;
+            pending.push({ path: file.sitePath, size: file.size, variants, work });
             if (pending.length >= window) await storeOldest();
           } else {
             while (pending.length > 0) await storeOldest();

@@ -21,7 +21,7 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
   const log = createLogger(config.logLevel);
   const registry = new VhostRegistry(config.vhostsDir, log);
   registry.rescan();
-  registry.watch(config.rescanIntervalMs);
+  registry.watch(config.rescanIntervalMs, config.watch);
   const access = config.accessLog ? openAccessLog(config.accessLog) : undefined;
   const server = new HttpServer({
     sites: registry,

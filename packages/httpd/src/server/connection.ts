@@ -6,6 +6,21 @@ import { statusLine } from '../http/status.js';
 import { errorFields } from '../log.js';
 import type { ServerContext } from './context.js';
 
+/**
+ * Test-only faults, enabled by WEBROOT_FAULT_INJECTION=1 (never by default):
+ * /__fault__/throw throws inside request handling (the worker must answer 500
+ * and keep serving); /__fault__/crash throws outside it (the worker dies and
+ * the supervisor must replace it).
+ */
+function injectFault(target: string): void {
+  if (target === '/__fault__/throw') throw new Error('injected fault while handling a request');
+  if (target === '/__fault__/crash') {
+    setImmediate(() => {
+      throw new Error('injected fault outside request handling');
+    });
+  }
+}
+
 /** Bodies up to this size are gathered into one buffer with the head: one write, one syscall. */
 export const SMALL_BODY = 64 * 1024;
 /** A request body up to this size is read and discarded to keep the connection; a larger one closes it. */
@@ -96,6 +111,7 @@ export class Connection {
   private handle(head: RequestHead): void {
     let plan: Plan;
     try {
+      if (this.ctx.faultInjection && head.target.startsWith('/__fault__/')) injectFault(head.target);
       plan = planResponse(head, this.ctx.sites, this.ctx.plan);
     } catch (err) {
       this.ctx.log.log('error', 'request-failed', { method: head.method, target: head.target, host: head.headers.host, ...errorFields(err), stack: (err as Error)?.stack });

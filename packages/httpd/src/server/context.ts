@@ -28,4 +28,6 @@ export interface ServerContext {
   accessLog?: (socket: net.Socket, head: RequestHead | null, status: number, bytes: number) => void;
   connections: Set<Connection>;
   draining: () => boolean;
+  /** WEBROOT_FAULT_INJECTION=1: see injectFault in connection.ts. */
+  faultInjection: boolean;
 }

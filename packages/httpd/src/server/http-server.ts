@@ -36,6 +36,7 @@ export class HttpServer {
       accessLog: options.accessLog,
       connections: new Set(),
       draining: () => this.isDraining,
+      faultInjection: process.env.WEBROOT_FAULT_INJECTION === '1',
     };
     this.server = net.createServer({ noDelay: true }, (socket) => {
       if (this.isDraining) socket.destroy();

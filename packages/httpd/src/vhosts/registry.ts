@@ -112,16 +112,18 @@ export class VhostRegistry {
   }
 
   /** Starts watching (a hint) and the periodic rescan. */
-  watch(rescanIntervalMs: number): void {
+  watch(rescanIntervalMs: number, useWatch = true): void {
     const schedule = () => {
       clearTimeout(this.debounce);
       this.debounce = setTimeout(() => this.rescan(), 10);
     };
-    try {
-      this.watcher = fs.watch(this.dir, { persistent: false }, schedule);
-      this.watcher.on('error', (err) => this.log.log('warn', 'watch-failed', { dir: this.dir, ...errorFields(err) }));
-    } catch (err) {
-      this.log.log('warn', 'watch-failed', { dir: this.dir, ...errorFields(err), fallback: 'periodic rescan only' });
+    if (useWatch) {
+      try {
+        this.watcher = fs.watch(this.dir, { persistent: false }, schedule);
+        this.watcher.on('error', (err) => this.log.log('warn', 'watch-failed', { dir: this.dir, ...errorFields(err) }));
+      } catch (err) {
+        this.log.log('warn', 'watch-failed', { dir: this.dir, ...errorFields(err), fallback: 'periodic rescan only' });
+      }
     }
     if (rescanIntervalMs > 0) {
       this.timer = setInterval(() => this.rescan(), rescanIntervalMs);

@@ -172,6 +172,16 @@ export class Webroot {
     return { ok: problems.length === 0, objectsChecked: seen.size, bytesChecked: bytes, problems };
   }
 
+  /** Like verify(), but throws WEBROOT_CORRUPT_DATA naming the first problems. */
+  verifyOrThrow(): VerifyReport {
+    const report = this.verify();
+    if (!report.ok) {
+      const shown = report.problems.slice(0, 3).join('; ');
+      throw new WebrootError('WEBROOT_CORRUPT_DATA', `${this.file}: failed verification: ${shown}${report.problems.length > 3 ? ` (and ${report.problems.length - 3} more)` : ''}`, this.file);
+    }
+    return report;
+  }
+
   private assertOpen(): void {
     if (this.closed) throw new WebrootError('WEBROOT_CLOSED', `${this.file}: webroot is closed`, this.file);
   }

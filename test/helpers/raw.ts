@@ -1,0 +1,116 @@
+import net from 'node:net';
+
+export interface RawResponse {
+  status: number;
+  statusLine: string;
+  headers: Record<string, string>;
+  /** Header names in the order received, lower case, with repeats. */
+  headerNames: string[];
+  body: Buffer;
+}
+
+/**
+ * Splits a byte stream into HTTP/1.1 responses. `noBody[i]` marks responses
+ * to HEAD (whose Content-Length describes a body that is not sent).
+ */
+export function parseResponses(data: Buffer, noBody: boolean[] = []): RawResponse[] {
+  const out: RawResponse[] = [];
+  let pos = 0;
+  while (pos < data.length) {
+    const end = data.indexOf('\r\n\r\n', pos);
+    if (end === -1) throw new Error(`incomplete response head at byte ${pos}: ${JSON.stringify(data.subarray(pos).toString('latin1').slice(0, 200))}`);
+    const lines = data.toString('latin1', pos, end).split('\r\n');
+    const statusLine = lines[0]!;
+    const status = Number(statusLine.split(' ')[1]);
+    const headers: Record<string, string> = {};
+    const headerNames: string[] = [];
+    for (const l of lines.slice(1)) {
+      const c = l.indexOf(':');
+      const name = l.slice(0, c).toLowerCase();
+      headerNames.push(name);
+      headers[name] = l.slice(c + 1).trim();
+    }
+    pos = end + 4;
+    const idx = out.length;
+    const hasBody = !(noBody[idx] ?? false) && status !== 304 && status !== 204 && !(status >= 100 && status < 200);
+    const len = hasBody && headers['content-length'] !== undefined ? Number(headers['content-length']) : 0;
+    const body = data.subarray(pos, pos + len);
+    if (body.length < len) throw new Error(`short body: ${body.length} of ${len}`);
+    pos += len;
+    out.push({ status, statusLine, headers, headerNames, body });
+  }
+  return out;
+}
+
+/** Sends raw bytes and collects everything until the server closes (or `timeoutMs`). */
+export function rawExchange(port: number, request: string | Buffer, timeoutMs = 5000): Promise<{ data: Buffer; closed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = net.connect(port, '127.0.0.1');
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ data: Buffer.concat(chunks), closed: false });
+    }, timeoutMs);
+    socket.on('connect', () => socket.write(request));
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', (e) => {
+      clearTimeout(timer);
+      if ((e as NodeJS.ErrnoException).code === 'ECONNRESET') resolve({ data: Buffer.concat(chunks), closed: true });
+      else reject(e);
+    });
+    socket.on('end', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ data: Buffer.concat(chunks), closed: true });
+    });
+  });
+}
+
+/** One raw request expecting `count` responses (keep-alive: it waits until they are all in, not for close). */
+export function rawRequests(port: number, request: string | Buffer, count: number, noBody: boolean[] = [], timeoutMs = 5000): Promise<RawResponse[]> {
+  return new Promise((resolve, reject) => {
+    let data = Buffer.alloc(0);
+    const socket = net.connect(port, '127.0.0.1');
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`timed out waiting for ${count} responses; got ${JSON.stringify(data.toString('latin1').slice(0, 500))}`));
+    }, timeoutMs);
+    const tryParse = (final: boolean) => {
+      try {
+        const rs = parseResponses(data, noBody);
+        if (rs.length >= count) {
+          clearTimeout(timer);
+          socket.destroy();
+          resolve(rs);
+          return;
+        }
+      } catch (e) {
+        if (final) {
+          clearTimeout(timer);
+          reject(e);
+        }
+        return;
+      }
+      if (final) {
+        clearTimeout(timer);
+        reject(new Error(`connection closed after fewer than ${count} responses`));
+      }
+    };
+    socket.on('connect', () => socket.write(request));
+    socket.on('data', (c: Buffer) => {
+      data = Buffer.concat([data, c]);
+      tryParse(false);
+    });
+    socket.on('end', () => tryParse(true));
+    socket.on('error', reject);
+  });
+}
+
+/** A single GET/HEAD over a raw socket, with `Connection: close`. */
+export async function raw(port: number, method: string, target: string, headers: Record<string, string> = {}, host = 'localhost'): Promise<RawResponse> {
+  const lines = [`${method} ${target} HTTP/1.1`, `Host: ${host}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), 'Connection: close', '', ''];
+  const { data } = await rawExchange(port, lines.join('\r\n'));
+  const [r] = parseResponses(data, [method === 'HEAD']);
+  if (!r) throw new Error(`no response to ${method} ${target}`);
+  return r;
+}
