@@ -10,6 +10,8 @@ export type EncodingChoice = Encoding | 'identity' | 'none';
 /** Server preference when q-values tie: smallest output first. */
 const PREFERENCE: readonly (Encoding | 'identity')[] = ['br', 'gzip', 'identity'];
 
+const IMPLICIT_IDENTITY = 0.0005;
+
 interface Weights {
   codings: Map<string, number>;
   star?: number;
@@ -56,8 +58,10 @@ export function negotiateEncoding(header: string | undefined, available: readonl
     const explicit = w.codings.get(coding);
     if (explicit !== undefined) return explicit;
     if (w.star !== undefined) return w.star;
-    // identity is acceptable unless excluded explicitly or by "*;q=0" (12.5.3).
-    return coding === 'identity' ? 1 : 0;
+    // identity is "acceptable by default" unless excluded explicitly or by "*;q=0" (12.5.3), but a
+    // client that lists codings wants them: unlisted identity ranks below any listed q > 0
+    // (qvalues have three decimals, so 0.0005 is below the smallest one).
+    return coding === 'identity' ? IMPLICIT_IDENTITY : 0;
   };
   let best: EncodingChoice = 'none';
   let bestQ = 0;

@@ -201,22 +201,20 @@ function redirect(location: string, isHead: boolean): Plan {
 /** Decides the response to one request head. Pure except for reading the (immutable) index. */
 export function planResponse(head: RequestHead, sites: SiteLookup, config: PlanConfig): Plan {
   const target = parseTarget(head.target);
-  if (target.kind === 'bad') return errorPlan(400, true);
-
-  // Host (RFC 9112 section 3.2): exactly one on HTTP/1.1; absolute-form's authority wins.
-  if (head.hostCount > 1 || (head.minor === 1 && head.hostCount === 0 && !(target.kind === 'path' && target.authority !== undefined))) {
-    return errorPlan(400, true);
-  }
-  const host = normaliseHost(target.kind === 'path' && target.authority !== undefined ? target.authority : head.headers.host ?? '');
+  const authority = target.kind === 'path' ? target.authority : undefined;
+  // Host (RFC 9112 section 3.2): exactly one valid Host on HTTP/1.1, whatever the method;
+  // an absolute-form target's authority wins over it.
+  if (head.hostCount > 1 || (head.minor === 1 && head.hostCount === 0 && authority === undefined)) return errorPlan(400, true);
+  const host = normaliseHost(authority ?? head.headers.host ?? '');
   if (host === undefined) return errorPlan(400, true);
 
   const method = head.method;
-  if (method === 'OPTIONS') {
-    return { status: 204, headers: `Allow: ${ALLOW}\r\n${COMMON}`, body: [], bodyLength: 0 };
-  }
-  if (target.kind === 'asterisk') return errorPlan(400, true);
+  if (target.kind === 'bad' && method !== 'CONNECT') return errorPlan(400, true);
+  if (method === 'OPTIONS') return { status: 204, headers: `Allow: ${ALLOW}\r\n${COMMON}`, body: [], bodyLength: 0 };
   const isHead = method === 'HEAD';
+  // Every other method, CONNECT (authority-form target) included, is not allowed here (RFC 9110 section 15.5.6).
   if (method !== 'GET' && !isHead) return errorPlan(405, false);
+  if (target.kind !== 'path') return errorPlan(400, true); // asterisk-form is for OPTIONS only
 
   const site = sites.lookup(host);
   if (!site) return textPlan(404, '', false, isHead);

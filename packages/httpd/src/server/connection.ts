@@ -40,6 +40,8 @@ export class Connection {
   private skip = 0;
   /** When the first byte of the request head being received arrived (0: none pending). */
   private headStart = 0;
+  /** The socket timeout is the header timeout while a partial head is pending. */
+  private awaitingHead = false;
 
   constructor(
     readonly socket: net.Socket,
@@ -91,8 +93,18 @@ export class Connection {
         }
         const r = parseRequestHead(this.buf, 0, this.ctx.limits);
         if (r.kind === 'incomplete') {
-          if (Date.now() - this.headStart > this.ctx.timeouts.headerMs) this.send(errorPlan(408, true), null, true);
+          const waited = Date.now() - this.headStart;
+          if (waited > this.ctx.timeouts.headerMs) this.send(errorPlan(408, true), null, true);
+          else {
+            // A stalled partial head is cut at the header deadline, not the (longer) idle timeout.
+            this.awaitingHead = true;
+            this.socket.setTimeout(this.ctx.timeouts.headerMs - waited);
+          }
           break;
+        }
+        if (this.awaitingHead) {
+          this.awaitingHead = false;
+          this.socket.setTimeout(this.ctx.timeouts.keepAliveMs);
         }
         if (r.kind === 'error') {
           this.ctx.log.log('debug', 'bad-request', { status: r.status, reason: r.reason, remote: this.socket.remoteAddress });

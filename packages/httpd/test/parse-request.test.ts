@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIMITS, parseRequestHead } from '../src/http/parse-request.js';
+
+const parse = (s: string) => parseRequestHead(Buffer.from(s, 'latin1'), 0);
+
+describe('parseRequestHead (RFC 9112)', () => {
+  it('parses a request line and headers; repeated fields are joined (RFC 9110 section 5.3)', () => {
+    const r = parse('GET /a?b HTTP/1.1\r\nHost: x\r\nAccept: a\r\naccept: b\r\nX-Empty:\r\n\r\nNEXT');
+    expect(r).toMatchObject({
+      kind: 'head',
+      head: { method: 'GET', target: '/a?b', minor: 1, hostCount: 1, keepAlive: true, contentLength: 0, chunked: false },
+    });
+    if (r.kind !== 'head') throw new Error();
+    expect(r.head.headers).toEqual({ host: 'x', accept: 'a, b', 'x-empty': '' });
+    expect(r.end).toBe(Buffer.byteLength('GET /a?b HTTP/1.1\r\nHost: x\r\nAccept: a\r\naccept: b\r\nX-Empty:\r\n\r\n'));
+  });
+
+  it('accepts bare LF line endings and leading empty lines (RFC 9112 sections 2.2)', () => {
+    expect(parse('\r\n\r\nGET / HTTP/1.1\nHost: x\n\n')).toMatchObject({ kind: 'head', head: { target: '/' } });
+  });
+
+  it('keep-alive: HTTP/1.1 by default, closed by Connection: close; HTTP/1.0 always closes', () => {
+    expect(parse('GET / HTTP/1.1\r\nConnection: close\r\n\r\n')).toMatchObject({ head: { keepAlive: false } });
+    expect(parse('GET / HTTP/1.1\r\nConnection: Keep-Alive, Close\r\n\r\n')).toMatchObject({ head: { keepAlive: false } });
+    expect(parse('GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n')).toMatchObject({ head: { keepAlive: false, minor: 0 } });
+  });
+
+  it('is incomplete until the blank line', () => {
+    expect(parse('GET / HTTP/1.1\r\nHost: x\r\n')).toEqual({ kind: 'incomplete' });
+    expect(parse('GET / HT')).toEqual({ kind: 'incomplete' });
+  });
+
+  it.each([
+    ['GET  / HTTP/1.1\r\n\r\n', 400, 'malformed request-line'],
+    ['GET / HTTP/1.1 extra\r\n\r\n', 400, 'malformed request-line'],
+    ['G(T / HTTP/1.1\r\n\r\n', 400, 'malformed method'],
+    ['GET / HTTP/1.x\r\n\r\n', 400, 'malformed HTTP-version'],
+    ['GET / HTTP/2.0\r\n\r\n', 505, 'not supported'],
+    ['GET / HTTP/1.1\r\nHost : x\r\n\r\n', 400, 'malformed field name'], // RFC 9112 section 5.1
+    ['GET / HTTP/1.1\r\nX: a\r\n folded\r\n\r\n', 400, 'obsolete line folding'], // RFC 9112 section 5.2
+    ['GET / HTTP/1.1\r\nNoColon\r\n\r\n', 400, 'without a field name'],
+    ['GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n', 400, 'invalid character'],
+    ['POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n', 400, 'both'], // RFC 9112 section 6.3
+    ['POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n', 400, 'invalid Content-Length'],
+    ['POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n', 400, 'invalid Content-Length'],
+    ['POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n', 400, 'does not end in chunked'],
+    ['POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n', 400, 'HTTP/1.0'],
+  ])('%j -> %i', (req, status, reason) => {
+    const r = parse(req);
+    expect(r).toMatchObject({ kind: 'error', status });
+    expect((r as { reason: string }).reason).toContain(reason);
+  });
+
+  it('identical repeated Content-Length values are one length (RFC 9112 section 6.3)', () => {
+    expect(parse('POST / HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n')).toMatchObject({ head: { contentLength: 5 } });
+  });
+
+  it('414 for a long request-line, 431 for a large header section or too many fields', () => {
+    const long = `GET /${'a'.repeat(DEFAULT_LIMITS.maxRequestLine)} HTTP/1.1\r\n\r\n`;
+    expect(parse(long)).toMatchObject({ kind: 'error', status: 414 });
+    expect(parse(`GET /${'a'.repeat(DEFAULT_LIMITS.maxRequestLine + 10)}`)).toMatchObject({ kind: 'error', status: 414 }); // before the line ends
+    const big = `GET / HTTP/1.1\r\nX: ${'b'.repeat(DEFAULT_LIMITS.maxHeaderBytes)}\r\n\r\n`;
+    expect(parse(big)).toMatchObject({ kind: 'error', status: 431 });
+    const many = `GET / HTTP/1.1\r\n${Array.from({ length: DEFAULT_LIMITS.maxHeaders + 1 }, (_, i) => `X-${i}: v\r\n`).join('')}\r\n`;
+    expect(parse(many)).toMatchObject({ kind: 'error', status: 431 });
+  });
+});

@@ -1,0 +1,236 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { packDirectory } from '@webroot/mkroot';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startHttpd } from './helpers/httpd.js';
+import { HTTPD_BIN } from './helpers/paths.js';
+import { rssBytes } from './helpers/proc.js';
+import { parseResponses, raw, rawRequests } from './helpers/raw.js';
+import { runNode } from './helpers/run.js';
+import { makeFixture, type Fixture } from './helpers/site.js';
+import { noise, tmpDir, writeTree } from './helpers/tmp.js';
+
+const httpd = (args: string[]) => runNode(HTTPD_BIN, args, { timeoutMs: 15_000 });
+
+let fx: Fixture;
+beforeAll(async () => {
+  fx = await makeFixture();
+});
+
+describe('httpd command line', () => {
+  it('--help documents every option', async () => {
+    const r = await httpd(['--help']);
+    expect(r.code).toBe(0);
+    for (const opt of ['--io', '--port', '--host', '--workers', '--cache-size', '--cache-control', '--autoindex', '--log-level', '--access-log', '--rescan-interval', '--no-watch', '--header-timeout', '--keepalive-timeout', '--send-timeout', '--drain-timeout']) {
+      expect(r.stdout).toContain(opt);
+    }
+    expect(r.stdout).toMatch(/Usage: httpd \[options\] <VHOSTS_DIR> \[IO\]/);
+  });
+
+  it.each([
+    [['--io', 'fast'], /option '--io <mode>' argument 'fast' is invalid/],
+    [['--port', '99999'], /--port must be a whole number from 0 to 65535/],
+    [['--port', 'http'], /--port must be a whole number/],
+    [['--workers', '-1'], /--workers must be a whole number/],
+    [['--cache-size', '12Q'], /expected a size like/],
+    [['--log-level', 'loud'], /argument 'loud' is invalid/],
+    [['--header-timeout', '0'], /--header-timeout must be a number of seconds greater than 0/],
+    [['--bogus'], /unknown option '--bogus'/],
+    [['turbo'], /unknown IO mode 'turbo'; choose one of: sync, stream, async/],
+    [['sync', '--io', 'async'], /IO mode given twice/],
+  ])('bad option %j: one clear error line, non-zero exit', async (args, message) => {
+    const r = await httpd([fx.vhosts, ...args]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a missing VHOSTS_DIR, or a file given as VHOSTS_DIR, is one clear error', async () => {
+    const missing = await httpd([path.join(tmpDir(), 'nope')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr.trim()).toMatch(/^httpd: .*nope: no such directory; give the directory of vhost entries/);
+    const file = await httpd([fx.webroots.default]);
+    expect(file.code).toBe(2);
+    expect(file.stderr.trim()).toMatch(/^httpd: .*default\.webroot: not a directory/);
+  });
+
+  it('a port in use is one clear error and a non-zero exit', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      for (const workers of ['0', '2']) {
+        const r = await httpd([fx.vhosts, '--port', String(port), '--host', '127.0.0.1', '--workers', workers]);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`httpd: cannot listen on 127.0.0.1:${port}: address already in use; stop the other server or choose another --port`);
+      }
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('start-up says where it listens, the IO mode, and each vhost loaded or refused', async () => {
+    const vhosts = tmpDir('vhosts-');
+    fs.symlinkSync(fx.webroots.default, path.join(vhosts, '__default__'));
+    fs.writeFileSync(path.join(vhosts, 'broken.test'), 'not a webroot');
+    const srv = await startHttpd(vhosts, ['stream', '--workers', '1']); // classic positional IO mode
+    try {
+      const listening = srv.logs.find((l) => l.event === 'listening')!;
+      expect(listening).toMatchObject({ level: 'info', io: 'stream', url: `http://127.0.0.1:${srv.port}/`, workers: 1 });
+      await srv.waitForLog((l) => l.event === 'vhost-loaded' && l.vhost === '__default__');
+      const refused = await srv.waitForLog((l) => l.event === 'vhost-refused');
+      expect(refused).toMatchObject({ vhost: 'broken.test', code: 'WEBROOT_BAD_MAGIC', level: 'error' });
+      expect(String(refused.error)).toContain('not a webroot file');
+      // the others keep serving; the refused host falls back to the default
+      expect((await raw(srv.port, 'GET', '/about.html', {}, 'broken.test')).status).toBe(200);
+      for (const l of srv.logs) expect(l).toMatchObject({ level: expect.any(String), time: expect.any(String), worker: expect.any(Number), event: expect.any(String) });
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it('an unknown host with no __default__ is a 404 that reveals nothing', async () => {
+    const vhosts = tmpDir('vhosts-');
+    fs.symlinkSync(fx.webroots.example, path.join(vhosts, 'example.com'));
+    const srv = await startHttpd(vhosts, ['--workers', '0']);
+    try {
+      const r = await raw(srv.port, 'GET', '/', {}, 'other.test');
+      expect(r.status).toBe(404);
+      expect(r.body.toString()).toBe('404 Not Found\n');
+      expect(r.headers.server).toBe('webroot');
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('%s drains: a response in flight finishes, then exit 0', async (signal) => {
+    const srv = await startHttpd(fx.vhosts, ['--workers', '1', '--cache-size', '0']);
+    const socket = net.connect(srv.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.on('data', (c) => chunks.push(c));
+    await new Promise((r) => socket.once('connect', r));
+    socket.write('GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n');
+    socket.pause(); // hold the response in flight
+    await new Promise((r) => setTimeout(r, 300));
+    const exit = srv.stop(signal);
+    await new Promise((r) => setTimeout(r, 300));
+    socket.resume();
+    const ended = new Promise((r) => socket.on('close', r));
+    expect(await exit).toBe(0);
+    await ended;
+    const [res] = parseResponses(Buffer.concat(chunks));
+    expect(res!.status).toBe(200);
+    expect(res!.body.equals(fx.files['/big.bin']!)).toBe(true);
+    await expect(raw(srv.port, 'GET', '/')).rejects.toThrow(); // no longer accepting
+  });
+});
+
+describe('optional features', () => {
+  it('--autoindex lists a directory without index.html, with escaped names', async () => {
+    const site = writeTree(tmpDir(), { 'pub/a.txt': 'a', 'pub/<b>&.txt': 'b', 'pub/sub/c.txt': 'c' });
+    const out = path.join(tmpDir(), 'x.webroot');
+    await packDirectory(site, out);
+    const vhosts = tmpDir('vhosts-');
+    fs.symlinkSync(out, path.join(vhosts, '__default__'));
+    const srv = await startHttpd(vhosts, ['--workers', '0', '--autoindex']);
+    try {
+      const r = await raw(srv.port, 'GET', '/pub/');
+      expect(r.status).toBe(200);
+      expect(r.headers['content-type']).toBe('text/html; charset=utf-8');
+      const html = r.body.toString();
+      expect(html).toContain('<title>Index of /pub/</title>');
+      expect(html).toContain('<a href="a.txt">a.txt</a>');
+      expect(html).toContain('<a href="sub/">sub/</a>');
+      expect(html).toContain('&lt;b&gt;&amp;.txt');
+      expect(html).not.toContain('<b>&');
+    } finally {
+      await srv.stop();
+    }
+  });
+
+  it('--access-log writes the combined log format', async () => {
+    const log = path.join(tmpDir(), 'access.log');
+    const srv = await startHttpd(fx.vhosts, ['--workers', '0', '--access-log', log]);
+    try {
+      await raw(srv.port, 'GET', '/about.html?x=1', { 'User-Agent': 'test-agent/1.0', Referer: 'http://ref.test/' });
+      await raw(srv.port, 'GET', '/nope');
+    } finally {
+      await srv.stop();
+    }
+    const lines = fs.readFileSync(log, 'utf8').trim().split('\n');
+    expect(lines[0]).toMatch(/^127\.0\.0\.1 - - \[\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "GET \/about\.html\?x=1 HTTP\/1\.1" 200 \d+ "http:\/\/ref\.test\/" "test-agent\/1\.0"$/);
+    expect(lines[1]).toMatch(/"GET \/nope HTTP\/1\.1" 404 \d+ "-" "-"$/);
+  });
+
+  it('--cache-control sets the header; the object cache serves repeated and ranged requests', async () => {
+    const srv = await startHttpd(fx.vhosts, ['--workers', '0', '--cache-control', 'public, max-age=60']);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await raw(srv.port, 'GET', '/about.html');
+        expect(r.headers['cache-control']).toBe('public, max-age=60');
+        expect(r.body.equals(fx.files['/about.html']!)).toBe(true);
+      }
+      const part = await raw(srv.port, 'GET', '/about.html', { Range: 'bytes=5-9' });
+      expect(part.body.equals(fx.files['/about.html']!.subarray(5, 10))).toBe(true);
+      const rs = await rawRequests(srv.port, 'GET /c++.html HTTP/1.1\r\nHost: x\r\n\r\nGET /c++.html HTTP/1.1\r\nHost: x\r\n\r\n', 2);
+      expect(rs.map((r) => r.body.toString())).toEqual(['plus plus\n', 'plus plus\n']);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
+describe.each(['sync', 'stream', 'async'] as const)('a 20 MB response to a slow reader (--io %s)', (io) => {
+  const huge = noise(20 * 1024 * 1024, 3);
+  let vhosts: string;
+  beforeAll(async () => {
+    const site = writeTree(tmpDir(), { 'huge.bin': huge });
+    const out = path.join(tmpDir(), 'huge.webroot');
+    await packDirectory(site, out);
+    vhosts = tmpDir('vhosts-');
+    fs.symlinkSync(out, path.join(vhosts, '__default__'));
+  });
+
+  it('never buffers the whole body in memory, and delivers every byte', async () => {
+    const srv = await startHttpd(vhosts, ['--io', io, '--workers', '1']);
+    try {
+      const worker = await srv.waitForLog((l) => l.event === 'vhost-loaded');
+      const pid = worker.pid as number;
+      await raw(srv.port, 'GET', '/huge.bin', { Range: 'bytes=0-0' }); // warm up code paths
+      const before = rssBytes(pid);
+      const socket = net.connect(srv.port, '127.0.0.1');
+      socket.on('error', () => {});
+      await new Promise((r) => socket.once('connect', r));
+      socket.write('GET /huge.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      socket.pause();
+      await new Promise((r) => setTimeout(r, 1500));
+      const during = rssBytes(pid);
+      const hash = crypto.createHash('sha256');
+      let total = 0;
+      let headSkipped = false;
+      let pending = Buffer.alloc(0);
+      socket.on('data', (c: Buffer) => {
+        if (!headSkipped) {
+          pending = Buffer.concat([pending, c]);
+          const end = pending.indexOf('\r\n\r\n');
+          if (end === -1) return;
+          headSkipped = true;
+          c = pending.subarray(end + 4);
+        }
+        hash.update(c);
+        total += c.length;
+      });
+      socket.resume();
+      await new Promise((r) => socket.on('close', r));
+      expect(total).toBe(huge.length);
+      expect(hash.digest().equals(crypto.createHash('sha256').update(huge).digest())).toBe(true);
+      // The whole body would be 20 MiB; what is held is the socket's queue plus a chunk or two.
+      expect(during - before).toBeLessThan(10 * 1024 * 1024);
+    } finally {
+      await srv.stop();
+    }
+  });
+});
+
