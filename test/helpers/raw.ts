@@ -114,3 +114,55 @@ export async function raw(port: number, method: string, target: string, headers:
   if (!r) throw new Error(`no response to ${method} ${target}`);
   return r;
 }
+
+/** Sequential requests over one keep-alive connection. */
+export class KeepAliveClient {
+  private socket: net.Socket;
+  private data = Buffer.alloc(0);
+  private waiter?: { noBody: boolean; resolve: (r: RawResponse) => void; reject: (e: Error) => void };
+  private closedError?: Error;
+
+  constructor(port: number) {
+    this.socket = net.connect(port, '127.0.0.1');
+    this.socket.on('data', (c: Buffer) => {
+      this.data = Buffer.concat([this.data, c]);
+      this.pump();
+    });
+    const fail = (e: Error) => {
+      this.closedError = e;
+      this.waiter?.reject(e);
+      this.waiter = undefined;
+    };
+    this.socket.on('error', fail);
+    this.socket.on('close', () => fail(new Error('connection closed')));
+  }
+
+  private pump(): void {
+    if (!this.waiter) return;
+    const end = this.data.indexOf('\r\n\r\n');
+    if (end === -1) return;
+    const head = this.data.toString('latin1', 0, end);
+    const m = /\r\ncontent-length: (\d+)/i.exec(head);
+    const status = Number(head.split(' ')[1]);
+    const len = this.waiter.noBody || status === 304 || status === 204 ? 0 : m ? Number(m[1]) : 0;
+    if (this.data.length < end + 4 + len) return;
+    const [r] = parseResponses(this.data.subarray(0, end + 4 + len), [this.waiter.noBody]);
+    this.data = this.data.subarray(end + 4 + len);
+    const w = this.waiter;
+    this.waiter = undefined;
+    w.resolve(r!);
+  }
+
+  request(method: string, target: string, headers: Record<string, string> = {}, host = 'localhost'): Promise<RawResponse> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return new Promise((resolve, reject) => {
+      this.waiter = { noBody: method === 'HEAD', resolve, reject };
+      const lines = [`${method} ${target} HTTP/1.1`, `Host: ${host}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), '', ''];
+      this.socket.write(lines.join('\r\n'));
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}

@@ -69,7 +69,7 @@ export class Connection {
   private onData(chunk: Buffer): void {
     if (this.closing) return;
     this.buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
-    if (this.headStart === 0 && this.skip === 0) this.headStart = Date.now();
+    if (this.headStart === 0) this.headStart = Date.now();
     if (!this.busy) this.process();
     else if (this.buf !== null && this.buf.length > MAX_BUFFERED) this.socket.pause();
   }
@@ -88,7 +88,19 @@ export class Connection {
           const n = Math.min(this.skip, this.buf.length);
           this.skip -= n;
           this.buf = n === this.buf.length ? null : this.buf.subarray(n);
-          if (this.buf !== null) this.headStart = Date.now();
+          if (this.skip > 0) {
+            // A body we discard must arrive as promptly as a head: the same deadline, counted from the head's start.
+            const left = this.ctx.timeouts.headerMs - (Date.now() - this.headStart);
+            if (left <= 0) this.socket.destroy();
+            else this.socket.setTimeout(left);
+            this.awaitingHead = true;
+            break;
+          }
+          this.headStart = this.buf !== null ? Date.now() : 0;
+          if (this.awaitingHead) {
+            this.awaitingHead = false;
+            this.socket.setTimeout(this.ctx.timeouts.keepAliveMs);
+          }
           continue;
         }
         const r = parseRequestHead(this.buf, 0, this.ctx.limits);
@@ -112,8 +124,9 @@ export class Connection {
           break;
         }
         this.buf = r.end < this.buf.length ? this.buf.subarray(r.end) : null;
-        this.headStart = this.buf === null ? 0 : Date.now();
         this.handle(r.head);
+        // The next head (or the body being skipped) is timed from here.
+        this.headStart = this.buf === null && this.skip === 0 ? 0 : Date.now();
       }
     } finally {
       this.inLoop = false;
