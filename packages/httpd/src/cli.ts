@@ -111,7 +111,7 @@ export function createProgram(): Command {
           log.log('info', 'listening', { url: `http://${shownHost}:${addr.port}/`, port: addr.port, io: config.io, workers: 0, vhosts: vhostsDir, cacheBytes: config.cacheBytes });
         });
       } else {
-        runPrimary(config);
+        void runPrimary(config);
       }
     });
 }

@@ -1,5 +1,3 @@
-import cluster from 'node:cluster';
-
 /** Structured logs: one JSON object per line on stderr, with level, time, worker and event. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -12,7 +10,8 @@ export interface Logger {
 }
 
 export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
-  const worker = cluster.isWorker ? cluster.worker!.id : 0;
+  // Workers are numbered by the primary (WEBROOT_WORKER_ID); the primary, or a lone process, is 0.
+  const worker = Number(process.env.WEBROOT_WORKER_ID ?? 0);
   return {
     level,
     enabled: (l) => ORDER[l] >= ORDER[level],

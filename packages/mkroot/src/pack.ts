@@ -122,7 +122,7 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
   const writer = openWriter(dest);
   const summary = { deduplicated: 0, compressedFiles: 0, reusedVariants: 0, compressionSavings: 0 };
   try {
-    const reusable = old ? reusableVariants(old) : new Map();
+    const reusable: ReturnType<typeof reusableVariants> = old ? reusableVariants(old) : new Map();
     const variantsByHash = new Map<string, Variants>();
     // Compression runs concurrently, but results are stored strictly in submission
     // order, so the output does not depend on timing.
@@ -175,13 +175,14 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
         variants = { list: [] };
         if (compress && isCompressible(mime)) {
           variantsByHash.set(key, variants);
-          const old = reusable.get(key);
-          if ((old && old.mime === mime) || bytes) {
+          const previous = reusable.get(key);
+          const reuse = previous !== undefined && previous.mime === mime ? previous : undefined;
+          if (reuse || bytes) {
             // Reused variants take the same queue as fresh ones, so the layout (and the file) is the same either way.
-            const work = old && old.mime === mime
-              ? Promise.resolve(old.variants.map((v) => ({ encoding: v.encoding, bytes: v.bytes() })))
+            const work = reuse
+              ? Promise.resolve(reuse.variants.map((v) => ({ encoding: v.encoding, bytes: v.bytes() })))
               : compressBuffer(bytes!, mime, settings);
-            if (old && old.mime === mime) summary.reusedVariants += old.variants.length;
+            if (reuse) summary.reusedVariants += reuse.variants.length;
             pending.push({ path: file.sitePath, size: file.size, variants, work });
             if (pending.length >= window) await storeOldest();
           } else {

@@ -1,37 +1,54 @@
-import cluster, { type Worker } from 'node:cluster';
+import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_ENV, type HttpdConfig } from '../config.js';
 import { createLogger } from '../log.js';
+import { BindError, bindListenSocket, type SocketHandle } from './listen-socket.js';
 import { listenErrorText, type PrimaryMessage, type WorkerMessage } from './worker.js';
 
 /** Deaths within this window count toward a crash loop. */
 const CRASH_WINDOW_MS = 10_000;
 const CRASH_LOOP_THRESHOLD = 3;
+const FIRST_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 30_000;
+const WORKER_SCRIPT = fileURLToPath(new URL('./worker-main.js', import.meta.url));
 
 /**
- * Supervises `config.workers` worker processes sharing one listening socket.
- * Workers accept connections themselves (SCHED_NONE): no hop through the
- * primary. A dead worker is replaced at once; repeated deaths back off
- * exponentially. SIGTERM/SIGINT drain every worker and exit 0; SIGHUP makes
- * every worker rescan.
+ * Supervises `config.workers` worker processes that all accept on one
+ * listening socket bound here (see listen-socket.ts). A dead worker is replaced
+ * at once; repeated deaths back off exponentially and are logged as a crash
+ * loop. SIGTERM/SIGINT drain every worker and exit 0; SIGHUP makes every
+ * worker rescan.
  */
-export function runPrimary(config: HttpdConfig): void {
+export async function runPrimary(config: HttpdConfig): Promise<void> {
   const log = createLogger(config.logLevel);
-  cluster.schedulingPolicy = cluster.SCHED_NONE;
-  cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker-main.js', import.meta.url)), silent: false });
+  let socket: { handle: SocketHandle; address: string; port: number };
+  try {
+    socket = await bindListenSocket(config.host, config.port);
+  } catch (err) {
+    const e = err as BindError;
+    process.stderr.write(`httpd: ${listenErrorText(config, e.code ?? '', e.message)}\n`);
+    process.exit(1);
+  }
 
+  const workers = new Map<number, ChildProcess>();
+  let nextId = 1;
   let stopping = false;
   let announced = false;
   const deaths: number[] = [];
   let backoff = 0;
 
   const tell = (m: PrimaryMessage) => {
-    for (const w of Object.values(cluster.workers ?? {})) w?.send(m);
+    for (const w of workers.values()) if (w.connected) w.send(m);
   };
-  const fork = (): Worker => {
-    const w = cluster.fork({ [CONFIG_ENV]: JSON.stringify(config) });
-    w.on('message', (m: WorkerMessage) => {
+  const spawnWorker = (): void => {
+    const id = nextId++;
+    const child = fork(WORKER_SCRIPT, [], {
+      env: { ...process.env, [CONFIG_ENV]: JSON.stringify(config), WEBROOT_WORKER_ID: String(id) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    workers.set(id, child);
+    child.send({ type: 'listen' } satisfies PrimaryMessage, socket.handle as never);
+    child.on('message', (m: WorkerMessage) => {
       if (m.type === 'listening' && !announced) {
         announced = true;
         const shownHost = m.address.includes(':') ? `[${m.address}]` : m.address;
@@ -45,47 +62,47 @@ export function runPrimary(config: HttpdConfig): void {
         });
       } else if (m.type === 'listen-error') {
         process.stderr.write(`httpd: ${listenErrorText(config, m.code, m.message)}\n`);
-        stopping = true;
-        for (const other of Object.values(cluster.workers ?? {})) other?.kill();
         process.exitCode = 1;
+        shutdown('listen error');
       }
     });
-    return w;
+    child.on('exit', (code, signal) => onExit(id, child, code, signal));
   };
 
-  cluster.on('exit', (worker, code, signal) => {
+  const onExit = (id: number, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void => {
+    workers.delete(id);
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(process.exitCode ?? 0);
+      if (workers.size === 0) process.exit(process.exitCode ?? 0);
       return;
     }
     const now = Date.now();
     deaths.push(now);
     while (deaths.length > 0 && deaths[0]! < now - CRASH_WINDOW_MS) deaths.shift();
     const looping = deaths.length >= CRASH_LOOP_THRESHOLD;
-    backoff = looping ? Math.min(MAX_BACKOFF_MS, backoff === 0 ? 250 : backoff * 2) : 0;
+    backoff = looping ? Math.min(MAX_BACKOFF_MS, backoff === 0 ? FIRST_BACKOFF_MS : backoff * 2) : 0;
     log.log(looping ? 'error' : 'warn', looping ? 'crash-loop' : 'worker-died', {
-      died: worker.id,
-      pid: worker.process.pid,
+      died: id,
+      diedPid: child.pid,
       exitCode: code,
       signal,
       restartInMs: backoff,
       recentDeaths: deaths.length,
     });
-    if (backoff === 0) fork();
-    else setTimeout(() => !stopping && fork(), backoff).unref();
-  });
+    if (backoff === 0) spawnWorker();
+    else setTimeout(() => !stopping && spawnWorker(), backoff);
+  };
 
-  const shutdown = (signal: string) => {
+  const shutdown = (why: string) => {
     if (stopping) return;
     stopping = true;
-    log.log('info', 'draining', { why: signal, workers: Object.keys(cluster.workers ?? {}).length });
+    log.log('info', 'draining', { why, workers: workers.size });
     tell({ type: 'drain' });
     setTimeout(() => {
-      log.log('warn', 'drain-timeout', {});
-      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
-      process.exit(0);
+      log.log('warn', 'drain-timeout', { workers: workers.size });
+      for (const w of workers.values()) w.kill('SIGKILL');
+      process.exit(process.exitCode ?? 0);
     }, config.drainTimeoutMs + 2000).unref();
-    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+    if (workers.size === 0) process.exit(process.exitCode ?? 0);
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
@@ -94,5 +111,5 @@ export function runPrimary(config: HttpdConfig): void {
     tell({ type: 'rescan' });
   });
 
-  for (let i = 0; i < config.workers; i++) fork();
+  for (let i = 0; i < config.workers; i++) spawnWorker();
 }

@@ -1,4 +1,3 @@
-import cluster from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import type { HttpdConfig } from '../config.js';
 import { createLogger, errorFields } from '../log.js';
@@ -6,18 +5,17 @@ import { openAccessLog } from '../server/access-log.js';
 import { HttpServer } from '../server/http-server.js';
 import { VhostRegistry } from '../vhosts/registry.js';
 
-export type WorkerMessage =
-  | { type: 'listening'; address: string; port: number }
-  | { type: 'listen-error'; code: string; message: string };
+export type WorkerMessage = { type: 'listening'; address: string; port: number } | { type: 'listen-error'; code: string; message: string };
 
-export type PrimaryMessage = { type: 'rescan' } | { type: 'drain' };
+export type PrimaryMessage = { type: 'listen' } | { type: 'rescan' } | { type: 'drain' };
 
 /**
  * Runs one serving process: the vhost registry (watching for swaps), the HTTP
- * server, and the handlers that drain it. Used by cluster workers and by
- * `--workers 0` (no supervisor).
+ * server, and the handlers that drain it. Supervised (forked by the primary,
+ * which sends the listening socket) or alone (`--workers 0`, binds itself).
  */
 export function runWorker(config: HttpdConfig, onListening?: (address: AddressInfo) => void): void {
+  const supervised = process.send !== undefined && process.env.WEBROOT_WORKER_ID !== undefined;
   const log = createLogger(config.logLevel);
   const registry = new VhostRegistry(config.vhostsDir, log);
   registry.rescan();
@@ -48,7 +46,7 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
   };
 
   server.server.on('error', (err: NodeJS.ErrnoException) => {
-    if (cluster.isWorker) {
+    if (supervised) {
       send({ type: 'listen-error', code: err.code ?? 'EUNKNOWN', message: err.message });
       setTimeout(() => process.exit(1), 50);
       return;
@@ -56,20 +54,24 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
     process.stderr.write(`httpd: ${listenErrorText(config, err.code ?? '', err.message)}\n`);
     process.exit(1);
   });
-  server.server.listen({ port: config.port, host: config.host }, () => {
+  const listening = () => {
     const addr = server.server.address() as AddressInfo;
     send({ type: 'listening', address: addr.address, port: addr.port });
     onListening?.(addr);
-  });
+  };
 
-  process.on('message', (m: PrimaryMessage) => {
-    if (m?.type === 'rescan') registry.rescan();
+  process.on('message', (m: PrimaryMessage, handle?: unknown) => {
+    if (m?.type === 'listen' && handle) server.server.listen(handle as object, listening);
+    else if (m?.type === 'rescan') registry.rescan();
     else if (m?.type === 'drain') drain('primary asked');
   });
+  if (!supervised) server.server.listen({ port: config.port, host: config.host }, listening);
   process.on('SIGHUP', () => registry.rescan());
   process.on('SIGTERM', () => drain('SIGTERM'));
-  // In a cluster the primary owns Ctrl-C: it tells every worker to drain.
-  process.on('SIGINT', () => (cluster.isWorker ? undefined : drain('SIGINT')));
+  // Under a supervisor the primary owns Ctrl-C (the terminal signals the whole group): it tells every worker to drain.
+  process.on('SIGINT', () => (supervised ? undefined : drain('SIGINT')));
+  // The primary going away (killed with SIGKILL) must not leave orphans serving.
+  if (supervised) process.on('disconnect', () => drain('primary gone'));
   process.on('uncaughtException', (err) => {
     // State is unknown after an exception outside request handling: log it and let the supervisor replace us.
     log.log('error', 'worker-crashed', { ...errorFields(err), stack: err.stack });
@@ -82,5 +84,6 @@ export function listenErrorText(config: HttpdConfig, code: string, message: stri
   if (code === 'EADDRINUSE') return `cannot listen on ${where}: address already in use; stop the other server or choose another --port`;
   if (code === 'EACCES') return `cannot listen on ${where}: permission denied; ports below 1024 need privileges, choose another --port`;
   if (code === 'EADDRNOTAVAIL') return `cannot listen on ${where}: no such local address; check --host`;
+  if (code === 'ENOTFOUND') return `cannot listen on ${where}: cannot resolve the host name; check --host`;
   return `cannot listen on ${where}: ${message}`;
 }
