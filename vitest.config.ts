@@ -7,5 +7,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration tests start real servers; two at a time suits a two-core machine.
     maxWorkers: 2,
+    // Under CI, also write machine-readable results: .ci/run prints the pass/fail counts from them.
+    reporters: process.env.CI ? ['default', 'json'] : ['default'],
+    outputFile: { json: '.ci/test-results.json' },
   },
 });
