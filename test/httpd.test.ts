@@ -68,6 +68,20 @@ describe.each(['sync', 'stream', 'async'] as const)('httpd --io %s', (io) => {
       expect(r.body.equals(fx.files['/big.bin']!)).toBe(true); // 3 MiB: the chunked, backpressured path
     });
 
+    it('a client that disconnects mid-body does not disturb later responses', async () => {
+      for (let i = 0; i < 3; i++) {
+        const socket = net.connect(port, '127.0.0.1');
+        socket.on('error', () => {});
+        await new Promise((r) => socket.once('connect', r));
+        socket.write('GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n');
+        await new Promise((r) => socket.once('data', r));
+        socket.destroy();
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      expect((await raw(port, 'GET', '/about.html')).body.equals(fx.files['/about.html']!)).toBe(true);
+      expect((await raw(port, 'GET', '/big.bin')).body.equals(fx.files['/big.bin']!)).toBe(true);
+    });
+
     it('HEAD gives exactly the GET headers and no body (RFC 9110 section 9.3.2)', async () => {
       const get = await raw(port, 'GET', '/about.html');
       const { data, closed } = await rawExchange(port, 'HEAD /about.html HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
@@ -398,6 +412,14 @@ describe.each(['sync', 'stream', 'async'] as const)('httpd --io %s', (io) => {
       const rs = await rawRequests(port, req, 2, [], 15_000);
       expect(rs[0]!.body.equals(fx.files['/big.bin']!)).toBe(true);
       expect(rs[1]!.body.toString()).toContain('About.');
+    });
+
+    it('HTTP/1.0 with Connection: keep-alive keeps the connection and says so (RFC 9112 Appendix C.2.2)', async () => {
+      const rs = await rawRequests(port, 'GET /about.html HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /c++.html HTTP/1.0\r\nConnection: keep-alive\r\n\r\n', 2);
+      expect(rs.map((r) => r.status)).toEqual([200, 200]);
+      expect(rs[0]!.statusLine).toBe('HTTP/1.1 200 OK');
+      expect(rs.map((r) => r.headers.connection)).toEqual(['keep-alive', 'keep-alive']);
+      expect(rs[1]!.body.toString()).toBe('plus plus\n');
     });
 
     it('Connection: close is honoured', async () => {

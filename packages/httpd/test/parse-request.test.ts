@@ -19,10 +19,12 @@ describe('parseRequestHead (RFC 9112)', () => {
     expect(parse('\r\n\r\nGET / HTTP/1.1\nHost: x\n\n')).toMatchObject({ kind: 'head', head: { target: '/' } });
   });
 
-  it('keep-alive: HTTP/1.1 by default, closed by Connection: close; HTTP/1.0 always closes', () => {
+  it('keep-alive: HTTP/1.1 unless close; HTTP/1.0 only when it asks (RFC 9112 section 9.3, Appendix C.2.2)', () => {
+    expect(parse('GET / HTTP/1.1\r\n\r\n')).toMatchObject({ head: { keepAlive: true } });
     expect(parse('GET / HTTP/1.1\r\nConnection: close\r\n\r\n')).toMatchObject({ head: { keepAlive: false } });
     expect(parse('GET / HTTP/1.1\r\nConnection: Keep-Alive, Close\r\n\r\n')).toMatchObject({ head: { keepAlive: false } });
-    expect(parse('GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n')).toMatchObject({ head: { keepAlive: false, minor: 0 } });
+    expect(parse('GET / HTTP/1.0\r\n\r\n')).toMatchObject({ head: { keepAlive: false, minor: 0 } });
+    expect(parse('GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n')).toMatchObject({ head: { keepAlive: true, minor: 0 } });
   });
 
   it('is incomplete until the blank line', () => {

@@ -116,6 +116,19 @@ describe('webroot round trip', () => {
     w.close();
   });
 
+  it('destroying a read stream mid-way leaves the descriptor open for every other reader', async () => {
+    const w = openWebroot(file);
+    const obj = (w.lookup('/hello.txt') as FileEntry).object;
+    const rs = w.createReadStream(obj, 0, obj.length - 1, 16);
+    await new Promise((r) => rs.once('data', r));
+    rs.destroy();
+    await new Promise((r) => rs.once('close', r));
+    const buf = Buffer.alloc(5);
+    expect(w.readSync(obj, 0, 5, buf)).toBe(5);
+    expect(buf.toString()).toBe('hello');
+    w.close();
+  });
+
   it('is recognised by SQLite itself: application_id and user_version', () => {
     const db = new Database(file, { readonly: true });
     expect(db.pragma('application_id', { simple: true })).toBe(APPLICATION_ID);

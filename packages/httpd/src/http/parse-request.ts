@@ -16,7 +16,7 @@ export interface RequestHead {
   contentLength: number;
   /** A Transfer-Encoding was sent: the body's length is unknown to us, so the connection must close. */
   chunked: boolean;
-  /** The client asked to keep the connection open (HTTP/1.1 default, or 1.0 with keep-alive). */
+  /** The connection may stay open: HTTP/1.1 without "close", or HTTP/1.0 that asked for keep-alive. */
   keepAlive: boolean;
 }
 
@@ -124,8 +124,8 @@ export function parseRequestHead(buf: Buffer, start: number, limits: ParseLimits
 
   const connection = headers.connection?.toLowerCase() ?? '';
   const tokens = connection === '' ? [] : connection.split(',').map((s) => s.trim());
-  // HTTP/1.0 connections close after one response, whatever they ask (we never advertise keep-alive to 1.0).
-  const keepAlive = minor === 1 && !tokens.includes('close');
+  // HTTP/1.1 persists unless "close"; HTTP/1.0 closes unless it asks for "keep-alive" (RFC 9112 section 9.3, Appendix C.2.2).
+  const keepAlive = minor === 1 ? !tokens.includes('close') : tokens.includes('keep-alive') && !tokens.includes('close');
 
   return {
     kind: 'head',

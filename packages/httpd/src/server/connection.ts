@@ -151,7 +151,9 @@ export class Connection {
 
   private send(plan: Plan, head: RequestHead | null, close: boolean): void {
     this.busy = true;
-    const headText = `${statusLine(plan.status)}Date: ${currentHttpDate()}\r\n${plan.headers}${close ? 'Connection: close\r\n' : ''}\r\n`;
+    // An HTTP/1.0 client keeps the connection only if the response says so (RFC 9112 Appendix C.2.2).
+    const connection = close ? 'Connection: close\r\n' : head?.minor === 0 ? 'Connection: keep-alive\r\n' : '';
+    const headText = `${statusLine(plan.status)}Date: ${currentHttpDate()}\r\n${plan.headers}${connection}\r\n`;
     const webroot = plan.body.some((s) => s.kind === 'object') ? plan.site!.webroot.acquire() : undefined;
     const done = (ok: boolean) => {
       webroot?.release();

@@ -6,6 +6,13 @@ import type { Entry, FileIdentity, StoredObject, VerifyReport, WebrootMeta } fro
 
 const VERIFY_CHUNK = 1 << 20;
 
+/** fs methods for read streams over our descriptor: reading as usual, closing never. */
+const KEEP_FD_OPEN = {
+  open: fs.open,
+  read: fs.read,
+  close: (_fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => cb(null),
+};
+
 /**
  * An open webroot: the index in memory, one file descriptor for the bytes.
  *
@@ -100,11 +107,16 @@ export class Webroot {
     return buf;
   }
 
-  /** A readable stream over bytes [start, end] (inclusive) of `object`, straight from the descriptor. */
+  /**
+   * A readable stream over bytes [start, end] (inclusive) of `object`, straight from the descriptor.
+   * Destroying it never closes the descriptor (fs.ReadStream closes its fd on destroy even with
+   * autoClose: false, which would close the file under every other response): this Webroot owns it.
+   */
   createReadStream(object: StoredObject, start: number, end: number, highWaterMark = 64 * 1024): fs.ReadStream {
     this.assertOpen();
     return fs.createReadStream('', {
       fd: this.fd,
+      fs: KEEP_FD_OPEN,
       autoClose: false,
       start: object.offset + start,
       end: object.offset + end,
