@@ -3,7 +3,17 @@
  * lower-cased, without port or trailing dot. Undefined when the value is not
  * a valid `uri-host [ ":" port ]`.
  */
+const cache = new Map<string, string | undefined>();
+
 export function normaliseHost(value: string): string | undefined {
+  if (cache.has(value)) return cache.get(value);
+  const host = normaliseUncached(value);
+  if (cache.size >= 1024) cache.clear();
+  cache.set(value, host);
+  return host;
+}
+
+function normaliseUncached(value: string): string | undefined {
   let v = value.trim().toLowerCase();
   if (v === '') return '';
   let host: string;

@@ -37,12 +37,38 @@ export interface ParseLimits {
 export const DEFAULT_LIMITS: ParseLimits = { maxRequestLine: 8192, maxHeaderBytes: 16384, maxHeaders: 100 };
 
 const INCOMPLETE: ParseOutcome = { kind: 'incomplete' };
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// field-value: visible characters, obs-text, SP and HTAB; no CR, LF or NUL (RFC 9110 section 5.5).
-const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/** tchar (RFC 9110 section 5.6.2), as a lookup table. */
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
+/** Characters allowed in a field value: VCHAR, obs-text, SP, HTAB (RFC 9110 section 5.5). */
+const VALUE_OK = new Uint8Array(256);
+for (let c = 0x20; c < 0x100; c++) VALUE_OK[c] = c === 0x7f ? 0 : 1;
+VALUE_OK[0x09] = 1;
+
+function isToken(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) if (TCHAR[s.charCodeAt(i)] !== 1) return false;
+  return true;
+}
 
 function bad(reason: string): ParseOutcome {
   return { kind: 'error', status: 400, reason };
+}
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+const LFLF = Buffer.from('\n\n');
+const LFCRLF = Buffer.from('\n\r\n');
+
+/** Where the empty line ending the head starts and ends (CRLF, or a bare LF as RFC 9112 section 2.2 allows). */
+function findHeadEnd(buf: Buffer, from: number): { at: number; after: number } | undefined {
+  const crlf = buf.indexOf(CRLFCRLF, from);
+  let best = crlf === -1 ? undefined : { at: crlf + 2, after: crlf + 4 };
+  const lf = buf.indexOf(LFLF, from);
+  if (lf !== -1 && (best === undefined || lf + 1 < best.at)) best = { at: lf + 1, after: lf + 2 };
+  const lfcrlf = buf.indexOf(LFCRLF, from);
+  if (lfcrlf !== -1 && (best === undefined || lfcrlf + 1 < best.at)) best = { at: lfcrlf + 1, after: lfcrlf + 3 };
+  return best;
 }
 
 /** Parses one request head starting at `start`; `end` in the result is where the next bytes begin. */
@@ -56,7 +82,15 @@ export function parseRequestHead(buf: Buffer, start: number, limits: ParseLimits
     return buf.length - pos > limits.maxRequestLine ? { kind: 'error', status: 414, reason: 'request-line too long' } : INCOMPLETE;
   }
   if (lineEnd - pos > limits.maxRequestLine + 1) return { kind: 'error', status: 414, reason: 'request-line too long' };
-  const line = buf.toString('latin1', pos, buf[lineEnd - 1] === 0x0d ? lineEnd - 1 : lineEnd);
+  const headEnd = findHeadEnd(buf, lineEnd - 1 > pos ? lineEnd - 1 : pos);
+  if (headEnd === undefined) {
+    return buf.length - lineEnd > limits.maxHeaderBytes ? { kind: 'error', status: 431, reason: 'header section too large' } : INCOMPLETE;
+  }
+  if (headEnd.at - lineEnd > limits.maxHeaderBytes + 1) return { kind: 'error', status: 431, reason: 'header section too large' };
+  // One conversion for the whole head; everything below works on this string.
+  const text = buf.toString('latin1', pos, headEnd.at);
+  const rl = lineEnd - pos;
+  const line = text.charCodeAt(rl - 1) === 0x0d ? text.slice(0, rl - 1) : text.slice(0, rl);
 
   // request-line = method SP request-target SP HTTP-version (RFC 9112 section 3)
   const sp1 = line.indexOf(' ');
@@ -64,48 +98,47 @@ export function parseRequestHead(buf: Buffer, start: number, limits: ParseLimits
   if (sp1 <= 0 || sp2 === -1 || line.indexOf(' ', sp2 + 1) !== -1) return bad('malformed request-line');
   const method = line.slice(0, sp1);
   const target = line.slice(sp1 + 1, sp2);
-  const version = line.slice(sp2 + 1);
-  if (!TOKEN.test(method)) return bad('malformed method');
+  if (!isToken(method)) return bad('malformed method');
   if (target === '') return bad('empty request-target');
-  const vm = /^HTTP\/(\d)\.(\d)$/.exec(version);
-  if (!vm) return bad('malformed HTTP-version');
-  if (vm[1] !== '1') return { kind: 'error', status: 505, reason: `HTTP/${vm[1]}.${vm[2]} is not supported` };
-  const minor = Number(vm[2]);
+  let minor: number;
+  if (line.length - sp2 === 9 && line.startsWith('HTTP/1.', sp2 + 1) && line.charCodeAt(sp2 + 8) >= 0x30 && line.charCodeAt(sp2 + 8) <= 0x39) {
+    minor = line.charCodeAt(sp2 + 8) - 0x30;
+  } else {
+    const vm = /^HTTP\/(\d)\.(\d)$/.exec(line.slice(sp2 + 1));
+    if (!vm) return bad('malformed HTTP-version');
+    return { kind: 'error', status: 505, reason: `HTTP/${vm[1]}.${vm[2]} is not supported` };
+  }
 
   const headers: Record<string, string> = Object.create(null);
   let hostCount = 0;
   let count = 0;
-  let p = lineEnd + 1;
-  const headerStart = p;
-  for (;;) {
-    const e = buf.indexOf(0x0a, p);
-    if (e === -1) {
-      return buf.length - headerStart > limits.maxHeaderBytes ? { kind: 'error', status: 431, reason: 'header section too large' } : INCOMPLETE;
-    }
-    if (e - headerStart > limits.maxHeaderBytes) return { kind: 'error', status: 431, reason: 'header section too large' };
-    const lineStop = buf[e - 1] === 0x0d ? e - 1 : e;
-    if (lineStop === p) {
-      p = e + 1;
-      break;
-    }
+  let p = rl + 1;
+  while (p < text.length) {
+    let e = text.indexOf('\n', p);
+    if (e === -1) e = text.length;
+    const stop = text.charCodeAt(e - 1) === 0x0d ? e - 1 : e;
     if (++count > limits.maxHeaders) return { kind: 'error', status: 431, reason: 'too many header fields' };
-    const first = buf[p];
+    const first = text.charCodeAt(p);
     // obs-fold (RFC 9112 section 5.2): we reject it with 400.
     if (first === 0x20 || first === 0x09) return bad('obsolete line folding');
-    const raw = buf.toString('latin1', p, lineStop);
-    const colon = raw.indexOf(':');
-    if (colon <= 0) return bad('header line without a field name');
-    const name = raw.slice(0, colon);
+    const colon = text.indexOf(':', p);
+    if (colon === -1 || colon >= stop || colon === p) return bad('header line without a field name');
+    const name = text.slice(p, colon);
     // No whitespace is allowed between the field name and the colon (RFC 9112 section 5.1).
-    if (!TOKEN.test(name)) return bad('malformed field name');
-    const value = raw.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
-    if (BAD_VALUE.test(value)) return bad('invalid character in field value');
+    if (!isToken(name)) return bad('malformed field name');
+    let vs = colon + 1;
+    let ve = stop;
+    while (vs < ve && (text.charCodeAt(vs) === 0x20 || text.charCodeAt(vs) === 0x09)) vs++;
+    while (ve > vs && (text.charCodeAt(ve - 1) === 0x20 || text.charCodeAt(ve - 1) === 0x09)) ve--;
+    for (let i = vs; i < ve; i++) if (VALUE_OK[text.charCodeAt(i)] !== 1) return bad('invalid character in field value');
+    const value = text.slice(vs, ve);
     const key = name.toLowerCase();
     if (key === 'host') hostCount++;
     const prev = headers[key];
     headers[key] = prev === undefined ? value : `${prev}, ${value}`;
     p = e + 1;
   }
+  p = headEnd.after;
 
   // Message body length (RFC 9112 section 6.3).
   let contentLength = 0;

@@ -39,6 +39,8 @@ export function percentDecode(s: string): string | undefined {
  * Returns undefined when `..` would climb above the root.
  */
 export function removeDotSegments(path: string): string | undefined {
+  // Fast path: nothing to remove (the common case).
+  if (!path.includes('/.') && !path.includes('//')) return path;
   const out: string[] = [];
   const segments = path.split('/');
   const trailing = segments.length > 1 && (segments[segments.length - 1] === '' || segments[segments.length - 1] === '.' || segments[segments.length - 1] === '..');

@@ -1,0 +1,121 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { CONFIG_ENV } from '../config.js';
+import { createLogger } from '../log.js';
+import { bindListenSocket } from './listen-socket.js';
+import { listenErrorText } from './worker.js';
+/** Deaths within this window count toward a crash loop. */
+const CRASH_WINDOW_MS = 10_000;
+const CRASH_LOOP_THRESHOLD = 3;
+const FIRST_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 30_000;
+const WORKER_SCRIPT = fileURLToPath(new URL('./worker-main.js', import.meta.url));
+/**
+ * Supervises `config.workers` worker processes that all accept on one
+ * listening socket bound here (see listen-socket.ts). A dead worker is replaced
+ * at once; repeated deaths back off exponentially and are logged as a crash
+ * loop. SIGTERM/SIGINT drain every worker and exit 0; SIGHUP makes every
+ * worker rescan.
+ */
+export async function runPrimary(config) {
+    const log = createLogger(config.logLevel);
+    let socket;
+    try {
+        socket = await bindListenSocket(config.host, config.port);
+    }
+    catch (err) {
+        const e = err;
+        process.stderr.write(`httpd: ${listenErrorText(config, e.code ?? '', e.message)}\n`);
+        process.exit(1);
+    }
+    const workers = new Map();
+    let nextId = 1;
+    let stopping = false;
+    let announced = false;
+    const deaths = [];
+    let backoff = 0;
+    const tell = (m) => {
+        for (const w of workers.values())
+            if (w.connected)
+                w.send(m);
+    };
+    const spawnWorker = () => {
+        const id = nextId++;
+        const child = fork(WORKER_SCRIPT, [], {
+            env: { ...process.env, [CONFIG_ENV]: JSON.stringify(config), WEBROOT_WORKER_ID: String(id) },
+            stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        });
+        workers.set(id, child);
+        child.send({ type: 'listen' }, socket.handle);
+        child.on('message', (m) => {
+            if (m.type === 'listening' && !announced) {
+                announced = true;
+                const shownHost = m.address.includes(':') ? `[${m.address}]` : m.address;
+                log.log('info', 'listening', {
+                    url: `http://${shownHost}:${m.port}/`,
+                    port: m.port,
+                    io: config.io,
+                    workers: config.workers,
+                    vhosts: config.vhostsDir,
+                    cacheBytes: config.cacheBytes,
+                });
+            }
+            else if (m.type === 'listen-error') {
+                process.stderr.write(`httpd: ${listenErrorText(config, m.code, m.message)}\n`);
+                process.exitCode = 1;
+                shutdown('listen error');
+            }
+        });
+        child.on('exit', (code, signal) => onExit(id, child, code, signal));
+    };
+    const onExit = (id, child, code, signal) => {
+        workers.delete(id);
+        if (stopping) {
+            if (workers.size === 0)
+                process.exit(process.exitCode ?? 0);
+            return;
+        }
+        const now = Date.now();
+        deaths.push(now);
+        while (deaths.length > 0 && deaths[0] < now - CRASH_WINDOW_MS)
+            deaths.shift();
+        const looping = deaths.length >= CRASH_LOOP_THRESHOLD;
+        backoff = looping ? Math.min(MAX_BACKOFF_MS, backoff === 0 ? FIRST_BACKOFF_MS : backoff * 2) : 0;
+        log.log(looping ? 'error' : 'warn', looping ? 'crash-loop' : 'worker-died', {
+            died: id,
+            diedPid: child.pid,
+            exitCode: code,
+            signal,
+            restartInMs: backoff,
+            recentDeaths: deaths.length,
+        });
+        if (backoff === 0)
+            spawnWorker();
+        else
+            setTimeout(() => !stopping && spawnWorker(), backoff);
+    };
+    const shutdown = (why) => {
+        if (stopping)
+            return;
+        stopping = true;
+        log.log('info', 'draining', { why, workers: workers.size });
+        tell({ type: 'drain' });
+        setTimeout(() => {
+            log.log('warn', 'drain-timeout', { workers: workers.size });
+            for (const w of workers.values())
+                w.kill('SIGKILL');
+            process.exit(process.exitCode ?? 0);
+        }, config.drainTimeoutMs + 2000).unref();
+        if (workers.size === 0)
+            process.exit(process.exitCode ?? 0);
+    };
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGHUP', () => {
+        log.log('info', 'rescan', { why: 'SIGHUP' });
+        tell({ type: 'rescan' });
+    });
+    for (let i = 0; i < config.workers; i++)
+        spawnWorker();
+}
+//# sourceMappingURL=primary.js.map

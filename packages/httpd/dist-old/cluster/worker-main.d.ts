@@ -1,0 +1,2 @@
+export {};
+//# sourceMappingURL=worker-main.d.ts.map

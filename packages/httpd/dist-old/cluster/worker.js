@@ -1,0 +1,89 @@
+import { createLogger, errorFields } from '../log.js';
+import { openAccessLog } from '../server/access-log.js';
+import { HttpServer } from '../server/http-server.js';
+import { VhostRegistry } from '../vhosts/registry.js';
+/**
+ * Runs one serving process: the vhost registry (watching for swaps), the HTTP
+ * server, and the handlers that drain it. Supervised (forked by the primary,
+ * which sends the listening socket) or alone (`--workers 0`, binds itself).
+ */
+export function runWorker(config, onListening) {
+    const supervised = process.send !== undefined && process.env.WEBROOT_WORKER_ID !== undefined;
+    const log = createLogger(config.logLevel);
+    const registry = new VhostRegistry(config.vhostsDir, log);
+    registry.rescan();
+    registry.watch(config.rescanIntervalMs, config.watch);
+    const access = config.accessLog ? openAccessLog(config.accessLog) : undefined;
+    const server = new HttpServer({
+        sites: registry,
+        io: config.io,
+        cacheBytes: config.cacheBytes,
+        plan: { cacheControl: config.cacheControl, autoindex: config.autoindex },
+        timeouts: { headerMs: config.headerTimeoutMs, keepAliveMs: config.keepAliveTimeoutMs, sendMs: config.sendTimeoutMs },
+        log,
+        accessLog: access?.write,
+    });
+    const send = (m) => process.send?.(m);
+    let draining = false;
+    const drain = (why) => {
+        if (draining)
+            return;
+        draining = true;
+        log.log('info', 'draining', { why, connections: server.connectionCount });
+        server.drain(config.drainTimeoutMs).then(() => {
+            registry.close();
+            access?.close();
+            log.log('info', 'stopped', {});
+            process.exit(0);
+        });
+    };
+    server.server.on('error', (err) => {
+        if (supervised) {
+            send({ type: 'listen-error', code: err.code ?? 'EUNKNOWN', message: err.message });
+            setTimeout(() => process.exit(1), 50);
+            return;
+        }
+        process.stderr.write(`httpd: ${listenErrorText(config, err.code ?? '', err.message)}\n`);
+        process.exit(1);
+    });
+    const listening = () => {
+        const addr = server.server.address();
+        send({ type: 'listening', address: addr.address, port: addr.port });
+        onListening?.(addr);
+    };
+    process.on('message', (m, handle) => {
+        if (m?.type === 'listen' && handle)
+            server.server.listen(handle, listening);
+        else if (m?.type === 'rescan')
+            registry.rescan();
+        else if (m?.type === 'drain')
+            drain('primary asked');
+    });
+    if (!supervised)
+        server.server.listen({ port: config.port, host: config.host }, listening);
+    process.on('SIGHUP', () => registry.rescan());
+    process.on('SIGTERM', () => drain('SIGTERM'));
+    // Under a supervisor the primary owns Ctrl-C (the terminal signals the whole group): it tells every worker to drain.
+    process.on('SIGINT', () => (supervised ? undefined : drain('SIGINT')));
+    // The primary going away (killed with SIGKILL) must not leave orphans serving.
+    if (supervised)
+        process.on('disconnect', () => drain('primary gone'));
+    process.on('uncaughtException', (err) => {
+        // State is unknown after an exception outside request handling: log it and let the supervisor replace us.
+        log.log('error', 'worker-crashed', { ...errorFields(err), stack: err.stack });
+        process.exit(70);
+    });
+}
+export function listenErrorText(config, code, message) {
+    const where = `${config.host}:${config.port}`;
+    if (code === 'EADDRINUSE')
+        return `cannot listen on ${where}: address already in use; stop the other server or choose another --port`;
+    if (code === 'EACCES')
+        return `cannot listen on ${where}: permission denied; ports below 1024 need privileges, choose another --port`;
+    if (code === 'EADDRNOTAVAIL')
+        return `cannot listen on ${where}: no such local address; check --host`;
+    if (code === 'ENOTFOUND')
+        return `cannot listen on ${where}: cannot resolve the host name; check --host`;
+    return `cannot listen on ${where}: ${message}`;
+}
+//# sourceMappingURL=worker.js.map

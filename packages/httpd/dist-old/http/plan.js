@@ -1,0 +1,211 @@
+import crypto from 'node:crypto';
+import { formatHttpDate, nowSeconds, parseHttpDate } from './dates.js';
+import { normaliseHost } from './host.js';
+import { negotiateEncoding } from './negotiate.js';
+import { evaluatePreconditions } from './preconditions.js';
+import { parseRange } from './range.js';
+import { REASONS } from './status.js';
+import { parseTarget } from './target.js';
+import { renderListing } from './autoindex.js';
+export const ALLOW = 'GET, HEAD, OPTIONS';
+const COMMON = 'X-Content-Type-Options: nosniff\r\nServer: webroot\r\n';
+/** Boundary for multipart/byteranges; random per process so it cannot be guessed into content. */
+export const BOUNDARY = `webroot-${crypto.randomBytes(12).toString('hex')}`;
+function textPlan(status, extra = '', close = false, head = false) {
+    const body = Buffer.from(`${status} ${REASONS[status] ?? ''}\n`);
+    return {
+        status,
+        headers: `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n${extra}${COMMON}`,
+        body: head ? [] : [{ kind: 'buffer', data: body }],
+        bodyLength: head ? 0 : body.length,
+        close,
+    };
+}
+/** A plain error response (also used by the connection for 400/408/414/431/505). */
+export function errorPlan(status, close = false, head = false) {
+    return textPlan(status, status === 405 ? `Allow: ${ALLOW}\r\n` : '', close, head);
+}
+function lastModifiedOf(entry) {
+    // RFC 9110 section 8.8.2.1: never later than the Date we send.
+    return Math.min(entry.mtime, nowSeconds());
+}
+/** Header lines describing one stored representation, shared by 200, 206 and HEAD. */
+function validatorLines(entry, object, config) {
+    return (`ETag: ${object.etag}\r\nLast-Modified: ${formatHttpDate(lastModifiedOf(entry))}\r\n` +
+        (config.cacheControl ? `Cache-Control: ${config.cacheControl}\r\n` : '') +
+        (entry.variants.length > 0 ? 'Vary: Accept-Encoding\r\n' : ''));
+}
+function fullHead(site, entry, object, encoding, config) {
+    let cached = site.headCache.get(object);
+    if (cached === undefined) {
+        cached =
+            `Content-Type: ${entry.mime}\r\nContent-Length: ${object.length}\r\n` +
+                (encoding ? `Content-Encoding: ${encoding}\r\n` : '') +
+                validatorLines(entry, object, config) +
+                `Accept-Ranges: bytes\r\n${COMMON}`;
+        // A future mtime is clamped to "now", which moves: do not cache that.
+        if (entry.mtime <= nowSeconds())
+            site.headCache.set(object, cached);
+    }
+    return cached;
+}
+/** If-Range (RFC 9110 section 13.1.5): true when the Range may be honoured. */
+function ifRangeHolds(value, object, lastModified) {
+    if (value === undefined)
+        return true;
+    const v = value.trim();
+    if (v.startsWith('"') || v.startsWith('W/'))
+        return v === object.etag; // strong comparison; weak never matches
+    const date = parseHttpDate(v);
+    return date !== undefined && date === lastModified;
+}
+function planFile(head, site, entry, config, status = 200) {
+    const h = head.headers;
+    const isHead = head.method === 'HEAD';
+    let object = entry.object;
+    let encoding;
+    if (entry.variants.length > 0) {
+        const choice = negotiateEncoding(h['accept-encoding'], entry.variants.map((v) => v.encoding));
+        if (choice === 'none')
+            return textPlan(406, 'Vary: Accept-Encoding\r\n', false, isHead);
+        if (choice !== 'identity') {
+            encoding = choice;
+            object = entry.variants.find((v) => v.encoding === choice).object;
+        }
+    }
+    const lastModified = lastModifiedOf(entry);
+    if (status === 200) {
+        const outcome = evaluatePreconditions(head.method, { ifMatch: h['if-match'], ifNoneMatch: h['if-none-match'], ifModifiedSince: h['if-modified-since'], ifUnmodifiedSince: h['if-unmodified-since'] }, { etag: object.etag, lastModified });
+        if (outcome.kind === 'not-modified') {
+            // RFC 9110 section 15.4.5: the fields a 200 would have carried for caching, no body, no Content-*.
+            return { status: 304, headers: validatorLines(entry, object, config) + COMMON, body: [], bodyLength: 0 };
+        }
+        if (outcome.kind === 'failed')
+            return textPlan(412, '', false, isHead);
+    }
+    const whole = {
+        status,
+        headers: status === 200 ? fullHead(site, entry, object, encoding, config) : `Content-Type: ${entry.mime}\r\nContent-Length: ${object.length}\r\n${encoding ? `Content-Encoding: ${encoding}\r\n` : ''}${entry.variants.length ? 'Vary: Accept-Encoding\r\n' : ''}${COMMON}`,
+        body: isHead || object.length === 0 ? [] : [{ kind: 'object', object, start: 0, end: object.length }],
+        bodyLength: isHead ? 0 : object.length,
+        site,
+    };
+    // Range applies to GET only (RFC 9110 section 14.2), to the selected representation.
+    if (status !== 200 || head.method !== 'GET' || h.range === undefined)
+        return whole;
+    if (!ifRangeHolds(h['if-range'], object, lastModified))
+        return whole;
+    const outcome = parseRange(h.range, object.length);
+    if (outcome.kind === 'ignore')
+        return whole;
+    const vary = entry.variants.length > 0 ? 'Vary: Accept-Encoding\r\n' : '';
+    if (outcome.kind === 'unsatisfiable') {
+        // RFC 9110 section 15.5.17: Content-Range with the current length; no Content-Encoding.
+        return textPlan(416, `Content-Range: bytes */${object.length}\r\nAccept-Ranges: bytes\r\n${vary}`);
+    }
+    return rangePlan(entry, object, encoding, outcome.ranges, site, config);
+}
+function rangePlan(entry, object, encoding, ranges, site, config) {
+    const common = `${encoding ? `Content-Encoding: ${encoding}\r\n` : ''}${validatorLines(entry, object, config)}Accept-Ranges: bytes\r\n${COMMON}`;
+    if (ranges.length === 1) {
+        const r = ranges[0];
+        const length = r.end - r.start + 1;
+        return {
+            status: 206,
+            headers: `Content-Type: ${entry.mime}\r\nContent-Length: ${length}\r\nContent-Range: bytes ${r.start}-${r.end}/${object.length}\r\n${common}`,
+            body: [{ kind: 'object', object, start: r.start, end: r.end + 1 }],
+            bodyLength: length,
+            site,
+        };
+    }
+    // multipart/byteranges (RFC 9110 section 14.6)
+    const body = [];
+    let total = 0;
+    ranges.forEach((r, i) => {
+        const partHead = Buffer.from(`${i === 0 ? '' : '\r\n'}--${BOUNDARY}\r\nContent-Type: ${entry.mime}\r\nContent-Range: bytes ${r.start}-${r.end}/${object.length}\r\n\r\n`);
+        body.push({ kind: 'buffer', data: partHead }, { kind: 'object', object, start: r.start, end: r.end + 1 });
+        total += partHead.length + (r.end - r.start + 1);
+    });
+    const tail = Buffer.from(`\r\n--${BOUNDARY}--\r\n`);
+    body.push({ kind: 'buffer', data: tail });
+    total += tail.length;
+    return {
+        status: 206,
+        headers: `Content-Type: multipart/byteranges; boundary=${BOUNDARY}\r\nContent-Length: ${total}\r\n${common}`,
+        body,
+        bodyLength: total,
+        site,
+    };
+}
+function notFound(head, site, config) {
+    const page = site?.webroot.lookup('/404.html');
+    if (site && page?.kind === 'file') {
+        const plan = planFile({ ...head, headers: { 'accept-encoding': head.headers['accept-encoding'] ?? '' } }, site, page, config, 404);
+        if (plan.status === 404)
+            return plan;
+    }
+    return textPlan(404, '', false, head.method === 'HEAD');
+}
+function redirect(location, isHead) {
+    const body = Buffer.from(`301 Moved Permanently: ${location}\n`);
+    return {
+        status: 301,
+        headers: `Location: ${location}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n${COMMON}`,
+        body: isHead ? [] : [{ kind: 'buffer', data: body }],
+        bodyLength: isHead ? 0 : body.length,
+    };
+}
+/** Decides the response to one request head. Pure except for reading the (immutable) index. */
+export function planResponse(head, sites, config) {
+    const target = parseTarget(head.target);
+    const authority = target.kind === 'path' ? target.authority : undefined;
+    // Host (RFC 9112 section 3.2): exactly one valid Host on HTTP/1.1, whatever the method;
+    // an absolute-form target's authority wins over it.
+    if (head.hostCount > 1 || (head.minor === 1 && head.hostCount === 0 && authority === undefined))
+        return errorPlan(400, true);
+    const host = normaliseHost(authority ?? head.headers.host ?? '');
+    if (host === undefined)
+        return errorPlan(400, true);
+    const method = head.method;
+    if (target.kind === 'bad' && method !== 'CONNECT')
+        return errorPlan(400, true);
+    if (method === 'OPTIONS')
+        return { status: 204, headers: `Allow: ${ALLOW}\r\n${COMMON}`, body: [], bodyLength: 0 };
+    const isHead = method === 'HEAD';
+    // Every other method, CONNECT (authority-form target) included, is not allowed here (RFC 9110 section 15.5.6).
+    if (method !== 'GET' && !isHead)
+        return errorPlan(405, false);
+    if (target.kind !== 'path')
+        return errorPlan(400, true); // asterisk-form is for OPTIONS only
+    const site = sites.lookup(host);
+    if (!site)
+        return textPlan(404, '', false, isHead);
+    const path = target.path;
+    if (path.endsWith('/')) {
+        const dir = path === '/' ? '/' : path.slice(0, -1);
+        if (site.webroot.lookup(dir)?.kind !== 'directory')
+            return notFound(head, site, config);
+        const index = site.webroot.lookup(dir === '/' ? '/index.html' : `${dir}/index.html`);
+        if (index?.kind === 'file')
+            return planFile(head, site, index, config);
+        if (config.autoindex)
+            return listingPlan(site, dir, path, isHead);
+        return notFound(head, site, config);
+    }
+    const entry = site.webroot.lookup(path);
+    if (!entry)
+        return notFound(head, site, config);
+    if (entry.kind === 'directory')
+        return redirect(`${target.rawPath}/${target.query}`, isHead);
+    return planFile(head, site, entry, config);
+}
+function listingPlan(site, dir, shownPath, isHead) {
+    const body = Buffer.from(renderListing(shownPath, site.children(dir)));
+    return {
+        status: 200,
+        headers: `Content-Type: text/html; charset=utf-8\r\nContent-Length: ${body.length}\r\nCache-Control: no-cache\r\n${COMMON}`,
+        body: isHead ? [] : [{ kind: 'buffer', data: body }],
+        bodyLength: isHead ? 0 : body.length,
+    };
+}
+//# sourceMappingURL=plan.js.map

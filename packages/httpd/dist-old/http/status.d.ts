@@ -1,0 +1,3 @@
+export declare const REASONS: Record<number, string>;
+export declare function statusLine(status: number): string;
+//# sourceMappingURL=status.d.ts.map

@@ -1,0 +1,30 @@
+export const REASONS = {
+    200: 'OK',
+    204: 'No Content',
+    206: 'Partial Content',
+    301: 'Moved Permanently',
+    304: 'Not Modified',
+    400: 'Bad Request',
+    404: 'Not Found',
+    405: 'Method Not Allowed',
+    406: 'Not Acceptable',
+    408: 'Request Timeout',
+    412: 'Precondition Failed',
+    414: 'URI Too Long',
+    416: 'Range Not Satisfiable',
+    431: 'Request Header Fields Too Large',
+    500: 'Internal Server Error',
+    501: 'Not Implemented',
+    503: 'Service Unavailable',
+    505: 'HTTP Version Not Supported',
+};
+const STATUS_LINES = new Map();
+export function statusLine(status) {
+    let line = STATUS_LINES.get(status);
+    if (!line) {
+        line = `HTTP/1.1 ${status} ${REASONS[status] ?? 'Unknown'}\r\n`;
+        STATUS_LINES.set(status, line);
+    }
+    return line;
+}
+//# sourceMappingURL=status.js.map

@@ -1,0 +1,270 @@
+import { currentHttpDate } from '../http/dates.js';
+import { parseRequestHead } from '../http/parse-request.js';
+import { errorPlan, planResponse } from '../http/plan.js';
+import { statusLine } from '../http/status.js';
+import { errorFields } from '../log.js';
+/**
+ * Test-only faults, enabled by WEBROOT_FAULT_INJECTION=1 (never by default):
+ * /__fault__/throw throws inside request handling (the worker must answer 500
+ * and keep serving); /__fault__/crash throws outside it (the worker dies and
+ * the supervisor must replace it).
+ */
+function injectFault(target) {
+    if (target === '/__fault__/throw')
+        throw new Error('injected fault while handling a request');
+    if (target === '/__fault__/crash') {
+        setImmediate(() => {
+            throw new Error('injected fault outside request handling');
+        });
+    }
+}
+/** Bodies up to this size are gathered into one buffer with the head: one write, one syscall. */
+export const SMALL_BODY = 64 * 1024;
+/** A request body up to this size is read and discarded to keep the connection; a larger one closes it. */
+const MAX_SKIPPED_BODY = 64 * 1024;
+/** Unparsed pipelined bytes beyond this pause reading until the current response is done. */
+const MAX_BUFFERED = 64 * 1024;
+/**
+ * One client connection: parses request heads as bytes arrive, answers them
+ * strictly in order (pipelining), and applies the header, idle and send timeouts.
+ */
+export class Connection {
+    socket;
+    ctx;
+    buf = null;
+    busy = false;
+    closing = false;
+    inLoop = false;
+    skip = 0;
+    /** When the first byte of the request head being received arrived (0: none pending). */
+    headStart = 0;
+    /** The socket timeout is the header timeout while a partial head is pending. */
+    awaitingHead = false;
+    constructor(socket, ctx) {
+        this.socket = socket;
+        this.ctx = ctx;
+        socket.setNoDelay(true);
+        socket.setTimeout(ctx.timeouts.keepAliveMs);
+        socket.on('data', (chunk) => this.onData(chunk));
+        socket.on('timeout', () => this.onTimeout());
+        socket.on('error', () => socket.destroy());
+        socket.on('close', () => ctx.connections.delete(this));
+        ctx.connections.add(this);
+    }
+    get idle() {
+        return !this.busy;
+    }
+    /** Closes now if idle, else after the response in progress. */
+    shutdown() {
+        this.closing = true;
+        if (!this.busy)
+            this.socket.destroy();
+    }
+    onData(chunk) {
+        if (this.closing)
+            return;
+        this.buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
+        if (this.headStart === 0)
+            this.headStart = Date.now();
+        if (!this.busy)
+            this.process();
+        else if (this.buf !== null && this.buf.length > MAX_BUFFERED)
+            this.socket.pause();
+    }
+    onTimeout() {
+        // A partial head that stalls gets 408; an idle keep-alive connection or a stalled reader is just closed.
+        if (!this.busy && this.buf !== null && this.skip === 0)
+            this.send(errorPlan(408, true), null, true);
+        else
+            this.socket.destroy();
+    }
+    process() {
+        this.inLoop = true;
+        try {
+            while (!this.busy && !this.closing && this.buf !== null) {
+                if (this.skip > 0) {
+                    const n = Math.min(this.skip, this.buf.length);
+                    this.skip -= n;
+                    this.buf = n === this.buf.length ? null : this.buf.subarray(n);
+                    if (this.skip > 0) {
+                        // A body we discard must arrive as promptly as a head: the same deadline, counted from the head's start.
+                        const left = this.ctx.timeouts.headerMs - (Date.now() - this.headStart);
+                        if (left <= 0)
+                            this.socket.destroy();
+                        else
+                            this.socket.setTimeout(left);
+                        this.awaitingHead = true;
+                        break;
+                    }
+                    this.headStart = this.buf !== null ? Date.now() : 0;
+                    if (this.awaitingHead) {
+                        this.awaitingHead = false;
+                        this.socket.setTimeout(this.ctx.timeouts.keepAliveMs);
+                    }
+                    continue;
+                }
+                const r = parseRequestHead(this.buf, 0, this.ctx.limits);
+                if (r.kind === 'incomplete') {
+                    const waited = Date.now() - this.headStart;
+                    if (waited > this.ctx.timeouts.headerMs)
+                        this.send(errorPlan(408, true), null, true);
+                    else {
+                        // A stalled partial head is cut at the header deadline, not the (longer) idle timeout.
+                        this.awaitingHead = true;
+                        this.socket.setTimeout(this.ctx.timeouts.headerMs - waited);
+                    }
+                    break;
+                }
+                if (this.awaitingHead) {
+                    this.awaitingHead = false;
+                    this.socket.setTimeout(this.ctx.timeouts.keepAliveMs);
+                }
+                if (r.kind === 'error') {
+                    this.ctx.log.log('debug', 'bad-request', { status: r.status, reason: r.reason, remote: this.socket.remoteAddress });
+                    this.send(errorPlan(r.status, true), null, true);
+                    break;
+                }
+                this.buf = r.end < this.buf.length ? this.buf.subarray(r.end) : null;
+                this.handle(r.head);
+                // The next head (or the body being skipped) is timed from here.
+                this.headStart = this.buf === null && this.skip === 0 ? 0 : Date.now();
+            }
+        }
+        finally {
+            this.inLoop = false;
+        }
+    }
+    handle(head) {
+        let plan;
+        try {
+            if (this.ctx.faultInjection && head.target.startsWith('/__fault__/'))
+                injectFault(head.target);
+            plan = planResponse(head, this.ctx.sites, this.ctx.plan);
+        }
+        catch (err) {
+            this.ctx.log.log('error', 'request-failed', { method: head.method, target: head.target, host: head.headers.host, ...errorFields(err), stack: err?.stack });
+            plan = errorPlan(500, false, head.method === 'HEAD');
+        }
+        let close = plan.close === true || !head.keepAlive || this.closing || this.ctx.draining();
+        if (head.chunked)
+            close = true;
+        else if (head.contentLength > MAX_SKIPPED_BODY)
+            close = true;
+        else
+            this.skip = head.contentLength;
+        this.send(plan, head, close);
+    }
+    send(plan, head, close) {
+        this.busy = true;
+        // An HTTP/1.0 client keeps the connection only if the response says so (RFC 9112 Appendix C.2.2).
+        const connection = close ? 'Connection: close\r\n' : head?.minor === 0 ? 'Connection: keep-alive\r\n' : '';
+        const headText = `${statusLine(plan.status)}Date: ${currentHttpDate()}\r\n${plan.headers}${connection}\r\n`;
+        const webroot = plan.body.some((s) => s.kind === 'object') ? plan.site.webroot.acquire() : undefined;
+        const done = (ok) => {
+            webroot?.release();
+            this.ctx.accessLog?.(this.socket, head, plan.status, ok ? plan.bodyLength : 0);
+            this.finish(close || !ok);
+        };
+        const fail = (err) => {
+            this.ctx.log.log('error', 'send-failed', { target: head?.target, ...errorFields(err) });
+            this.socket.destroy();
+            webroot?.release();
+            this.busy = false;
+        };
+        try {
+            if (plan.bodyLength <= SMALL_BODY)
+                this.sendSmall(headText, plan, done, fail);
+            else
+                this.sendLarge(headText, plan).then(done, fail);
+        }
+        catch (err) {
+            fail(err);
+        }
+    }
+    /** Head and body in one buffer, one write; reads that the mode cannot do synchronously are awaited first. */
+    sendSmall(headText, plan, done, fail) {
+        const { cache, executor } = this.ctx;
+        const parts = [];
+        let pending = false;
+        for (const seg of plan.body) {
+            if (seg.kind === 'buffer') {
+                parts.push(seg.data);
+                continue;
+            }
+            const webroot = plan.site.webroot;
+            if (cache.cacheable(seg.object)) {
+                const hit = cache.get(seg.object);
+                if (hit) {
+                    parts.push(seg.start === 0 && seg.end === hit.length ? hit : hit.subarray(seg.start, seg.end));
+                    continue;
+                }
+                const whole = executor.read(webroot, seg.object, 0, seg.object.length);
+                const keep = (b) => {
+                    cache.set(seg.object, b);
+                    return seg.start === 0 && seg.end === b.length ? b : b.subarray(seg.start, seg.end);
+                };
+                if (whole instanceof Promise) {
+                    pending = true;
+                    parts.push(whole.then(keep));
+                }
+                else
+                    parts.push(keep(whole));
+                continue;
+            }
+            const bytes = executor.read(webroot, seg.object, seg.start, seg.end);
+            if (bytes instanceof Promise)
+                pending = true;
+            parts.push(bytes);
+        }
+        const write = (bodies) => {
+            if (this.socket.destroyed)
+                return done(false);
+            const headLength = Buffer.byteLength(headText, 'latin1');
+            let total = headLength;
+            for (const b of bodies)
+                total += b.length;
+            const out = Buffer.allocUnsafe(total);
+            out.write(headText, 0, 'latin1');
+            let at = headLength;
+            for (const b of bodies)
+                at += b.copy(out, at);
+            this.socket.write(out);
+            done(true);
+        };
+        if (pending)
+            Promise.all(parts).then(write, fail);
+        else
+            write(parts);
+    }
+    async sendLarge(headText, plan) {
+        const socket = this.socket;
+        socket.setTimeout(this.ctx.timeouts.sendMs);
+        socket.cork();
+        socket.write(headText, 'latin1');
+        process.nextTick(() => socket.uncork());
+        for (const seg of plan.body) {
+            if (socket.destroyed)
+                return false;
+            if (seg.kind === 'buffer')
+                socket.write(seg.data);
+            else if (!(await this.ctx.executor.pump(socket, plan.site.webroot, seg.object, seg.start, seg.end)))
+                return false;
+        }
+        socket.setTimeout(this.ctx.timeouts.keepAliveMs);
+        return !socket.destroyed;
+    }
+    finish(close) {
+        this.busy = false;
+        if (close || this.closing) {
+            this.closing = true;
+            this.buf = null;
+            this.socket.end();
+            return;
+        }
+        if (this.socket.isPaused())
+            this.socket.resume();
+        if (!this.inLoop && this.buf !== null)
+            this.process();
+    }
+}
+//# sourceMappingURL=connection.js.map

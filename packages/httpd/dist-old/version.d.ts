@@ -1,0 +1,2 @@
+export declare const VERSION: string;
+//# sourceMappingURL=version.d.ts.map
