@@ -50,7 +50,8 @@ export interface Executor {
   readonly mode: IoMode;
   /** Returns the bytes synchronously when the mode can, else a promise. */
   read(webroot: Webroot, object: StoredObject, start: number, end: number): Buffer | Promise<Buffer>;
-  pump(socket: net.Socket, webroot: Webroot, object: StoredObject, start: number, end: number): Promise<boolean>;
+  /** `prefix` (the response head, part headers) goes out in the same write as the first chunk. */
+  pump(socket: net.Socket, webroot: Webroot, object: StoredObject, start: number, end: number, prefix?: Buffer[]): Promise<boolean>;
 }
 
 function shortRead(webroot: Webroot): Error {
@@ -71,6 +72,7 @@ async function pumpWith(
   socket: net.Socket,
   end: number,
   start: number,
+  prefix: Buffer[] | undefined,
   fill: (target: Buffer, pos: number, n: number) => number | Promise<number>,
 ): Promise<boolean> {
   const bufs = [takeChunk(), takeChunk()];
@@ -94,7 +96,17 @@ async function pumpWith(
         ok = false;
         break;
       }
-      inFlight[i] = writeChunk(socket, n === CHUNK ? bufs[i]! : bufs[i]!.subarray(0, n));
+      const chunk = n === CHUNK ? bufs[i]! : bufs[i]!.subarray(0, n);
+      if (prefix && prefix.length > 0) {
+        // one writev for head and first chunk
+        socket.cork();
+        for (const b of prefix) socket.write(b);
+        inFlight[i] = writeChunk(socket, chunk);
+        socket.uncork();
+        prefix = undefined;
+      } else {
+        inFlight[i] = writeChunk(socket, chunk);
+      }
       pos += n;
     }
     for (const w of inFlight) if (w && !(await w)) ok = false;
@@ -114,8 +126,8 @@ const syncExecutor: Executor = {
     if (webroot.readSync(object, start, end - start, buf) !== buf.length) throw shortRead(webroot);
     return buf;
   },
-  pump(socket, webroot, object, start, end) {
-    return pumpWith(socket, end, start, (target, pos, n) => webroot.readSync(object, pos, n, target));
+  pump(socket, webroot, object, start, end, prefix) {
+    return pumpWith(socket, end, start, prefix, (target, pos, n) => webroot.readSync(object, pos, n, target));
   },
 };
 
@@ -127,8 +139,8 @@ const asyncExecutor: Executor = {
     if ((await webroot.read(object, start, end - start, buf)) !== buf.length) throw shortRead(webroot);
     return buf;
   },
-  pump(socket, webroot, object, start, end) {
-    return pumpWith(socket, end, start, (target, pos, n) => webroot.read(object, pos, n, target));
+  pump(socket, webroot, object, start, end, prefix) {
+    return pumpWith(socket, end, start, prefix, (target, pos, n) => webroot.read(object, pos, n, target));
   },
 };
 
@@ -145,9 +157,10 @@ const streamExecutor: Executor = {
       rs.on('end', () => resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts)));
     });
   },
-  pump(socket, webroot, object, start, end) {
+  pump(socket, webroot, object, start, end, prefix) {
     return new Promise((resolve, reject) => {
       if (socket.destroyed) return resolve(false);
+      for (const b of prefix ?? []) socket.write(b);
       const rs = webroot.createReadStream(object, start, end - 1, CHUNK);
       const onClose = () => {
         rs.destroy();

@@ -225,14 +225,18 @@ export class Connection {
   private async sendLarge(headText: string, plan: Plan): Promise<boolean> {
     const socket = this.socket;
     socket.setTimeout(this.ctx.timeouts.sendMs);
-    socket.cork();
-    socket.write(headText, 'latin1');
-    process.nextTick(() => socket.uncork());
+    // Literal bytes (the head, multipart part headers) ride along with the next object's first chunk.
+    let pending: Buffer[] = [Buffer.from(headText, 'latin1')];
     for (const seg of plan.body) {
       if (socket.destroyed) return false;
-      if (seg.kind === 'buffer') socket.write(seg.data);
-      else if (!(await this.ctx.executor.pump(socket, plan.site!.webroot, seg.object, seg.start, seg.end))) return false;
+      if (seg.kind === 'buffer') pending.push(seg.data);
+      else {
+        const ok = await this.ctx.executor.pump(socket, plan.site!.webroot, seg.object, seg.start, seg.end, pending);
+        pending = [];
+        if (!ok) return false;
+      }
     }
+    for (const b of pending) socket.write(b);
     socket.setTimeout(this.ctx.timeouts.keepAliveMs);
     return !socket.destroyed;
   }
