@@ -120,7 +120,12 @@ function planFile(head: RequestHead, site: Site, entry: FileEntry, config: PlanC
     );
     if (outcome.kind === 'not-modified') {
       // RFC 9110 section 15.4.5: the fields a 200 would have carried for caching, no body, no Content-*.
-      return { status: 304, headers: validatorLines(entry, object, config) + COMMON, body: [], bodyLength: 0 };
+      let headers = site.notModifiedCache.get(object);
+      if (headers === undefined) {
+        headers = validatorLines(entry, object, config) + COMMON;
+        if (entry.mtime <= nowSeconds()) site.notModifiedCache.set(object, headers);
+      }
+      return { status: 304, headers, body: [], bodyLength: 0 };
     }
     if (outcome.kind === 'failed') return textPlan(412, '', false, isHead);
   }

@@ -38,7 +38,8 @@ export function evaluatePreconditions(method: string, h: ConditionalHeaders, v: 
   }
   // Step 3: If-None-Match, weak comparison (13.1.2).
   if (h.ifNoneMatch !== undefined) {
-    if (weakMatch(parseEtagList(h.ifNoneMatch), v.etag)) return getOrHead ? NOT_MODIFIED : FAILED;
+    // Fast path for the usual revalidation: exactly the tag we sent.
+    if (h.ifNoneMatch === v.etag || weakMatch(parseEtagList(h.ifNoneMatch), v.etag)) return getOrHead ? NOT_MODIFIED : FAILED;
   } else if (getOrHead && h.ifModifiedSince !== undefined) {
     // Step 4: If-Modified-Since, only for GET/HEAD without If-None-Match (13.1.3).
     const date = parseHttpDate(h.ifModifiedSince);

@@ -7,6 +7,8 @@ import type { Entry, StoredObject, Webroot } from '@webroot/format';
 export class Site {
   /** Fixed header lines per stored object (a file's identity or one of its variants). */
   readonly headCache = new Map<StoredObject, string>();
+  /** Header lines of a 304 per stored object. */
+  readonly notModifiedCache = new Map<StoredObject, string>();
   private listings?: Map<string, Entry[]>;
 
   constructor(

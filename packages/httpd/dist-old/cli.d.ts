@@ -1,4 +1,0 @@
-import { Command } from 'commander';
-export declare function createProgram(): Command;
-export declare function main(argv: string[]): void;
-//# sourceMappingURL=cli.d.ts.map

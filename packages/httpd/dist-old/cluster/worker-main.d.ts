@@ -1,2 +1,0 @@
-export {};
-//# sourceMappingURL=worker-main.d.ts.map

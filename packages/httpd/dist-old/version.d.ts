@@ -1,2 +1,0 @@
-export declare const VERSION: string;
-//# sourceMappingURL=version.d.ts.map
