@@ -252,3 +252,25 @@ describe('load and hostile clients', () => {
     }
   });
 });
+
+describe('a webroot damaged in place under the server', () => {
+  it.each(['sync', 'stream', 'async'] as const)('--io %s: a read that fails before the response starts is a 500; the rest keeps serving', async (io) => {
+    const files = { 'a.txt': 'first file\n', 'z.bin': noise(300_000, 4) };
+    const out = path.join(tmpDir(), 'site.webroot');
+    await packDirectory(writeTree(tmpDir(), files), out, { compress: false });
+    const vhosts = tmpDir('vhosts-');
+    fs.symlinkSync(out, path.join(vhosts, '__default__'));
+    const srv = await startHttpd(vhosts, ['--workers', '1', '--io', io, '--cache-size', '0']);
+    try {
+      // Someone truncates the live file (a deploy must never do this: it writes a new file and renames).
+      fs.truncateSync(out, fs.statSync(out).size - 200_000);
+      const r = await raw(srv.port, 'GET', '/z.bin');
+      expect(r.status).toBe(500);
+      expect(r.headers.connection).toBe('close');
+      await srv.waitForLog((l) => l.event === 'send-failed');
+      expect((await raw(srv.port, 'GET', '/a.txt')).body.toString()).toBe('first file\n');
+    } finally {
+      await srv.stop();
+    }
+  });
+});

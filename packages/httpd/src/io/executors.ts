@@ -144,39 +144,81 @@ const asyncExecutor: Executor = {
   },
 };
 
-/** A sendfile-like stream of the byte range straight from the open descriptor, piped with backpressure. */
+/**
+ * A sendfile-like stream of the byte range straight from the open descriptor,
+ * with backpressure. Bytes are counted: a stream that ends short (the file
+ * changed under us) is an error, never a silently short body. The first chunk
+ * is held until a second one arrives or the stream ends complete, so a range
+ * that cannot be read at all fails before anything is written (and can still
+ * be a 500).
+ */
 const streamExecutor: Executor = {
   mode: 'stream',
   read(webroot, object, start, end) {
     if (end <= start) return Buffer.alloc(0);
     return new Promise((resolve, reject) => {
       const parts: Buffer[] = [];
+      let total = 0;
       const rs = webroot.createReadStream(object, start, end - 1);
-      rs.on('data', (c) => parts.push(c as Buffer));
+      rs.on('data', (c) => {
+        parts.push(c as Buffer);
+        total += (c as Buffer).length;
+      });
       rs.on('error', reject);
-      rs.on('end', () => resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts)));
+      rs.on('end', () => (total === end - start ? resolve(parts.length === 1 ? parts[0]! : Buffer.concat(parts)) : reject(shortRead(webroot))));
     });
   },
   pump(socket, webroot, object, start, end, prefix) {
     return new Promise((resolve, reject) => {
       if (socket.destroyed) return resolve(false);
-      for (const b of prefix ?? []) socket.write(b);
+      const expected = end - start;
       const rs = webroot.createReadStream(object, start, end - 1, CHUNK);
+      let total = 0;
+      let held: Buffer | undefined;
+      let started = false;
+      const send = (chunk: Buffer) => {
+        if (!started) {
+          started = true;
+          socket.cork();
+          for (const b of prefix ?? []) socket.write(b);
+          const ok = socket.write(chunk);
+          socket.uncork();
+          return ok;
+        }
+        return socket.write(chunk);
+      };
+      const finish = (result: boolean | Error) => {
+        socket.off('close', onClose);
+        socket.off('drain', onDrain);
+        if (result instanceof Error) reject(result);
+        else resolve(result);
+      };
       const onClose = () => {
         rs.destroy();
-        resolve(false);
+        finish(false);
       };
-      socket.once('close', onClose);
-      rs.on('error', (err) => {
-        socket.off('close', onClose);
-        rs.unpipe(socket);
-        reject(err);
+      const onDrain = () => rs.resume();
+      socket.on('close', onClose);
+      socket.on('drain', onDrain);
+      rs.on('data', (c) => {
+        const chunk = c as Buffer;
+        total += chunk.length;
+        if (held === undefined && !started) {
+          held = chunk;
+          return;
+        }
+        if (held !== undefined) {
+          send(held);
+          held = undefined;
+        }
+        if (!send(chunk)) rs.pause();
       });
+      rs.on('error', (err) => finish(err));
       rs.on('end', () => {
-        socket.off('close', onClose);
-        resolve(!socket.destroyed);
+        if (total !== expected) return finish(shortRead(webroot));
+        if (held !== undefined) send(held);
+        finish(!socket.destroyed);
       });
-      rs.pipe(socket, { end: false });
     });
   },
 };

@@ -160,11 +160,17 @@ export class Connection {
       this.ctx.accessLog?.(this.socket, head, plan.status, ok ? plan.bodyLength : 0);
       this.finish(close || !ok);
     };
+    const bytesBefore = this.socket.bytesWritten;
     const fail = (err: unknown) => {
       this.ctx.log.log('error', 'send-failed', { target: head?.target, ...errorFields(err) });
-      this.socket.destroy();
       webroot?.release();
       this.busy = false;
+      // Nothing of this response has gone out yet (reads come before the first write): a 500 can still be said.
+      if (!this.socket.destroyed && this.socket.bytesWritten === bytesBefore && plan.status !== 500) {
+        this.send(errorPlan(500, true, head?.method === 'HEAD'), head, true);
+      } else {
+        this.socket.destroy();
+      }
     };
     try {
       if (plan.bodyLength <= SMALL_BODY) this.sendSmall(headText, plan, done, fail);

@@ -104,50 +104,66 @@ function parseMeta(rows: { key: string; value: string }[], file: string): Webroo
   return meta;
 }
 
-interface ObjectRow { id: number; hash: Buffer; offset: number; length: number }
-interface EntryRow { path: string; kind: string; mtime: number; mime: string | null; object_id: number | null }
-interface VariantRow { path: string; encoding: string; object_id: number }
-
 /** Loads the whole index into maps, checking it against itself and the data region. */
 function loadIndex(db: Database.Database, dataStart: number, file: string) {
   const corrupt = (msg: string) => new WebrootError('WEBROOT_CORRUPT_INDEX', `${file}: ${msg}`, file);
   const meta = parseMeta(db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[], file);
   if (meta.formatVersion !== FORMAT_VERSION) throw corrupt(`meta format_version ${meta.formatVersion} contradicts the header`);
 
-  const objects = new Map<number, StoredObject>();
-  for (const row of db.prepare('SELECT id, hash, offset, length FROM objects').all() as ObjectRow[]) {
-    if (!Buffer.isBuffer(row.hash) || row.hash.length !== HASH_BYTES) throw corrupt(`object ${row.id} has a malformed hash`);
-    if (!(row.offset >= 0 && row.length >= 0 && row.offset + row.length <= meta.dataLength)) {
-      throw corrupt(`object ${row.id} (offset ${row.offset}, length ${row.length}) lies outside the data region of ${meta.dataLength} bytes`);
-    }
-    objects.set(row.id, { offset: dataStart + row.offset, length: row.length, hash: row.hash, etag: etagFromHash(row.hash) });
+  // Whole-table checks in SQL (one pass each, no row objects): counts, hash sizes, bounds.
+  const objectCount = (db.prepare('SELECT count(*) FROM objects').pluck().get() as number) ?? 0;
+  if (objectCount !== meta.objectCount) throw corrupt(`meta says ${meta.objectCount} objects, the index has ${objectCount}`);
+  const badHash = db.prepare('SELECT id FROM objects WHERE typeof(hash) != ? OR length(hash) != ? LIMIT 1').pluck().get('blob', HASH_BYTES);
+  if (badHash !== undefined) throw corrupt(`object ${badHash} has a malformed hash`);
+  const outside = db
+    .prepare('SELECT id, offset, length FROM objects WHERE offset < 0 OR length < 0 OR offset + length > ? LIMIT 1')
+    .raw()
+    .get(meta.dataLength) as [number, number, number] | undefined;
+  if (outside) {
+    throw corrupt(`object ${outside[0]} (offset ${outside[1]}, length ${outside[2]}) lies outside the data region of ${meta.dataLength} bytes`);
   }
-  if (objects.size !== meta.objectCount) throw corrupt(`meta says ${meta.objectCount} objects, the index has ${objects.size}`);
+
+  // Objects are shared (deduplicated content): one StoredObject per id.
+  const objects = new Map<number, StoredObject>();
+  const objectOf = (id: number, offset: number, length: number, hash: Buffer): StoredObject => {
+    let o = objects.get(id);
+    if (o === undefined) {
+      o = { offset: dataStart + offset, length, hash, etag: etagFromHash(hash) };
+      objects.set(id, o);
+    }
+    return o;
+  };
 
   const variantsByPath = new Map<string, Variant[]>();
-  for (const row of db.prepare('SELECT path, encoding, object_id FROM variants').all() as VariantRow[]) {
-    const object = objects.get(row.object_id);
-    if (!object || !ENCODINGS.includes(row.encoding as Encoding)) throw corrupt(`variant ${row.encoding} of ${row.path} is malformed`);
-    const list = variantsByPath.get(row.path) ?? [];
-    list.push({ encoding: row.encoding as Encoding, object });
-    variantsByPath.set(row.path, list);
+  const variantRows = db
+    .prepare('SELECT v.path, v.encoding, o.id, o.offset, o.length, o.hash FROM variants v LEFT JOIN objects o ON o.id = v.object_id')
+    .raw()
+    .all() as [string, string, number | null, number, number, Buffer][];
+  for (const [path, encoding, id, offset, length, hash] of variantRows) {
+    if (id === null || !ENCODINGS.includes(encoding as Encoding)) throw corrupt(`variant ${encoding} of ${path} is malformed`);
+    const list = variantsByPath.get(path);
+    const v: Variant = { encoding: encoding as Encoding, object: objectOf(id, offset, length, hash) };
+    if (list) list.push(v);
+    else variantsByPath.set(path, [v]);
   }
 
   const entries = new Map<string, Entry>();
-  for (const row of db.prepare('SELECT path, kind, mtime, mime, object_id FROM entries').all() as EntryRow[]) {
-    if (!row.path.startsWith('/')) throw corrupt(`entry path ${JSON.stringify(row.path)} does not start with '/'`);
-    if (row.kind === 'directory') {
-      entries.set(row.path, { kind: 'directory', path: row.path, mtime: row.mtime });
-    } else if (row.kind === 'file') {
-      const object = row.object_id === null ? undefined : objects.get(row.object_id);
-      if (!object || row.mime === null) throw corrupt(`file entry ${row.path} has no object or no type`);
-      const variants = (variantsByPath.get(row.path) ?? []).sort(
-        (a, b) => ENCODINGS.indexOf(a.encoding) - ENCODINGS.indexOf(b.encoding),
-      );
-      const entry: FileEntry = { kind: 'file', path: row.path, mtime: row.mtime, mime: row.mime, object, variants };
-      entries.set(row.path, entry);
+  const entryRows = db
+    .prepare('SELECT e.path, e.kind, e.mtime, e.mime, e.object_id, o.offset, o.length, o.hash FROM entries e LEFT JOIN objects o ON o.id = e.object_id')
+    .raw()
+    .all() as [string, string, number, string | null, number | null, number | null, number | null, Buffer | null][];
+  for (const [path, kind, mtime, mime, objectId, offset, length, hash] of entryRows) {
+    if (path.charCodeAt(0) !== 0x2f) throw corrupt(`entry path ${JSON.stringify(path)} does not start with '/'`);
+    if (kind === 'directory') {
+      entries.set(path, { kind: 'directory', path, mtime });
+    } else if (kind === 'file') {
+      if (objectId === null || offset === null || mime === null) throw corrupt(`file entry ${path} has no object or no type`);
+      const variants = variantsByPath.get(path) ?? [];
+      if (variants.length > 1) variants.sort((a, b) => ENCODINGS.indexOf(a.encoding) - ENCODINGS.indexOf(b.encoding));
+      const entry: FileEntry = { kind: 'file', path, mtime, mime, object: objectOf(objectId, offset, length!, hash!), variants };
+      entries.set(path, entry);
     } else {
-      throw corrupt(`entry ${row.path} has unknown kind ${JSON.stringify(row.kind)}`);
+      throw corrupt(`entry ${path} has unknown kind ${JSON.stringify(kind)}`);
     }
   }
   if (entries.size !== meta.entryCount) throw corrupt(`meta says ${meta.entryCount} entries, the index has ${entries.size}`);
