@@ -22,6 +22,9 @@ export const SQLITE_HEADER = {
   applicationIdOffset: 68, // u32
 } as const;
 
+/** Index pages and the data region are aligned to this. */
+export const ALIGNMENT = 4096;
+
 /** Hash used for object identity, ETags and the data-region digest. */
 export const HASH_ALGORITHM = 'sha256';
 export const HASH_BYTES = 32;
@@ -41,6 +44,7 @@ export const META_KEYS = [
   'created',
   'entry_count',
   'object_count',
+  'data_offset',
   'data_length',
   'data_sha256',
 ] as const;

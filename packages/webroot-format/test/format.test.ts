@@ -71,8 +71,9 @@ describe('webroot round trip', () => {
         created: 1_650_000_000,
         entryCount: 5,
         objectCount: 4,
+        dataOffset: 64 * 1024,
         dataLength: HELLO.length + GZ.length + BR.length + BIN.length,
-        dataSha256: sha(Buffer.concat([HELLO, GZ, BR, BIN])).toString('hex'),
+        dataSha256: sha(Buffer.concat([sha(HELLO), sha(GZ), sha(BR), sha(BIN)])).toString('hex'),
       });
       expect(w.lookup('/')).toEqual({ kind: 'directory', path: '/', mtime: 1_600_000_000 });
       expect(w.lookup('/sub')).toEqual({ kind: 'directory', path: '/sub', mtime: 1_600_000_001 });
@@ -151,8 +152,7 @@ describe('webroot round trip', () => {
     const report = w.verify();
     w.close();
     expect(report.ok).toBe(false);
-    expect(report.problems).toContain('data region digest does not match meta data_sha256');
-    expect(report.problems.some((p) => p.startsWith('/sub/data.bin: bytes at offset'))).toBe(true);
+    expect(report.problems).toEqual([expect.stringMatching(/^\/sub\/data\.bin: bytes at offset \d+ do not match their hash$/)]);
   });
 
   it('refuses reads after close with WEBROOT_CLOSED, and retire() waits for the last reference', () => {
@@ -186,6 +186,19 @@ function expectRefusal(file: string, code: keyof typeof WEBROOT_ERROR_CODES): We
   throw new Error(`${file} was not refused`);
 }
 
+/** Where hand-built files put their data region. */
+const HAND_DATA_OFFSET = 65536;
+
+/** Writes a hand-built index image and its data region (sparse in between). */
+function writeHand(p: string, image: Buffer, data: Buffer = Buffer.alloc(0), dataAt = 0): string {
+  const fd = fs.openSync(p, 'w');
+  fs.writeSync(fd, image, 0, image.length, 0);
+  if (data.length > 0) fs.writeSync(fd, data, 0, data.length, HAND_DATA_OFFSET + dataAt);
+  fs.ftruncateSync(fd, Math.max(HAND_DATA_OFFSET + dataAt + data.length, HAND_DATA_OFFSET));
+  fs.closeSync(fd);
+  return p;
+}
+
 /** An index image built by hand (for files the writer would never produce). */
 function handImage(opts: { appId?: number; version?: number; meta?: Record<string, string | undefined>; objects?: [number, number, number][] }): Buffer {
   const db = new Database(':memory:');
@@ -199,6 +212,7 @@ function handImage(opts: { appId?: number; version?: number; meta?: Record<strin
     created: '0',
     entry_count: String(objects.length),
     object_count: String(objects.length),
+    data_offset: String(HAND_DATA_OFFSET),
     data_length: '0',
     data_sha256: '0'.repeat(64),
     ...opts.meta,
@@ -254,9 +268,11 @@ describe('refusals: every error code, with a hand-corrupted file', () => {
     expectRefusal(variant('long.webroot', Buffer.concat([bytes, Buffer.from('x')])), 'WEBROOT_TRAILING_DATA');
   });
   it('WEBROOT_CORRUPT_INDEX for a missing meta key, an object outside the data region, a garbled index', () => {
-    expectRefusal(variant('nometa.webroot', handImage({ meta: { data_length: undefined } })), 'WEBROOT_CORRUPT_INDEX');
+    expectRefusal(writeHand(path.join(dir, 'nometa.webroot'), handImage({ meta: { data_length: undefined } })), 'WEBROOT_CORRUPT_INDEX');
+    expectRefusal(writeHand(path.join(dir, 'nooffset.webroot'), handImage({ meta: { data_offset: undefined } })), 'WEBROOT_CORRUPT_INDEX');
+    expectRefusal(writeHand(path.join(dir, 'inside.webroot'), handImage({ meta: { data_offset: '512' } })), 'WEBROOT_CORRUPT_INDEX');
     const outside = handImage({ objects: [[1, 0, 100]], meta: { data_length: '10' } });
-    expectRefusal(variant('outside.webroot', Buffer.concat([outside, Buffer.alloc(10)])), 'WEBROOT_CORRUPT_INDEX');
+    expectRefusal(writeHand(path.join(dir, 'outside.webroot'), outside, Buffer.alloc(10)), 'WEBROOT_CORRUPT_INDEX');
     const garbled = Buffer.from(bytes);
     garbled.fill(0xee, 4096, 8192); // page 2 of the index
     expectRefusal(variant('garbled.webroot', garbled), 'WEBROOT_CORRUPT_INDEX');
@@ -290,15 +306,12 @@ describe('64-bit sizes and offsets', () => {
     const offset = 4 * 1024 ** 3 + 12345; // past 2^32
     const payload = Buffer.from('bytes beyond four gibibytes');
     const image = handImage({ objects: [[1, offset, payload.length]], meta: { data_length: String(offset + payload.length) } });
-    const fd = fs.openSync(file, 'w');
-    fs.writeSync(fd, image, 0, image.length, 0);
-    fs.writeSync(fd, payload, 0, payload.length, image.length + offset);
-    fs.closeSync(fd);
+    writeHand(file, image, payload, offset);
     expect(fs.statSync(file).size).toBeGreaterThan(2 ** 32);
     const w = openWebroot(file);
     try {
       const obj = (w.lookup('/o1') as FileEntry).object;
-      expect(obj.offset).toBe(image.length + offset);
+      expect(obj.offset).toBe(HAND_DATA_OFFSET + offset);
       const buf = Buffer.alloc(payload.length);
       expect(w.readSync(obj, 0, payload.length, buf)).toBe(payload.length);
       expect(buf.equals(payload)).toBe(true);
@@ -315,13 +328,31 @@ describe('64-bit sizes and offsets', () => {
 });
 
 describe('the writer leaves nothing behind', () => {
-  it('abort() removes its temporary files and leaves an existing destination untouched', () => {
+  it('an index larger than the space reserved for it moves the data back once, with the same content', () => {
+    const dir = tmp();
+    const small = path.join(dir, 'small-reserve.webroot');
+    const w = new WebrootWriter(small);
+    w.reserveIndex(4096); // far too little for 2,000 entries
+    const objects = Array.from({ length: 2000 }, (_, i) => w.addObject(Buffer.from(`file number ${i}\n`)));
+    objects.forEach((o, i) => w.addFile({ path: `/dir/a-fairly-long-file-name-${i}.txt`, mtime: 1, mime: 'text/plain; charset=utf-8', object: o, variants: [] }));
+    w.finish({ generator: 'test', created: 0 });
+    const r = openWebroot(small);
+    try {
+      expect(r.dataStart).toBeGreaterThan(4096);
+      expect(r.readObjectSync((r.lookup('/dir/a-fairly-long-file-name-1999.txt') as FileEntry).object).toString()).toBe('file number 1999\n');
+      expect(r.verify().ok).toBe(true);
+    } finally {
+      r.close();
+    }
+  });
+
+  it('abort() removes its temporary file and leaves an existing destination untouched', () => {
     const dir = tmp();
     const dest = path.join(dir, 'site.webroot');
     fs.writeFileSync(dest, 'previous version');
     const w = new WebrootWriter(dest);
     w.addObject(HELLO);
-    expect(fs.readdirSync(dir).length).toBe(2); // dest + the data temp file
+    expect(fs.readdirSync(dir).length).toBe(2); // dest + the temporary file
     w.abort();
     expect(fs.readdirSync(dir)).toEqual(['site.webroot']);
     expect(fs.readFileSync(dest, 'utf8')).toBe('previous version');

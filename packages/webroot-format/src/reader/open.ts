@@ -95,6 +95,7 @@ function parseMeta(rows: { key: string; value: string }[], file: string): Webroo
     created: int('created'),
     entryCount: int('entry_count'),
     objectCount: int('object_count'),
+    dataOffset: int('data_offset'),
     dataLength: int('data_length'),
     dataSha256: map.get('data_sha256')!,
   };
@@ -201,21 +202,26 @@ export function openWebroot(file: string): Webroot {
     }
     let index: ReturnType<typeof loadIndex>;
     try {
-      index = loadIndex(db, dbLength, file);
+      const offsetRow = db.prepare("SELECT value FROM meta WHERE key = 'data_offset'").pluck().get() as string | undefined;
+      const dataStart = offsetRow !== undefined && /^\d+$/.test(offsetRow) ? Number(offsetRow) : -1;
+      if (!(dataStart >= dbLength)) {
+        throw new WebrootError('WEBROOT_CORRUPT_INDEX', `${file}: meta 'data_offset' is missing or lies inside the index (${offsetRow})`, file);
+      }
+      index = loadIndex(db, dataStart, file);
     } catch (err) {
       if (err instanceof WebrootError) throw err;
       throw new WebrootError('WEBROOT_CORRUPT_INDEX', `${file}: the index cannot be read (${(err as Error).message})`, file, { cause: err });
     } finally {
       db.close();
     }
-    const expected = dbLength + index.meta.dataLength;
+    const expected = index.meta.dataOffset + index.meta.dataLength;
     if (stat.size < expected) {
-      throw new WebrootError('WEBROOT_TRUNCATED', `${file}: truncated: ${stat.size} bytes, expected ${expected} (index ${dbLength} + data ${index.meta.dataLength})`, file);
+      throw new WebrootError('WEBROOT_TRUNCATED', `${file}: truncated: ${stat.size} bytes, expected ${expected} (data region at ${index.meta.dataOffset}, ${index.meta.dataLength} bytes)`, file);
     }
     if (stat.size > expected) {
       throw new WebrootError('WEBROOT_TRAILING_DATA', `${file}: ${stat.size - expected} unexpected bytes after the data region (expected ${expected} bytes in all)`, file);
     }
-    return new Webroot(file, fd, dbLength, index.meta, index.entries, {
+    return new Webroot(file, fd, index.meta.dataOffset, index.meta, index.entries, {
       dev: stat.dev,
       ino: stat.ino,
       size: stat.size,

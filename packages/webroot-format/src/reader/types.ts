@@ -45,6 +45,8 @@ export interface WebrootMeta {
   readonly created: number;
   readonly entryCount: number;
   readonly objectCount: number;
+  /** Where the data region starts: at or after the end of the SQLite image. */
+  readonly dataOffset: number;
   readonly dataLength: number;
   readonly dataSha256: string;
 }

@@ -29,7 +29,7 @@ export class Webroot {
   constructor(
     readonly file: string,
     private readonly fd: number,
-    /** Absolute offset of the data region (the SQLite image's length). */
+    /** Absolute offset of the data region (meta data_offset). */
     readonly dataStart: number,
     readonly meta: WebrootMeta,
     private readonly entries: ReadonlyMap<string, Entry>,
@@ -142,46 +142,46 @@ export class Webroot {
   }
 
   /**
-   * Reads every byte of the data region and checks it: the digest of the whole
-   * region against the meta table, and each object's bytes against its hash.
+   * Reads every stored byte and checks it: each object's bytes against its
+   * hash, the objects against the data region (they must tile it exactly: no
+   * gap, no overlap), and the digest of the object hashes against the meta table.
    */
   verify(): VerifyReport {
     this.assertOpen();
     const problems: string[] = [];
     const buf = Buffer.allocUnsafe(VERIFY_CHUNK);
-    const hashRange = (offset: number, length: number): { digest: Buffer; read: number } => {
+    const owners = new Map<StoredObject, string>();
+    for (const entry of this.entries.values()) {
+      if (entry.kind !== 'file') continue;
+      if (!owners.has(entry.object)) owners.set(entry.object, entry.path);
+      for (const v of entry.variants) if (!owners.has(v.object)) owners.set(v.object, `${entry.path} (${v.encoding})`);
+    }
+    const objects = [...owners.keys()].sort((a, b) => a.offset - b.offset);
+    if (objects.length !== this.meta.objectCount) problems.push(`${this.meta.objectCount - objects.length} stored objects belong to no entry`);
+    let expectedOffset = this.dataStart;
+    const digest = crypto.createHash(HASH_ALGORITHM);
+    let bytes = 0;
+    for (const object of objects) {
+      const owner = owners.get(object)!;
+      if (object.offset !== expectedOffset) problems.push(`${owner}: object at ${object.offset - this.dataStart} leaves a gap or overlaps (expected ${expectedOffset - this.dataStart})`);
+      expectedOffset = object.offset + object.length;
+      digest.update(object.hash);
       const h = crypto.createHash(HASH_ALGORITHM);
       let done = 0;
-      while (done < length) {
-        const n = fs.readSync(this.fd, buf, 0, Math.min(VERIFY_CHUNK, length - done), offset + done);
+      while (done < object.length) {
+        const n = fs.readSync(this.fd, buf, 0, Math.min(VERIFY_CHUNK, object.length - done), object.offset + done);
         if (n === 0) break;
         h.update(buf.subarray(0, n));
         done += n;
       }
-      return { digest: h.digest(), read: done };
-    };
-    const region = hashRange(this.dataStart, this.meta.dataLength);
-    if (region.read !== this.meta.dataLength) problems.push(`data region is ${region.read} bytes, expected ${this.meta.dataLength}`);
-    if (region.digest.toString('hex') !== this.meta.dataSha256) problems.push('data region digest does not match meta data_sha256');
-
-    const seen = new Set<StoredObject>();
-    const owners = new Map<StoredObject, string>();
-    for (const entry of this.entries.values()) {
-      if (entry.kind !== 'file') continue;
-      owners.set(entry.object, entry.path);
-      for (const v of entry.variants) owners.set(v.object, `${entry.path} (${v.encoding})`);
-    }
-    let bytes = 0;
-    for (const [object, owner] of owners) {
-      if (seen.has(object)) continue;
-      seen.add(object);
-      const { digest, read } = hashRange(object.offset, object.length);
-      bytes += read;
-      if (read !== object.length || !digest.equals(object.hash)) {
+      bytes += done;
+      if (done !== object.length || !h.digest().equals(object.hash)) {
         problems.push(`${owner}: bytes at offset ${object.offset - this.dataStart} do not match their hash`);
       }
     }
-    return { ok: problems.length === 0, objectsChecked: seen.size, bytesChecked: bytes, problems };
+    if (expectedOffset !== this.dataStart + this.meta.dataLength) problems.push(`objects end at ${expectedOffset - this.dataStart}, the data region at ${this.meta.dataLength}`);
+    if (digest.digest('hex') !== this.meta.dataSha256) problems.push('digest of the object hashes does not match meta data_sha256');
+    return { ok: problems.length === 0, objectsChecked: objects.length, bytesChecked: bytes, problems };
   }
 
   /** Like verify(), but throws WEBROOT_CORRUPT_DATA naming the first problems. */

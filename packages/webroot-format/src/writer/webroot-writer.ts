@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import {
+  ALIGNMENT,
   APPLICATION_ID,
   ENCODINGS,
   FORMAT_VERSION,
@@ -13,7 +14,10 @@ import {
 import { forgetTemporary, removeTemporary, temporaryPathFor } from './temp-files.js';
 
 const COPY_CHUNK = 4 << 20;
-const DIGEST_PLACEHOLDER = '0'.repeat(64);
+/** Index space reserved when the caller gives no estimate. */
+const DEFAULT_RESERVE = 64 * 1024;
+
+const align = (n: number) => Math.ceil(n / ALIGNMENT) * ALIGNMENT;
 
 export interface ObjectRef {
   readonly id: number;
@@ -58,15 +62,18 @@ function writeAll(fd: number, buf: Buffer, position: number): void {
 }
 
 /**
- * Builds one webroot file. Object bytes go to a temporary data file as they
- * arrive; `finish()` writes the index, then the data region behind it, into a
- * second temporary file, fsyncs it and renames it over the destination. On any
- * failure (or `abort()`) both temporary files are removed and the destination
- * is untouched.
+ * Builds one webroot file. Object bytes are written, as they arrive, straight
+ * into a temporary file next to the destination, at an offset that leaves room
+ * for the index (`reserveIndex`, from the caller's estimate). `finish()` writes
+ * the index in front, fsyncs and renames over the destination: the data is
+ * written once. Should the index outgrow its room, the data region is copied
+ * further back once. On any failure (or `abort()`) the temporary file is
+ * removed and the destination is untouched.
  */
 export class WebrootWriter {
-  private readonly dataPath: string;
-  private readonly dataFd: number;
+  private readonly tempPath: string;
+  private readonly fd: number;
+  private dataStart = DEFAULT_RESERVE;
   private dataLength = 0;
   private readonly objectsByHash = new Map<string, ObjectRef & { offset: number }>();
   private readonly objectList: (ObjectRef & { offset: number })[] = [];
@@ -75,15 +82,21 @@ export class WebrootWriter {
   private openSink = false;
   private done = false;
 
-  /** Creates the temporary data file next to `dest`; throws the fs error if the directory is not writable. */
+  /** Creates the temporary file next to `dest`; throws the fs error if the directory is not writable. */
   constructor(readonly dest: string) {
-    this.dataPath = temporaryPathFor(dest, 'data.tmp');
+    this.tempPath = temporaryPathFor(dest, 'tmp');
     try {
-      this.dataFd = fs.openSync(this.dataPath, 'wx+', 0o600);
+      this.fd = fs.openSync(this.tempPath, 'wx+', 0o644);
     } catch (err) {
-      forgetTemporary(this.dataPath);
+      forgetTemporary(this.tempPath);
       throw err;
     }
+  }
+
+  /** Leaves `bytes` (rounded up to a page) for the index in front of the data; call before storing any object. */
+  reserveIndex(bytes: number): void {
+    if (this.objectList.length > 0) throw new Error('WebrootWriter: reserveIndex after objects were stored');
+    this.dataStart = align(Math.max(ALIGNMENT, bytes));
   }
 
   /** The stored object with this SHA-256, if any. */
@@ -97,7 +110,7 @@ export class WebrootWriter {
     this.assertWritable();
     const existing = this.findObject(hash);
     if (existing) return existing;
-    writeAll(this.dataFd, bytes, this.dataLength);
+    writeAll(this.fd, bytes, this.dataStart + this.dataLength);
     return this.record(hash, this.dataLength, bytes.length);
   }
 
@@ -114,7 +127,7 @@ export class WebrootWriter {
     };
     return {
       write: (chunk) => {
-        writeAll(this.dataFd, chunk, start + length);
+        writeAll(this.fd, chunk, this.dataStart + start + length);
         hasher.update(chunk);
         length += chunk.length;
       },
@@ -123,14 +136,14 @@ export class WebrootWriter {
         const hash = hasher.digest();
         const existing = this.findObject(hash);
         if (existing) {
-          fs.ftruncateSync(this.dataFd, start);
+          fs.ftruncateSync(this.fd, this.dataStart + start);
           return existing;
         }
         return this.record(hash, start, length);
       },
       abort: () => {
         end();
-        fs.ftruncateSync(this.dataFd, start);
+        fs.ftruncateSync(this.fd, this.dataStart + start);
       },
     };
   }
@@ -154,39 +167,47 @@ export class WebrootWriter {
   finish(options: FinishOptions): FinishResult {
     this.assertWritable();
     this.done = true;
-    const finalPath = temporaryPathFor(this.dest, 'tmp');
-    let finalFd: number | undefined;
     const db = new Database(':memory:');
     try {
-      const image = this.buildIndex(db, options);
-      finalFd = fs.openSync(finalPath, 'wx', 0o644);
-      const digest = this.copyData(finalFd, image.length);
-      db.prepare("UPDATE meta SET value = ? WHERE key = 'data_sha256'").run(digest);
-      const finalImage = db.serialize();
-      if (finalImage.length !== image.length) {
-        throw new Error(`internal: index size changed from ${image.length} to ${finalImage.length} when its digest was filled in`);
+      // The region digest covers the object hashes in offset order; verify() hashes every
+      // object's bytes and checks that the objects tile the region, so no byte goes unchecked.
+      const digest = crypto.createHash(HASH_ALGORITHM);
+      for (const o of this.objectList) digest.update(o.hash);
+      const dataSha256 = digest.digest('hex');
+      let image = this.buildIndex(db, options, this.dataStart, dataSha256);
+      if (image.length > this.dataStart) {
+        // The estimate was short: move the data region back once, behind a roomier index.
+        const newStart = align(image.length * 2);
+        this.moveData(newStart);
+        db.close();
+        const again = new Database(':memory:');
+        try {
+          image = this.buildIndex(again, options, newStart, dataSha256);
+        } finally {
+          again.close();
+        }
+        if (image.length > newStart) throw new Error('internal: the index outgrew its reserved space twice');
       }
-      writeAll(finalFd, finalImage, 0);
-      fs.fsyncSync(finalFd);
-      fs.closeSync(finalFd);
-      finalFd = undefined;
-      fs.renameSync(finalPath, this.dest);
-      forgetTemporary(finalPath);
+      writeAll(this.fd, image, 0);
+      // The gap between index and data stays a hole: zeros, and SQLite never reads it.
+      fs.ftruncateSync(this.fd, this.dataStart + this.dataLength);
+      fs.fsyncSync(this.fd);
+      fs.closeSync(this.fd);
+      fs.renameSync(this.tempPath, this.dest);
+      forgetTemporary(this.tempPath);
       this.syncDirectory();
       return {
         file: this.dest,
-        size: image.length + this.dataLength,
+        size: this.dataStart + this.dataLength,
         dataLength: this.dataLength,
         objectCount: this.objectList.length,
         entryCount: this.files.size + this.directories.size,
       };
     } catch (err) {
-      if (finalFd !== undefined) fs.closeSync(finalFd);
-      removeTemporary(finalPath);
+      this.closeTemp();
       throw err;
     } finally {
-      db.close();
-      this.closeData();
+      if (db.open) db.close();
     }
   }
 
@@ -194,7 +215,7 @@ export class WebrootWriter {
   abort(): void {
     if (this.done) return;
     this.done = true;
-    this.closeData();
+    this.closeTemp();
   }
 
   private record(hash: Buffer, offset: number, length: number): ObjectRef {
@@ -205,7 +226,7 @@ export class WebrootWriter {
     return ref;
   }
 
-  private buildIndex(db: Database.Database, options: FinishOptions): Buffer {
+  private buildIndex(db: Database.Database, options: FinishOptions, dataOffset: number, dataSha256: string): Buffer {
     db.pragma('page_size = 4096');
     db.pragma(`application_id = ${APPLICATION_ID}`);
     db.pragma(`user_version = ${FORMAT_VERSION}`);
@@ -219,8 +240,9 @@ export class WebrootWriter {
       meta.run('created', String(Math.floor(options.created)));
       meta.run('entry_count', String(entryCount));
       meta.run('object_count', String(this.objectList.length));
+      meta.run('data_offset', String(dataOffset));
       meta.run('data_length', String(this.dataLength));
-      meta.run('data_sha256', DIGEST_PLACEHOLDER);
+      meta.run('data_sha256', dataSha256);
       const obj = db.prepare('INSERT INTO objects (id, hash, offset, length) VALUES (?, ?, ?, ?)');
       for (const o of this.objectList) obj.run(o.id, o.hash, o.offset, o.length);
       const entry = db.prepare('INSERT INTO entries (path, kind, mtime, mime, object_id) VALUES (?, ?, ?, ?, ?)');
@@ -238,20 +260,18 @@ export class WebrootWriter {
     return db.serialize();
   }
 
-  /** Copies the data file behind the index, hashing it on the way; returns the hex digest. */
-  private copyData(finalFd: number, at: number): string {
-    const hasher = crypto.createHash(HASH_ALGORITHM);
+  /** Moves the data region to start at `newStart` (> dataStart), copying from the end so nothing is overwritten early. */
+  private moveData(newStart: number): void {
     const buf = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(this.dataLength, 1)));
-    let done = 0;
-    while (done < this.dataLength) {
-      const n = fs.readSync(this.dataFd, buf, 0, Math.min(buf.length, this.dataLength - done), done);
-      if (n === 0) throw new Error(`internal: data file ended at ${done} of ${this.dataLength} bytes`);
-      const chunk = buf.subarray(0, n);
-      hasher.update(chunk);
-      writeAll(finalFd, chunk, at + done);
-      done += n;
+    for (let end = this.dataLength; end > 0; ) {
+      const n = Math.min(buf.length, end);
+      const from = end - n;
+      let got = 0;
+      while (got < n) got += fs.readSync(this.fd, buf, got, n - got, this.dataStart + from + got);
+      writeAll(this.fd, buf.subarray(0, n), newStart + from);
+      end = from;
     }
-    return hasher.digest('hex');
+    this.dataStart = newStart;
   }
 
   private syncDirectory(): void {
@@ -267,13 +287,13 @@ export class WebrootWriter {
     }
   }
 
-  private closeData(): void {
+  private closeTemp(): void {
     try {
-      fs.closeSync(this.dataFd);
+      fs.closeSync(this.fd);
     } catch {
       // already closed
     }
-    removeTemporary(this.dataPath);
+    removeTemporary(this.tempPath);
   }
 
   private assertWritable(): void {
