@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openWebroot } from '@webroot/format';
 import { packDirectory } from '@webroot/mkroot';
 import { ensureCorpus, ensurePackCorpus, freePort, has, head, median, runAb, runAutocannon, runWrk, startServer } from './lib.mjs';
 
@@ -17,7 +18,7 @@ const argv = process.argv.slice(2);
 const flag = (name) => argv.includes(name);
 const opt = (name, dflt) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : dflt);
 const quick = flag('--quick');
-const REPS = Number(opt('--reps', quick ? 1 : 3));
+const REPS = Number(opt('--reps', quick ? 1 : 5));
 const SECONDS = Number(opt('--seconds', quick ? 1 : 2));
 const MODES = opt('--mode', 'both') === 'both' ? ['single', 'machine'] : [opt('--mode')];
 const onlyServers = opt('--servers', undefined)?.split(',');
@@ -37,18 +38,32 @@ const tools = { wrk: has('wrk'), ab: has('ab'), nginx: has('nginx'), taskset: ha
 out(`# webroot benchmark, ${new Date().toISOString()}`);
 out();
 out(`Command: \`pnpm bench ${argv.join(' ')}\`. Node ${process.version}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB.`);
-out(`Load generator: ${tools.wrk ? 'wrk' : 'autocannon (wrk not installed: apt-get install wrk)'}; ab: ${tools.ab ? 'yes' : 'not installed (apt-get install apache2-utils), ab scenarios skipped'}; nginx: ${tools.nginx ? 'yes' : 'not installed (apt-get install nginx-light), skipped'}. ${REPS} interleaved repetitions of ${SECONDS} s; medians with min–max.`);
+out(`Load generator: ${tools.wrk ? 'wrk' : 'autocannon (wrk not installed: apt-get install wrk)'}; ab: ${tools.ab ? 'yes' : 'not installed (apt-get install apache2-utils), ab scenarios skipped'}; nginx: ${tools.nginx ? 'yes' : 'not installed (apt-get install nginx-light), skipped'}. After a warm-up pass, ${REPS} interleaved repetitions (A B C A B C ...) of ${SECONDS} s per cell; medians with min–max.`);
 out();
+
+/** The packed corpus; packed again when missing, older than the corpus, or unreadable by this build. */
+async function ensureWebroot(dir) {
+  const webroot = path.join(CORPUS, 'http.webroot');
+  let ok = fs.existsSync(webroot) && fs.statSync(webroot).mtimeMs >= fs.statSync(path.join(dir, '.complete')).mtimeMs;
+  if (ok) {
+    try {
+      openWebroot(webroot).close();
+    } catch {
+      ok = false;
+    }
+  }
+  if (!ok) {
+    log('packing the corpus');
+    await packDirectory(dir, webroot, { compress: false });
+  }
+  return webroot;
+}
 
 async function httpBench() {
   const dir = path.join(CORPUS, 'http');
   log('corpus: making or reusing', dir);
   ensureCorpus(dir);
-  const webroot = path.join(CORPUS, 'http.webroot');
-  if (!fs.existsSync(webroot) || fs.statSync(webroot).mtimeMs < fs.statSync(path.join(dir, '.complete')).mtimeMs) {
-    log('packing the corpus');
-    await packDirectory(dir, webroot, { compress: false });
-  }
+  const webroot = await ensureWebroot(dir);
   const vhosts = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-vhosts-'));
   fs.symlinkSync(webroot, path.join(vhosts, '__default__'));
   const paths = fs.readFileSync(path.join(dir, 'many.paths'), 'utf8').trim().split('\n');
@@ -101,6 +116,17 @@ async function httpBench() {
     }
     results[mode] = {};
     try {
+      // Warm-up, not recorded: the JIT compiles the hot paths of every server before measuring.
+      log(`warming up (${mode})`);
+      for (const s of servers) {
+        for (const sc of scenarios.filter((x) => !x.ab && ['1k', '304', 'many', '1m'].includes(x.id))) {
+          if (tools.wrk) {
+            runWrk({ port: s.port, target: sc.target, seconds: 1, threads, connections: sc.connections ?? 50, headers: sc.conditional ? [`If-None-Match: ${s.etag}`] : [], script: sc.rotate ? rotate : undefined, scriptArgs: sc.rotate ? [path.join(dir, 'many.paths')] : [], cpu: loadCpu });
+          } else {
+            await runAutocannon({ port: s.port, target: sc.target, seconds: 1, connections: 10, headers: sc.conditional ? [`If-None-Match: ${s.etag}`] : [], paths: sc.rotate ? paths : undefined });
+          }
+        }
+      }
       for (let rep = 0; rep < REPS; rep++) {
         for (const sc of scenarios) {
           for (const s of servers) {
@@ -185,8 +211,7 @@ function report(mode, scenarios, res) {
 async function memoryBench() {
   const dir = path.join(CORPUS, 'http');
   ensureCorpus(dir);
-  const webroot = path.join(CORPUS, 'http.webroot');
-  if (!fs.existsSync(webroot)) await packDirectory(dir, webroot, { compress: false });
+  const webroot = await ensureWebroot(dir);
   const vhosts = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-vhosts-'));
   fs.symlinkSync(webroot, path.join(vhosts, '__default__'));
   const copy = path.join(os.tmpdir(), `bench-copy-${process.pid}.webroot`);

@@ -2,7 +2,7 @@ export { HttpServer, type HttpServerOptions } from './server/http-server.js';
 export { VhostRegistry, DEFAULT_SITE, hostKey } from './vhosts/registry.js';
 export { Site } from './vhosts/site.js';
 export { planResponse, errorPlan, type Plan, type Segment, type PlanConfig } from './http/plan.js';
-export { parseRequestHead, DEFAULT_LIMITS, type RequestHead, type ParseOutcome, type ParseLimits } from './http/parse-request.js';
+export { parseRequestHead, DEFAULT_LIMITS, RequestHeaders, type RequestHead, type ParseOutcome, type ParseLimits } from './http/parse-request.js';
 export { parseTarget, percentDecode, removeDotSegments, type TargetOutcome } from './http/target.js';
 export { normaliseHost } from './http/host.js';
 export { evaluatePreconditions, type PreconditionOutcome } from './http/preconditions.js';

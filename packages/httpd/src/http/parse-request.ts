@@ -4,13 +4,64 @@
  * long one is, and the connection skips it or closes.
  */
 
+/**
+ * The request fields the server acts on, by lower-cased name; repeated fields
+ * are joined with ", " (RFC 9110 section 5.3). Other fields are validated and
+ * dropped: nothing reads or forwards them. A class, so every instance has one
+ * shape (measured: dictionary-mode objects were a third of parsing time).
+ */
+export class RequestHeaders {
+  host: string | undefined = undefined;
+  connection: string | undefined = undefined;
+  'content-length': string | undefined = undefined;
+  'transfer-encoding': string | undefined = undefined;
+  'accept-encoding': string | undefined = undefined;
+  range: string | undefined = undefined;
+  'if-range': string | undefined = undefined;
+  'if-match': string | undefined = undefined;
+  'if-none-match': string | undefined = undefined;
+  'if-modified-since': string | undefined = undefined;
+  'if-unmodified-since': string | undefined = undefined;
+  referer: string | undefined = undefined;
+  'user-agent': string | undefined = undefined;
+}
+
+const join = (prev: string | undefined, value: string) => (prev === undefined ? value : `${prev}, ${value}`);
+
+/** Keeps `value` if `key` is a field the server uses; named stores keep property access monomorphic. */
+function store(h: RequestHeaders, key: string, value: string): void {
+  switch (key) {
+    case 'host': h.host = join(h.host, value); break;
+    case 'connection': h.connection = join(h.connection, value); break;
+    case 'content-length': h['content-length'] = join(h['content-length'], value); break;
+    case 'transfer-encoding': h['transfer-encoding'] = join(h['transfer-encoding'], value); break;
+    case 'accept-encoding': h['accept-encoding'] = join(h['accept-encoding'], value); break;
+    case 'range': h.range = join(h.range, value); break;
+    case 'if-range': h['if-range'] = join(h['if-range'], value); break;
+    case 'if-match': h['if-match'] = join(h['if-match'], value); break;
+    case 'if-none-match': h['if-none-match'] = join(h['if-none-match'], value); break;
+    case 'if-modified-since': h['if-modified-since'] = join(h['if-modified-since'], value); break;
+    case 'if-unmodified-since': h['if-unmodified-since'] = join(h['if-unmodified-since'], value); break;
+    case 'referer': h.referer = join(h.referer, value); break;
+    case 'user-agent': h['user-agent'] = join(h['user-agent'], value); break;
+    default: // not a field the server acts on
+  }
+}
+
+/** Whether a Connection value (a token list) holds `token`, case-insensitively. */
+function connectionHas(value: string | undefined, token: string): boolean {
+  if (value === undefined) return false;
+  const v = value.toLowerCase();
+  if (!v.includes(',')) return v.trim() === token;
+  return v.split(',').some((t) => t.trim() === token);
+}
+
 export interface RequestHead {
   method: string;
   target: string;
   /** Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1. */
   minor: number;
-  /** Field values by lower-cased name; repeated fields joined with ", " (RFC 9110 section 5.3). */
-  headers: Record<string, string>;
+  headers: RequestHeaders;
   hostCount: number;
   /** Declared body length; 0 when there is none. */
   contentLength: number;
@@ -41,10 +92,12 @@ const INCOMPLETE: ParseOutcome = { kind: 'incomplete' };
 /** tchar (RFC 9110 section 5.6.2), as a lookup table. */
 const TCHAR = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
-/** Characters allowed in a field value: VCHAR, obs-text, SP, HTAB (RFC 9110 section 5.5). */
-const VALUE_OK = new Uint8Array(256);
-for (let c = 0x20; c < 0x100; c++) VALUE_OK[c] = c === 0x7f ? 0 : 1;
-VALUE_OK[0x09] = 1;
+/**
+ * Characters no part of a head may contain: controls other than HTAB, and CR
+ * not followed by LF (RFC 9110 section 5.5: NUL, CR and LF in a field value
+ * must be rejected). One scan of the whole head.
+ */
+const BAD_CHARACTER = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)/;
 
 function isToken(s: string): boolean {
   if (s.length === 0) return false;
@@ -109,7 +162,8 @@ export function parseRequestHead(buf: Buffer, start: number, limits: ParseLimits
     return { kind: 'error', status: 505, reason: `HTTP/${vm[1]}.${vm[2]} is not supported` };
   }
 
-  const headers: Record<string, string> = Object.create(null);
+  if (BAD_CHARACTER.test(text)) return bad('invalid character in field value');
+  const headers = new RequestHeaders();
   let hostCount = 0;
   let count = 0;
   let p = rl + 1;
@@ -130,12 +184,9 @@ export function parseRequestHead(buf: Buffer, start: number, limits: ParseLimits
     let ve = stop;
     while (vs < ve && (text.charCodeAt(vs) === 0x20 || text.charCodeAt(vs) === 0x09)) vs++;
     while (ve > vs && (text.charCodeAt(ve - 1) === 0x20 || text.charCodeAt(ve - 1) === 0x09)) ve--;
-    for (let i = vs; i < ve; i++) if (VALUE_OK[text.charCodeAt(i)] !== 1) return bad('invalid character in field value');
-    const value = text.slice(vs, ve);
     const key = name.toLowerCase();
     if (key === 'host') hostCount++;
-    const prev = headers[key];
-    headers[key] = prev === undefined ? value : `${prev}, ${value}`;
+    store(headers, key, text.slice(vs, ve));
     p = e + 1;
   }
   p = headEnd.after;
@@ -155,10 +206,9 @@ export function parseRequestHead(buf: Buffer, start: number, limits: ParseLimits
     contentLength = Number(values[0]);
   }
 
-  const connection = headers.connection?.toLowerCase() ?? '';
-  const tokens = connection === '' ? [] : connection.split(',').map((s) => s.trim());
   // HTTP/1.1 persists unless "close"; HTTP/1.0 closes unless it asks for "keep-alive" (RFC 9112 section 9.3, Appendix C.2.2).
-  const keepAlive = minor === 1 ? !tokens.includes('close') : tokens.includes('keep-alive') && !tokens.includes('close');
+  const close = connectionHas(headers.connection, 'close');
+  const keepAlive = minor === 1 ? !close : !close && connectionHas(headers.connection, 'keep-alive');
 
   return {
     kind: 'head',

@@ -4,7 +4,7 @@ import type { Site } from '../vhosts/site.js';
 import { formatHttpDate, nowSeconds, parseHttpDate } from './dates.js';
 import { normaliseHost } from './host.js';
 import { negotiateEncoding } from './negotiate.js';
-import type { RequestHead } from './parse-request.js';
+import { RequestHeaders, type RequestHead } from './parse-request.js';
 import { evaluatePreconditions } from './preconditions.js';
 import { parseRange, type ByteRange } from './range.js';
 import { REASONS } from './status.js';
@@ -187,7 +187,10 @@ function rangePlan(entry: FileEntry, object: StoredObject, encoding: Encoding | 
 function notFound(head: RequestHead, site: Site | undefined, config: PlanConfig): Plan {
   const page = site?.webroot.lookup('/404.html');
   if (site && page?.kind === 'file') {
-    const plan = planFile({ ...head, headers: { 'accept-encoding': head.headers['accept-encoding'] ?? '' } }, site, page, config, 404);
+    // The 404 body is negotiated like any file, but no precondition or Range applies to it.
+    const headers = new RequestHeaders();
+    headers['accept-encoding'] = head.headers['accept-encoding'] ?? '';
+    const plan = planFile({ ...head, headers }, site, page, config, 404);
     if (plan.status === 404) return plan;
   }
   return textPlan(404, '', false, head.method === 'HEAD');
