@@ -125,6 +125,21 @@ describe('mkroot build', () => {
     expect((await mkroot(['verify', out])).code).toBe(0);
   }, 60_000);
 
+  it('shows progress (files, bytes, rate) on a terminal, and only there', async () => {
+    const { spawnSync } = await import('node:child_process');
+    if (spawnSync('sh', ['-c', 'command -v script']).status !== 0) {
+      console.log('skipped: `script` (util-linux) is not installed, so no terminal can be simulated');
+      return;
+    }
+    const src = writeTree(tmpDir(), Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`f${i}.bin`, noise(4000, i + 1)])));
+    const out = path.join(tmpDir(), 'tty.webroot');
+    // `script` runs mkroot on a pseudo-terminal and copies what it shows to our stdout.
+    const r = spawnSync('script', ['-qec', `${process.execPath} ${MKROOT_BIN} ${src} ${out}`, '/dev/null'], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/\r\x1b\[K300\/300 files, [\d.]+ [kM]B of [\d.]+ [kM]B, [\d.]+ [kMG]?B\/s/);
+    expect(r.stdout).toMatch(/mkroot: .*tty\.webroot: 300 files/);
+  });
+
   it('--quiet prints nothing on success', async () => {
     const r = await mkroot([EXAMPLE_SITE, path.join(tmpDir(), 'q.webroot'), '--quiet']);
     expect(r.code).toBe(0);
