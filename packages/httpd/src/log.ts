@@ -6,7 +6,6 @@ export const LOG_LEVELS = Object.keys(ORDER) as LogLevel[];
 export interface Logger {
   level: LogLevel;
   log(level: LogLevel, event: string, fields?: Record<string, unknown>): void;
-  enabled(level: LogLevel): boolean;
 }
 
 export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
@@ -14,7 +13,6 @@ export function createLogger(level: LogLevel, write: (line: string) => void = (l
   const worker = Number(process.env.WEBROOT_WORKER_ID ?? 0);
   return {
     level,
-    enabled: (l) => ORDER[l] >= ORDER[level],
     log(l, event, fields) {
       if (ORDER[l] < ORDER[level]) return;
       write(`${JSON.stringify({ level: l, time: new Date().toISOString(), worker, pid: process.pid, event, ...fields })}\n`);

@@ -36,7 +36,7 @@ describe('ObjectCache', () => {
 
   it('a budget of 0 caches nothing', () => {
     const cache = new ObjectCache(0);
-    expect(cache.enabled).toBe(false);
+    expect(cache.cacheable(obj(1, 1))).toBe(false);
     cache.set(obj(10, 1), Buffer.alloc(10));
     expect(cache.count).toBe(0);
   });

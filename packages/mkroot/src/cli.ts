@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { WebrootError, type Encoding } from '@webroot/format';
+import { WebrootError, openWebroot, type Encoding } from '@webroot/format';
 import { removeAllTemporaryFiles } from '@webroot/format/writer';
 import { DEFAULT_COMPRESSION } from './compress.js';
 import { MkrootError } from './errors.js';
@@ -147,7 +147,6 @@ export function createProgram(): Command {
     .addOption(new Option('--encoding <coding>', 'write a precompressed variant instead').choices(['br', 'gzip']))
     .action(async (file: string, sitePath: string, opts: { encoding?: Encoding }) => {
       try {
-        const { openWebroot } = await import('@webroot/format');
         const w = openWebroot(file);
         try {
           const entry = fileAt(w, sitePath);

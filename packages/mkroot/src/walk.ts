@@ -137,6 +137,6 @@ export function walkSource(srcDir: string, options: WalkOptions): Found[] {
       }
     }
   };
-  visit(root === srcDir ? srcDir : srcDir, '', new Set([root]));
+  visit(srcDir, '', new Set([root]));
   return found;
 }

@@ -71,22 +71,29 @@ function validatorLines(entry: FileEntry, object: StoredObject, config: PlanConf
   return (
     `ETag: ${object.etag}\r\nLast-Modified: ${formatHttpDate(lastModifiedOf(entry))}\r\n` +
     (config.cacheControl ? `Cache-Control: ${config.cacheControl}\r\n` : '') +
-    (entry.variants.length > 0 ? 'Vary: Accept-Encoding\r\n' : '')
+    varyLine(entry)
   );
 }
 
-function fullHead(site: Site, entry: FileEntry, object: StoredObject, encoding: Encoding | undefined, config: PlanConfig): string {
-  let cached = site.headCache.get(object);
-  if (cached === undefined) {
-    cached =
-      `Content-Type: ${entry.mime}\r\nContent-Length: ${object.length}\r\n` +
-      (encoding ? `Content-Encoding: ${encoding}\r\n` : '') +
-      validatorLines(entry, object, config) +
-      `Accept-Ranges: bytes\r\n${COMMON}`;
-    // A future mtime is clamped to "now", which moves: do not cache that.
-    if (entry.mtime <= nowSeconds()) site.headCache.set(object, cached);
+/** Content-Type, Content-Length and Content-Encoding of a body. */
+function contentLines(mime: string, length: number, encoding: Encoding | undefined): string {
+  return `Content-Type: ${mime}\r\nContent-Length: ${length}\r\n${encoding ? `Content-Encoding: ${encoding}\r\n` : ''}`;
+}
+
+const varyLine = (entry: FileEntry) => (entry.variants.length > 0 ? 'Vary: Accept-Encoding\r\n' : '');
+
+/**
+ * A header block derived from an immutable entry, built once per stored object and
+ * kept on the site; not kept when the mtime is in the future, since it is clamped
+ * to "now", which moves.
+ */
+function cachedLines(cache: Map<StoredObject, string>, entry: FileEntry, object: StoredObject, build: () => string): string {
+  let lines = cache.get(object);
+  if (lines === undefined) {
+    lines = build();
+    if (entry.mtime <= nowSeconds()) cache.set(object, lines);
   }
-  return cached;
+  return lines;
 }
 
 /** If-Range (RFC 9110 section 13.1.5): true when the Range may be honoured. */
@@ -120,18 +127,17 @@ function planFile(head: RequestHead, site: Site, entry: FileEntry, config: PlanC
     );
     if (outcome.kind === 'not-modified') {
       // RFC 9110 section 15.4.5: the fields a 200 would have carried for caching, no body, no Content-*.
-      let headers = site.notModifiedCache.get(object);
-      if (headers === undefined) {
-        headers = validatorLines(entry, object, config) + COMMON;
-        if (entry.mtime <= nowSeconds()) site.notModifiedCache.set(object, headers);
-      }
+      const headers = cachedLines(site.notModifiedCache, entry, object, () => validatorLines(entry, object, config) + COMMON);
       return { status: 304, headers, body: [], bodyLength: 0 };
     }
     if (outcome.kind === 'failed') return textPlan(412, '', false, isHead);
   }
   const whole: Plan = {
     status,
-    headers: status === 200 ? fullHead(site, entry, object, encoding, config) : `Content-Type: ${entry.mime}\r\nContent-Length: ${object.length}\r\n${encoding ? `Content-Encoding: ${encoding}\r\n` : ''}${entry.variants.length ? 'Vary: Accept-Encoding\r\n' : ''}${COMMON}`,
+    headers:
+      status === 200
+        ? cachedLines(site.headCache, entry, object, () => `${contentLines(entry.mime, object.length, encoding)}${validatorLines(entry, object, config)}Accept-Ranges: bytes\r\n${COMMON}`)
+        : `${contentLines(entry.mime, object.length, encoding)}${varyLine(entry)}${COMMON}`, // a 404 page: no validators
     body: isHead || object.length === 0 ? [] : [{ kind: 'object', object, start: 0, end: object.length }],
     bodyLength: isHead ? 0 : object.length,
     site,
@@ -141,22 +147,21 @@ function planFile(head: RequestHead, site: Site, entry: FileEntry, config: PlanC
   if (!ifRangeHolds(h['if-range'], object, lastModified)) return whole;
   const outcome = parseRange(h.range, object.length);
   if (outcome.kind === 'ignore') return whole;
-  const vary = entry.variants.length > 0 ? 'Vary: Accept-Encoding\r\n' : '';
   if (outcome.kind === 'unsatisfiable') {
     // RFC 9110 section 15.5.17: Content-Range with the current length; no Content-Encoding.
-    return textPlan(416, `Content-Range: bytes */${object.length}\r\nAccept-Ranges: bytes\r\n${vary}`);
+    return textPlan(416, `Content-Range: bytes */${object.length}\r\nAccept-Ranges: bytes\r\n${varyLine(entry)}`);
   }
   return rangePlan(entry, object, encoding, outcome.ranges, site, config);
 }
 
 function rangePlan(entry: FileEntry, object: StoredObject, encoding: Encoding | undefined, ranges: ByteRange[], site: Site, config: PlanConfig): Plan {
-  const common = `${encoding ? `Content-Encoding: ${encoding}\r\n` : ''}${validatorLines(entry, object, config)}Accept-Ranges: bytes\r\n${COMMON}`;
+  const common = `${validatorLines(entry, object, config)}Accept-Ranges: bytes\r\n${COMMON}`;
   if (ranges.length === 1) {
     const r = ranges[0]!;
     const length = r.end - r.start + 1;
     return {
       status: 206,
-      headers: `Content-Type: ${entry.mime}\r\nContent-Length: ${length}\r\nContent-Range: bytes ${r.start}-${r.end}/${object.length}\r\n${common}`,
+      headers: `${contentLines(entry.mime, length, encoding)}Content-Range: bytes ${r.start}-${r.end}/${object.length}\r\n${common}`,
       body: [{ kind: 'object', object, start: r.start, end: r.end + 1 }],
       bodyLength: length,
       site,
@@ -177,7 +182,7 @@ function rangePlan(entry: FileEntry, object: StoredObject, encoding: Encoding | 
   total += tail.length;
   return {
     status: 206,
-    headers: `Content-Type: multipart/byteranges; boundary=${BOUNDARY}\r\nContent-Length: ${total}\r\n${common}`,
+    headers: `${contentLines(`multipart/byteranges; boundary=${BOUNDARY}`, total, encoding)}${common}`,
     body,
     bodyLength: total,
     site,

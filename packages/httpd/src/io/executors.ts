@@ -23,23 +23,6 @@ function giveChunk(b: Buffer): void {
   if (freeChunks.length < MAX_FREE_CHUNKS) freeChunks.push(b);
 }
 
-/** Resolves true on 'drain', false if the socket closes first. */
-export function waitDrain(socket: net.Socket): Promise<boolean> {
-  if (socket.destroyed) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onDrain = () => {
-      socket.off('close', onClose);
-      resolve(true);
-    };
-    const onClose = () => {
-      socket.off('drain', onDrain);
-      resolve(false);
-    };
-    socket.once('drain', onDrain);
-    socket.once('close', onClose);
-  });
-}
-
 /**
  * One IO mode: how bytes of a stored object get from the webroot file to the
  * socket. `read` fills a buffer (small bodies, cache fills); `pump` sends a

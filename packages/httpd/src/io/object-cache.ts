@@ -26,10 +26,6 @@ export class ObjectCache {
     this.maxObject = Math.min(256 * 1024, Math.floor(budget / 16));
   }
 
-  get enabled(): boolean {
-    return this.budget > 0;
-  }
-
   cacheable(object: StoredObject): boolean {
     return this.budget > 0 && object.length <= this.maxObject;
   }

@@ -56,10 +56,6 @@ export class Connection {
     ctx.connections.add(this);
   }
 
-  get idle(): boolean {
-    return !this.busy;
-  }
-
   /** Closes now if idle, else after the response in progress. */
   shutdown(): void {
     this.closing = true;
