@@ -129,17 +129,18 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
   const files = found.filter((f): f is FoundFile => f.kind === 'file');
   const progress: PackProgress = { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: files.reduce((s, f) => s + f.size, 0) };
 
-  const old = options.reuse ? openWebroot(options.reuse) : undefined;
   const writer = openWriter(dest);
-  writer.reserveIndex(estimateIndexBytes(found, options.compress ?? true));
+  writer.reserveIndex(estimateIndexBytes(found, compress));
   const summary = { deduplicated: 0, compressedFiles: 0, reusedVariants: 0, compressionSavings: 0 };
+  let old: Webroot | undefined;
   try {
+    old = options.reuse ? openWebroot(options.reuse) : undefined;
     const reusable: ReturnType<typeof reusableVariants> = old ? reusableVariants(old) : new Map();
     const variantsByHash = new Map<string, Variants>();
     // Compression runs concurrently, but results are stored strictly in submission
     // order, so the output does not depend on timing.
     const window = Math.max(2, os.availableParallelism() * 2);
-    const pending: { path: string; size: number; variants: Variants; work: Promise<{ encoding: Encoding; bytes: Buffer }[]> }[] = [];
+    const pending: { size: number; variants: Variants; work: Promise<{ encoding: Encoding; bytes: Buffer }[]> }[] = [];
     const storeOldest = async (): Promise<void> => {
       const job = pending.shift()!;
       for (const v of await job.work) job.variants.list.push({ encoding: v.encoding, object: writer.addObject(v.bytes) });
@@ -195,7 +196,7 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
               ? Promise.resolve(reuse.variants.map((v) => ({ encoding: v.encoding, bytes: v.bytes() })))
               : compressBuffer(bytes!, mime, settings);
             if (reuse) summary.reusedVariants += reuse.variants.length;
-            pending.push({ path: file.sitePath, size: file.size, variants, work });
+            pending.push({ size: file.size, variants, work });
             if (pending.length >= window) await storeOldest();
           } else {
             while (pending.length > 0) await storeOldest();
