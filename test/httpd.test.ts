@@ -3,7 +3,7 @@ import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWebroot, type FileEntry } from '@webroot/format';
 import { startHttpd, type RunningHttpd } from './helpers/httpd.js';
-import { parseResponses, raw, rawExchange, rawRequests, type RawResponse } from './helpers/raw.js';
+import { KeepAliveClient, parseResponses, raw, rawExchange, rawRequests, type RawResponse } from './helpers/raw.js';
 import { MTIME, makeFixture, type Fixture } from './helpers/site.js';
 
 const LAST_MODIFIED = new Date(MTIME * 1000).toUTCString();
@@ -30,12 +30,19 @@ function entryOf(path: string): FileEntry {
   }
 }
 
-describe.each(['sync', 'stream', 'async'] as const)('httpd --io %s', (io) => {
+// --cache-size 0: every body comes through each mode's executor. The last run is the
+// default configuration, where small bodies are answered from the object cache and
+// plain GETs of them from prebuilt whole responses.
+describe.each([
+  { name: 'sync', io: 'sync', cache: '0' },
+  { name: 'stream', io: 'stream', cache: '0' },
+  { name: 'async', io: 'async', cache: '0' },
+  { name: 'sync with the object cache', io: 'sync', cache: '32M' },
+] as const)('httpd --io $name', ({ io, cache }) => {
   let srv: RunningHttpd;
   let port: number;
   beforeAll(async () => {
-    // --cache-size 0: every body comes through this mode's executor.
-    srv = await startHttpd(fx.vhosts, ['--io', io, '--workers', '1', '--cache-size', '0', '--header-timeout', '1', '--keepalive-timeout', '4']);
+    srv = await startHttpd(fx.vhosts, ['--io', io, '--workers', '1', '--cache-size', cache, '--header-timeout', '1', '--keepalive-timeout', '4']);
     port = srv.port;
   });
   afterAll(async () => {
@@ -420,6 +427,48 @@ describe.each(['sync', 'stream', 'async'] as const)('httpd --io %s', (io) => {
       expect(rs[0]!.statusLine).toBe('HTTP/1.1 200 OK');
       expect(rs.map((r) => r.headers.connection)).toEqual(['keep-alive', 'keep-alive']);
       expect(rs[1]!.body.toString()).toBe('plus plus\n');
+    });
+
+    it('repeated keep-alive GETs give the same bytes and headers, each with the Date it was sent at (RFC 9110 section 6.6.1)', async () => {
+      const c = new KeepAliveClient(port);
+      try {
+        const first = await c.request('GET', '/index.html');
+        const again = await c.request('GET', '/index.html');
+        // Wait into the next second: a response built earlier must not be sent with a stale Date.
+        await new Promise((r) => setTimeout(r, 1001 - (Date.now() % 1000)));
+        const later = await c.request('GET', '/index.html');
+        for (const r of [first, again, later]) {
+          expect(r.status).toBe(200);
+          expect(r.body.equals(fx.files['/index.html']!)).toBe(true);
+          for (const h of COMMON_200) expect(r.headers, h).toHaveProperty(h);
+          expectCommon(r);
+          const { date: _date, ...rest } = r.headers;
+          const { date: _first, ...firstRest } = first.headers;
+          expect(rest).toEqual(firstRest);
+        }
+        expect(Date.parse(later.headers.date!)).toBeGreaterThan(Date.parse(first.headers.date!));
+        // Each representation of a negotiated file keeps its own bytes and headers.
+        const br = await c.request('GET', '/index.html', { 'Accept-Encoding': 'br' });
+        expect(br.headers['content-encoding']).toBe('br');
+        expect(zlib.brotliDecompressSync(br.body).equals(fx.files['/index.html']!)).toBe(true);
+        const br2 = await c.request('GET', '/index.html', { 'Accept-Encoding': 'br' });
+        expect(br2.body.equals(br.body)).toBe(true);
+        const plain = await c.request('GET', '/index.html');
+        expect(plain.headers).not.toHaveProperty('content-encoding');
+        expect(plain.body.equals(fx.files['/index.html']!)).toBe(true);
+        // HEAD, a range and a 304 of the same file are not the whole 200.
+        const head = await c.request('HEAD', '/index.html');
+        expect(head.body.length).toBe(0);
+        expect(head.headers['content-length']).toBe(String(fx.files['/index.html']!.length));
+        const part = await c.request('GET', '/index.html', { Range: 'bytes=0-3' });
+        expect(part.status).toBe(206);
+        expect(part.body.equals(fx.files['/index.html']!.subarray(0, 4))).toBe(true);
+        const cond = await c.request('GET', '/index.html', { 'If-None-Match': first.headers.etag! });
+        expect(cond.status).toBe(304);
+        expect(cond.body.length).toBe(0);
+      } finally {
+        c.close();
+      }
     });
 
     it('Connection: close is honoured', async () => {

@@ -40,4 +40,49 @@ describe('ObjectCache', () => {
     cache.set(obj(10, 1), Buffer.alloc(10));
     expect(cache.count).toBe(0);
   });
+
+  describe('whole responses', () => {
+    const HEADERS = 'Content-Type: text/plain\r\nContent-Length: 5\r\n';
+    const DATE1 = 'Sat, 21 Nov 2026 10:00:00 GMT';
+    const DATE2 = 'Sat, 21 Nov 2026 10:00:01 GMT';
+
+    it('is the status line, the header lines, Date and the body, in one buffer', () => {
+      const cache = new ObjectCache(1 << 20);
+      const o = obj(5, 1);
+      expect(cache.response(o, HEADERS, 1, DATE1)).toBeUndefined(); // not cached: nothing to build from
+      cache.set(o, Buffer.from('hello'));
+      const r = cache.response(o, HEADERS, 1, DATE1)!;
+      expect(r.toString('latin1')).toBe(`HTTP/1.1 200 OK\r\n${HEADERS}Date: ${DATE1}\r\n\r\nhello`);
+      expect(cache.get(o)!.toString()).toBe('hello');
+    });
+
+    it('is built once per second and header block, and never modified in place', () => {
+      const cache = new ObjectCache(1 << 20);
+      const o = obj(5, 1);
+      cache.set(o, Buffer.from('hello'));
+      const first = cache.response(o, HEADERS, 1, DATE1)!;
+      const copy = Buffer.from(first);
+      expect(cache.response(o, HEADERS, 1, DATE1)).toBe(first); // same second: the same buffer
+      const next = cache.response(o, HEADERS, 2, DATE2)!;
+      expect(next).not.toBe(first);
+      expect(next.toString('latin1')).toContain(`Date: ${DATE2}\r\n\r\nhello`);
+      expect(first.equals(copy)).toBe(true); // a write still holding the old one sees the old bytes
+      const other = cache.response(o, 'Content-Type: text/html\r\n', 2, DATE2)!;
+      expect(other.toString('latin1')).toBe(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nDate: ${DATE2}\r\n\r\nhello`);
+      expect(cache.get(o)!.toString()).toBe('hello');
+    });
+
+    it('counts the head against the budget, holds the body once, and frees both on eviction', () => {
+      const cache = new ObjectCache(16 * 1024);
+      const a = obj(1000, 1);
+      cache.set(a, Buffer.alloc(1000, 1));
+      const r = cache.response(a, HEADERS, 1, DATE1)!;
+      expect(cache.size).toBe(r.length); // the head plus the body, not the body twice
+      expect(cache.get(a)!.buffer).toBe(r.buffer); // the body is a view into the response
+      for (let i = 2; i < 40; i++) cache.set(obj(1000, i), Buffer.alloc(1000, i));
+      expect(cache.get(a)).toBeUndefined();
+      expect(cache.size).toBeLessThanOrEqual(16 * 1024);
+      expect(cache.size).toBe(cache.count * 1000); // nothing of a's response is still counted
+    });
+  });
 });

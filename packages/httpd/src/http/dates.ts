@@ -18,6 +18,11 @@ export function currentHttpDate(): string {
   return cachedDate;
 }
 
+/** The second `currentHttpDate()` last returned a date for. */
+export function currentHttpSecond(): number {
+  return cachedSecond;
+}
+
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }

@@ -1,7 +1,13 @@
 import type { StoredObject } from '@webroot/format';
 
 interface Slot {
+  /** The object's bytes; a view into `response` once one is built. */
   data: Buffer;
+  /** A complete keep-alive 200 response (head and body) for the second `second`, or null. */
+  response: Buffer | null;
+  second: number;
+  /** The header lines `response` was built with. */
+  headers: string;
   /** Set on every hit; eviction gives a used slot a second chance instead of dropping it. */
   used: boolean;
 }
@@ -47,10 +53,36 @@ export class ObjectCache {
       data.copy(exact);
       data = exact;
     }
-    this.map.set(object, { data, used: false });
+    this.map.set(object, { data, used: false, response: null, second: -1, headers: '' });
     this.bytes += data.length;
     this.evict();
     return data;
+  }
+
+  /**
+   * The whole response to a plain GET of a cached object: the status line,
+   * `headers`, Date and the body, in one buffer that is written as it is. It is
+   * rebuilt when the second (and so Date) changes or the header lines differ,
+   * never modified: a write still in progress may hold the previous one. The
+   * body then lives inside it, so a cached object is held once.
+   * Undefined when the object is not cached.
+   */
+  response(object: StoredObject, headers: string, second: number, date: string): Buffer | undefined {
+    const slot = this.map.get(object);
+    if (slot === undefined) return undefined;
+    slot.used = true;
+    if (slot.response !== null && slot.second === second && slot.headers === headers) return slot.response;
+    const head = `HTTP/1.1 200 OK\r\n${headers}Date: ${date}\r\n\r\n`;
+    const body = slot.data;
+    const out = Buffer.allocUnsafeSlow(head.length + body.length);
+    out.write(head, 0, 'latin1');
+    body.copy(out, head.length);
+    this.bytes += out.length - (slot.response === null ? body.length : slot.response.length);
+    slot.data = out.subarray(head.length);
+    slot.response = out;
+    slot.second = second;
+    slot.headers = headers;
+    return out;
   }
 
   get size(): number {
@@ -73,7 +105,7 @@ export class ObjectCache {
         slot.used = false;
         this.map.set(object, slot);
       } else {
-        this.bytes -= slot.data.length;
+        this.bytes -= slot.response === null ? slot.data.length : slot.response.length;
       }
     }
   }

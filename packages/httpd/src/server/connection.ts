@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import { currentHttpDate } from '../http/dates.js';
+import { currentHttpDate, currentHttpSecond } from '../http/dates.js';
 import { parseRequestHead, type RequestHead } from '../http/parse-request.js';
 import { errorPlan, planResponse, type Plan } from '../http/plan.js';
 import { statusLine } from '../http/status.js';
@@ -147,14 +147,31 @@ export class Connection {
 
   private send(plan: Plan, head: RequestHead | null, close: boolean): void {
     this.busy = true;
+    if (this.socket.destroyed) return this.finish(true);
+    const date = currentHttpDate();
+    // The common case, a keep-alive GET of a whole cached object: one prebuilt buffer, no copy.
+    if (!close && plan.status === 200 && head !== null && head.minor === 1 && plan.body.length === 1) {
+      const seg = plan.body[0]!;
+      if (seg.kind === 'object' && seg.start === 0 && seg.end === seg.object.length) {
+        const whole = this.ctx.cache.response(seg.object, plan.headers, currentHttpSecond(), date);
+        if (whole !== undefined) {
+          this.socket.write(whole);
+          return this.sent(head, plan.status, plan.bodyLength, false);
+        }
+      }
+    }
     // An HTTP/1.0 client keeps the connection only if the response says so (RFC 9112 Appendix C.2.2).
     const connection = close ? 'Connection: close\r\n' : head?.minor === 0 ? 'Connection: keep-alive\r\n' : '';
-    const headText = `${statusLine(plan.status)}Date: ${currentHttpDate()}\r\n${plan.headers}${connection}\r\n`;
+    const headText = `${statusLine(plan.status)}${plan.headers}Date: ${date}\r\n${connection}\r\n`;
+    if (plan.body.length === 0) {
+      // No body (HEAD, 304, 204): the string goes to the socket without a Buffer in between.
+      this.socket.write(headText, 'latin1');
+      return this.sent(head, plan.status, 0, close);
+    }
     const webroot = plan.body.some((s) => s.kind === 'object') ? plan.site!.webroot.acquire() : undefined;
     const done = (ok: boolean) => {
       webroot?.release();
-      this.ctx.accessLog?.(this.socket, head, plan.status, ok ? plan.bodyLength : 0);
-      this.finish(close || !ok);
+      this.sent(head, plan.status, ok ? plan.bodyLength : 0, close || !ok);
     };
     const bytesBefore = this.socket.bytesWritten;
     const fail = (err: unknown) => {
@@ -174,6 +191,11 @@ export class Connection {
     } catch (err) {
       fail(err);
     }
+  }
+
+  private sent(head: RequestHead | null, status: number, bytes: number, close: boolean): void {
+    this.ctx.accessLog?.(this.socket, head, status, bytes);
+    this.finish(close);
   }
 
   /** Head and body in one buffer, one write; reads that the mode cannot do synchronously are awaited first. */
