@@ -234,3 +234,59 @@ describe.each(['sync', 'stream', 'async'] as const)('a 20 MB response to a slow 
   });
 });
 
+describe.each([false, true])('a client that pipelines requests and reads nothing (portable writes: %s)', (portable) => {
+  // Under SMALL_BODY: head and body are one new buffer per response (the object cache is off; with it, a
+  // keep-alive GET is one shared prebuilt buffer, and queueing it again costs nothing).
+  const body = noise(60 * 1024, 5);
+  const COUNT = 2000; // ~120 MiB of responses
+  let vhosts: string;
+  beforeAll(async () => {
+    const site = writeTree(tmpDir(), { 'sixty.bin': body });
+    const out = path.join(tmpDir(), 'sixty.webroot');
+    await packDirectory(site, out);
+    vhosts = tmpDir('vhosts-');
+    fs.symlinkSync(out, path.join(vhosts, '__default__'));
+  });
+
+  it('gets one response queued at a time, not all of them in memory, and then every response in order', async () => {
+    const srv = await startHttpd(vhosts, ['--workers', '1', '--cache-size', '0'], portable ? { WEBROOT_PORTABLE_WRITES: '1' } : {});
+    try {
+      const worker = await srv.waitForLog((l) => l.event === 'vhost-loaded');
+      const pid = worker.pid as number;
+      const one = await raw(srv.port, 'GET', '/sixty.bin'); // warm up
+      expect(one.body.equals(body)).toBe(true);
+      const before = rssBytes(pid);
+      const socket = net.connect(srv.port, '127.0.0.1');
+      socket.on('error', () => {});
+      await new Promise((r) => socket.once('connect', r));
+      socket.pause();
+      const request = 'GET /sixty.bin HTTP/1.1\r\nHost: x\r\n\r\n';
+      socket.write(request.repeat(COUNT - 1) + request.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'));
+      await new Promise((r) => setTimeout(r, 1500));
+      const during = rssBytes(pid);
+      let received = Buffer.alloc(0);
+      const chunks: Buffer[] = [];
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.resume();
+      await new Promise((r) => socket.on('close', r));
+      received = Buffer.concat(chunks);
+      // Every response is complete and in order: status line, headers, the 60 KiB body, COUNT times.
+      let at = 0;
+      let n = 0;
+      while (at < received.length) {
+        const end = received.indexOf('\r\n\r\n', at);
+        expect(end).toBeGreaterThan(at);
+        expect(received.toString('latin1', at, at + 15)).toBe('HTTP/1.1 200 OK');
+        const got = received.subarray(end + 4, end + 4 + body.length);
+        if (n === 0 || n === COUNT - 1) expect(got.equals(body)).toBe(true);
+        at = end + 4 + body.length;
+        n++;
+      }
+      expect(n).toBe(COUNT);
+      // All of them would be ~120 MiB; held are the kernel's socket buffers and a response or two.
+      expect(during - before).toBeLessThan(30 * 1024 * 1024);
+    } finally {
+      await srv.stop();
+    }
+  }, 30_000);
+});

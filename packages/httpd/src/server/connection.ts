@@ -5,6 +5,7 @@ import { errorPlan, planResponse, type Plan } from '../http/plan.js';
 import { statusLine } from '../http/status.js';
 import { errorFields } from '../log.js';
 import type { ServerContext } from './context.js';
+import { writeNow } from './direct-write.js';
 
 /**
  * Test-only faults, enabled by WEBROOT_FAULT_INJECTION=1 (never by default):
@@ -42,6 +43,9 @@ export class Connection {
   private headStart = 0;
   /** The socket timeout is the header timeout while a partial head is pending. */
   private awaitingHead = false;
+  /** Whether to close once the response the kernel could not take at once has been written. */
+  private closeAfterDrain = false;
+  private readonly onDrained = () => this.finish(this.closeAfterDrain);
 
   constructor(
     readonly socket: net.Socket,
@@ -154,10 +158,7 @@ export class Connection {
       const seg = plan.body[0]!;
       if (seg.kind === 'object' && seg.start === 0 && seg.end === seg.object.length) {
         const whole = this.ctx.cache.response(seg.object, plan.headers, currentHttpSecond(), date);
-        if (whole !== undefined) {
-          this.socket.write(whole);
-          return this.sent(head, plan.status, plan.bodyLength, false);
-        }
+        if (whole !== undefined) return this.sent(writeNow(this.socket, whole, this.onDrained), head, plan.status, plan.bodyLength, false);
       }
     }
     // An HTTP/1.0 client keeps the connection only if the response says so (RFC 9112 Appendix C.2.2).
@@ -165,13 +166,12 @@ export class Connection {
     const headText = `${statusLine(plan.status)}${plan.headers}Date: ${date}\r\n${connection}\r\n`;
     if (plan.body.length === 0) {
       // No body (HEAD, 304, 204): the string goes to the socket without a Buffer in between.
-      this.socket.write(headText, 'latin1');
-      return this.sent(head, plan.status, 0, close);
+      return this.sent(writeNow(this.socket, headText, this.onDrained), head, plan.status, 0, close);
     }
     const webroot = plan.body.some((s) => s.kind === 'object') ? plan.site!.webroot.acquire() : undefined;
-    const done = (ok: boolean) => {
+    const done = (ok: boolean, written = true) => {
       webroot?.release();
-      this.sent(head, plan.status, ok ? plan.bodyLength : 0, close || !ok);
+      this.sent(written, head, plan.status, ok ? plan.bodyLength : 0, close || !ok);
     };
     const bytesBefore = this.socket.bytesWritten;
     const fail = (err: unknown) => {
@@ -193,13 +193,19 @@ export class Connection {
     }
   }
 
-  private sent(head: RequestHead | null, status: number, bytes: number, close: boolean): void {
+  /**
+   * A response has been handed over. When the kernel did not take all of it
+   * (`written` false), the connection stays busy until it has: a client that
+   * pipelines requests without reading gets one queued response, not many.
+   */
+  private sent(written: boolean, head: RequestHead | null, status: number, bytes: number, close: boolean): void {
     this.ctx.accessLog?.(this.socket, head, status, bytes);
-    this.finish(close);
+    if (written) this.finish(close);
+    else this.closeAfterDrain = close;
   }
 
   /** Head and body in one buffer, one write; reads that the mode cannot do synchronously are awaited first. */
-  private sendSmall(headText: string, plan: Plan, done: (ok: boolean) => void, fail: (err: unknown) => void): void {
+  private sendSmall(headText: string, plan: Plan, done: (ok: boolean, written?: boolean) => void, fail: (err: unknown) => void): void {
     const { cache, executor } = this.ctx;
     const parts: (Buffer | Promise<Buffer>)[] = [];
     let pending = false;
@@ -239,8 +245,7 @@ export class Connection {
       out.write(headText, 0, 'latin1');
       let at = headLength;
       for (const b of bodies) at += b.copy(out, at);
-      this.socket.write(out);
-      done(true);
+      done(true, writeNow(this.socket, out, this.onDrained));
     };
     if (pending) Promise.all(parts).then(write, fail);
     else write(parts as Buffer[]);
