@@ -93,11 +93,20 @@ const INCOMPLETE: ParseOutcome = { kind: 'incomplete' };
 const TCHAR = new Uint8Array(256);
 for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[c.charCodeAt(0)] = 1;
 /**
- * Characters no part of a head may contain: controls other than HTAB, and CR
- * not followed by LF (RFC 9110 section 5.5: NUL, CR and LF in a field value
- * must be rejected). One scan of the whole head.
+ * Byte classes for the one scan of a head: line feeds end lines; a CR must be
+ * followed by LF; no other control but HTAB may appear anywhere (RFC 9110
+ * section 5.5: NUL, CR and LF in a field value must be rejected).
  */
-const BAD_CHARACTER = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)/;
+const ORDINARY = 0;
+const LF = 1;
+const CR = 2;
+const FORBIDDEN = 3;
+const CLASS = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) CLASS[c] = FORBIDDEN;
+CLASS[0x7f] = FORBIDDEN;
+CLASS[0x09] = ORDINARY;
+CLASS[0x0a] = LF;
+CLASS[0x0d] = CR;
 
 function isToken(s: string): boolean {
   if (s.length === 0) return false;
@@ -109,19 +118,35 @@ function bad(reason: string): ParseOutcome {
   return { kind: 'error', status: 400, reason };
 }
 
-const CRLFCRLF = Buffer.from('\r\n\r\n');
-const LFLF = Buffer.from('\n\n');
-const LFCRLF = Buffer.from('\n\r\n');
+/** Where a complete head ends, and whether it holds a character no head may contain. */
+interface HeadEnd {
+  /** Just after the line feed of the last line before the empty line. */
+  at: number;
+  /** Just after the empty line (CRLF, or a bare LF as RFC 9112 section 2.2 allows). */
+  after: number;
+  badCharacter: boolean;
+}
 
-/** Where the empty line ending the head starts and ends (CRLF, or a bare LF as RFC 9112 section 2.2 allows). */
-function findHeadEnd(buf: Buffer, from: number): { at: number; after: number } | undefined {
-  const crlf = buf.indexOf(CRLFCRLF, from);
-  let best = crlf === -1 ? undefined : { at: crlf + 2, after: crlf + 4 };
-  const lf = buf.indexOf(LFLF, from);
-  if (lf !== -1 && (best === undefined || lf + 1 < best.at)) best = { at: lf + 1, after: lf + 2 };
-  const lfcrlf = buf.indexOf(LFCRLF, from);
-  if (lfcrlf !== -1 && (best === undefined || lfcrlf + 1 < best.at)) best = { at: lfcrlf + 1, after: lfcrlf + 3 };
-  return best;
+/** Scans from `from` for the empty line ending the head, checking every byte on the way; undefined while incomplete. */
+function scanHead(buf: Buffer, from: number): HeadEnd | undefined {
+  let badCharacter = false;
+  const n = buf.length;
+  for (let i = from; i < n; i++) {
+    const k = CLASS[buf[i]!]!;
+    if (k === ORDINARY) continue;
+    if (k === LF) {
+      if (i + 1 >= n) return undefined;
+      const next = buf[i + 1];
+      if (next === 0x0a) return { at: i + 1, after: i + 2, badCharacter };
+      if (next === 0x0d) {
+        if (i + 2 >= n) return undefined;
+        if (buf[i + 2] === 0x0a) return { at: i + 1, after: i + 3, badCharacter };
+      }
+    } else if (k === CR) {
+      if (i + 1 < n && buf[i + 1] !== 0x0a) badCharacter = true;
+    } else badCharacter = true;
+  }
+  return undefined;
 }
 
 /** Parses one request head starting at `start`; `end` in the result is where the next bytes begin. */
@@ -135,7 +160,7 @@ export function parseRequestHead(buf: Buffer, start: number, limits: ParseLimits
     return buf.length - pos > limits.maxRequestLine ? { kind: 'error', status: 414, reason: 'request-line too long' } : INCOMPLETE;
   }
   if (lineEnd - pos > limits.maxRequestLine + 1) return { kind: 'error', status: 414, reason: 'request-line too long' };
-  const headEnd = findHeadEnd(buf, lineEnd - 1 > pos ? lineEnd - 1 : pos);
+  const headEnd = scanHead(buf, pos);
   if (headEnd === undefined) {
     return buf.length - lineEnd > limits.maxHeaderBytes ? { kind: 'error', status: 431, reason: 'header section too large' } : INCOMPLETE;
   }
@@ -162,7 +187,7 @@ export function parseRequestHead(buf: Buffer, start: number, limits: ParseLimits
     return { kind: 'error', status: 505, reason: `HTTP/${vm[1]}.${vm[2]} is not supported` };
   }
 
-  if (BAD_CHARACTER.test(text)) return bad('invalid character in field value');
+  if (headEnd.badCharacter) return bad('invalid character in field value');
   const headers = new RequestHeaders();
   let hostCount = 0;
   let count = 0;
