@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -249,7 +250,7 @@ describe.each([false, true])('a client that pipelines requests and reads nothing
   });
 
   it('gets one response queued at a time, not all of them in memory, and then every response in order', async () => {
-    const srv = await startHttpd(vhosts, ['--workers', '1', '--cache-size', '0'], portable ? { WEBROOT_PORTABLE_WRITES: '1' } : {});
+    const srv = await startHttpd(vhosts, ['--workers', '1', '--cache-size', '0'], portable ? { WEBROOT_PORTABLE_SOCKETS: '1' } : {});
     try {
       const worker = await srv.waitForLog((l) => l.event === 'vhost-loaded');
       const pid = worker.pid as number;
@@ -289,4 +290,43 @@ describe.each([false, true])('a client that pipelines requests and reads nothing
       await srv.stop();
     }
   }, 30_000);
+});
+
+describe.each([false, true])('running out of file descriptors (portable sockets: %s)', (portable) => {
+  it('connections beyond the limit are closed (EMFILE), and the server goes on serving', async () => {
+    const srv = await startHttpd(fx.vhosts, ['--workers', '0'], portable ? { WEBROOT_PORTABLE_SOCKETS: '1' } : {});
+    const clients: net.Socket[] = [];
+    try {
+      expect((await srv.waitForLog((l) => l.event === 'listening')).fastSockets).toBe(!portable);
+      const pid = srv.proc.pid!;
+      const open = fs.readdirSync(`/proc/${pid}/fd`).length;
+      // Room for a few connections more than the server holds now, then many more clients than that.
+      execFileSync('python3', ['-c', `import resource; resource.prlimit(${pid}, resource.RLIMIT_NOFILE, (${open + 5}, ${open + 5}))`]);
+      let refused = 0;
+      for (let i = 0; i < 30; i++) {
+        const c = net.connect(srv.port, '127.0.0.1');
+        c.on('error', () => {});
+        c.on('close', () => refused++);
+        clients.push(c);
+      }
+      // libuv accepts and closes what it cannot keep (its EMFILE reserve descriptor); were the error to reach
+      // the server, it would log accept-failed and go on.
+      for (let i = 0; i < 100 && refused === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(refused).toBeGreaterThan(0);
+      for (const c of clients) c.destroy();
+      clients.length = 0;
+      // The descriptors come back as those connections close; then requests are served again.
+      let r: Awaited<ReturnType<typeof raw>> | undefined;
+      for (let i = 0; i < 50 && r === undefined; i++) {
+        r = await raw(srv.port, 'GET', '/about.html').catch(() => undefined);
+        if (r === undefined) await new Promise((res) => setTimeout(res, 100));
+      }
+      expect(r?.status).toBe(200);
+      expect(srv.proc.exitCode).toBe(null);
+      expect(srv.logs.filter((l) => l.level === 'error')).toEqual([]);
+    } finally {
+      for (const c of clients) c.destroy();
+      await srv.stop();
+    }
+  });
 });

@@ -32,9 +32,10 @@ function entryOf(path: string): FileEntry {
 
 // --cache-size 0: every body comes through each mode's executor. The object-cache runs
 // are the default configuration, where small bodies come from memory and plain GETs
-// of them are prebuilt whole responses. Writes go to socket handles directly unless
-// WEBROOT_PORTABLE_WRITES=1 (then through net.Socket, the fallback when Node's
-// internals are not what server/direct-write.ts expects).
+// of them are prebuilt whole responses. Sockets read into one shared buffer and write
+// to their handles directly unless WEBROOT_PORTABLE_SOCKETS=1 (then through
+// net.Socket's streams, the fallback when Node's internals are not what
+// server/fast-socket.ts expects).
 describe.each([
   { name: 'sync', io: 'sync', cache: '0', portable: false },
   { name: 'stream', io: 'stream', cache: '0', portable: false },
@@ -45,9 +46,9 @@ describe.each([
   let srv: RunningHttpd;
   let port: number;
   beforeAll(async () => {
-    srv = await startHttpd(fx.vhosts, ['--io', io, '--workers', '1', '--cache-size', cache, '--header-timeout', '1', '--keepalive-timeout', '4'], portable ? { WEBROOT_PORTABLE_WRITES: '1' } : {});
-    // The Node versions we support have the internals direct writes use: losing them must show here.
-    expect((await srv.waitForLog((l) => l.event === 'listening')).directWrites).toBe(!portable);
+    srv = await startHttpd(fx.vhosts, ['--io', io, '--workers', '1', '--cache-size', cache, '--header-timeout', '1', '--keepalive-timeout', '4'], portable ? { WEBROOT_PORTABLE_SOCKETS: '1' } : {});
+    // The Node versions we support have the internals the fast paths use: losing them must show here.
+    expect((await srv.waitForLog((l) => l.event === 'listening')).fastSockets).toBe(!portable);
     port = srv.port;
   });
   afterAll(async () => {
@@ -473,6 +474,42 @@ describe.each([
         expect(cond.body.length).toBe(0);
       } finally {
         c.close();
+      }
+    });
+
+    it('a head split across reads survives other connections reading in between', async () => {
+      const connect = async () => {
+        const s = net.connect(port, '127.0.0.1');
+        const chunks: Buffer[] = [];
+        s.on('data', (c: Buffer) => chunks.push(c));
+        s.on('error', () => {});
+        await new Promise((r) => s.once('connect', r));
+        return { s, data: () => Buffer.concat(chunks) };
+      };
+      const until = async (pred: () => boolean) => {
+        for (let i = 0; i < 200 && !pred(); i++) await new Promise((r) => setTimeout(r, 10));
+      };
+      const a = await connect();
+      const b = await connect();
+      try {
+        // A: one whole request, then half of the next; the half must be kept while B's reads come in.
+        a.s.write('GET /about.html HTTP/1.1\r\nHost: x\r\n\r\nGET /c++.html HTTP/1.1\r\nHo');
+        await until(() => parseResponses(a.data()).length === 1);
+        for (let i = 0; i < 5; i++) {
+          b.s.write(`GET /files/a.txt HTTP/1.1\r\nHost: ${'y'.repeat(40)}\r\nX-Filler: ${'z'.repeat(200)}\r\n\r\n`);
+          await until(() => parseResponses(b.data()).length === i + 1);
+        }
+        a.s.write('st: x\r\n\r\n');
+        await until(() => parseResponses(a.data()).length === 2);
+        const ra = parseResponses(a.data());
+        expect(ra.map((r) => r.status)).toEqual([200, 200]);
+        expect(ra[1]!.body.toString()).toBe('plus plus\n');
+        const rb = parseResponses(b.data());
+        expect(rb).toHaveLength(5);
+        expect(rb.every((r) => r.body.toString() === 'file a\n')).toBe(true);
+      } finally {
+        a.s.destroy();
+        b.s.destroy();
       }
     });
 

@@ -7,7 +7,7 @@ import { parseSize, type HttpdConfig } from './config.js';
 import { IO_MODES, type IoMode } from './io/executors.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
 import { VERSION } from './version.js';
-import { directWrites } from './server/direct-write.js';
+import { fastSockets } from './server/fast-socket.js';
 
 function fail(message: string): never {
   process.stderr.write(`httpd: ${message}\n`);
@@ -109,7 +109,7 @@ export function createProgram(): Command {
         const log = createLogger(config.logLevel);
         runWorker(config, (addr) => {
           const shownHost = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
-          log.log('info', 'listening', { url: `http://${shownHost}:${addr.port}/`, port: addr.port, io: config.io, workers: 0, vhosts: vhostsDir, cacheBytes: config.cacheBytes, directWrites });
+          log.log('info', 'listening', { url: `http://${shownHost}:${addr.port}/`, port: addr.port, io: config.io, workers: 0, vhosts: vhostsDir, cacheBytes: config.cacheBytes, fastSockets });
         });
       } else {
         void runPrimary(config);

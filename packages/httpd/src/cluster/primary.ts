@@ -4,7 +4,7 @@ import { CONFIG_ENV, type HttpdConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { BindError, bindListenSocket, type SocketHandle } from './listen-socket.js';
 import { listenErrorText, type PrimaryMessage, type WorkerMessage } from './worker.js';
-import { directWrites } from '../server/direct-write.js';
+import { fastSockets } from '../server/fast-socket.js';
 
 /** Deaths within this window count toward a crash loop. */
 const CRASH_WINDOW_MS = 10_000;
@@ -60,7 +60,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
           workers: config.workers,
           vhosts: config.vhostsDir,
           cacheBytes: config.cacheBytes,
-          directWrites,
+          fastSockets,
         });
       } else if (m.type === 'listen-error') {
         process.stderr.write(`httpd: ${listenErrorText(config, m.code, m.message)}\n`);

@@ -45,7 +45,13 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
     });
   };
 
+  let listened = false;
   server.server.on('error', (err: NodeJS.ErrnoException) => {
+    // Once listening, an error is a failed accept (EMFILE, ENFILE, ENOMEM...): the connection is lost, the server goes on.
+    if (listened) {
+      log.log('warn', 'accept-failed', errorFields(err));
+      return;
+    }
     if (supervised) {
       send({ type: 'listen-error', code: err.code ?? 'EUNKNOWN', message: err.message });
       setTimeout(() => process.exit(1), 50);
@@ -55,6 +61,7 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
     process.exit(1);
   });
   const listening = () => {
+    listened = true;
     const addr = server.server.address() as AddressInfo;
     send({ type: 'listening', address: addr.address, port: addr.port });
     onListening?.(addr);

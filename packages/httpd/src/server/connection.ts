@@ -5,7 +5,7 @@ import { errorPlan, planResponse, type Plan } from '../http/plan.js';
 import { statusLine } from '../http/status.js';
 import { errorFields } from '../log.js';
 import type { ServerContext } from './context.js';
-import { writeNow } from './direct-write.js';
+import { isSharedRead, writeNow } from './fast-socket.js';
 
 /**
  * Test-only faults, enabled by WEBROOT_FAULT_INJECTION=1 (never by default):
@@ -47,13 +47,15 @@ export class Connection {
   private closeAfterDrain = false;
   private readonly onDrained = () => this.finish(this.closeAfterDrain);
 
+  /** `sharedReads`: the socket's reads arrive through `onData`, called by its `onread` callback, not as 'data' events. */
   constructor(
     readonly socket: net.Socket,
     private readonly ctx: ServerContext,
+    sharedReads = false,
   ) {
     socket.setNoDelay(true);
     socket.setTimeout(ctx.timeouts.keepAliveMs);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (!sharedReads) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('timeout', () => this.onTimeout());
     socket.on('error', () => socket.destroy());
     socket.on('close', () => ctx.connections.delete(this));
@@ -66,12 +68,15 @@ export class Connection {
     if (!this.busy) this.socket.destroy();
   }
 
-  private onData(chunk: Buffer): void {
+  /** Bytes read from the socket; `chunk` may be a view into the shared read buffer, valid only during this call. */
+  onData(chunk: Buffer): void {
     if (this.closing) return;
     this.buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
     if (this.headStart === 0) this.headStart = Date.now();
     if (!this.busy) this.process();
     else if (this.buf !== null && this.buf.length > MAX_BUFFERED) this.socket.pause();
+    // What is kept for later (a partial or pipelined head) must not be overwritten by the next read.
+    if (this.buf !== null && isSharedRead(this.buf)) this.buf = Buffer.from(this.buf);
   }
 
   private onTimeout(): void {

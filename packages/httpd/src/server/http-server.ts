@@ -1,10 +1,12 @@
 import net from 'node:net';
+import util from 'node:util';
 import { DEFAULT_LIMITS, type ParseLimits } from '../http/parse-request.js';
 import type { PlanConfig, SiteLookup } from '../http/plan.js';
 import { executorFor, type IoMode } from '../io/executors.js';
 import { ObjectCache } from '../io/object-cache.js';
 import type { Logger } from '../log.js';
 import { Connection } from './connection.js';
+import { acceptWithSharedReads } from './fast-socket.js';
 import type { ServerContext, Timeouts } from './context.js';
 
 export interface HttpServerOptions {
@@ -41,6 +43,21 @@ export class HttpServer {
     this.server = net.createServer({ noDelay: true }, (socket) => {
       if (this.isDraining) socket.destroy();
       else new Connection(socket, this.ctx);
+    });
+    // Once listening, connections are accepted with the shared read buffer (see fast-socket.ts) where Node allows it.
+    this.server.once('listening', () => {
+      acceptWithSharedReads(
+        this.server,
+        (socket) => {
+          if (this.isDraining) {
+            socket.destroy();
+            return () => {};
+          }
+          const connection = new Connection(socket, this.ctx, true);
+          return (chunk) => connection.onData(chunk);
+        },
+        (errno) => this.ctx.log.log('warn', 'accept-failed', { error: `accept ${util.getSystemErrorName(errno)}`, code: util.getSystemErrorName(errno) }),
+      );
     });
   }
 
