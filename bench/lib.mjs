@@ -116,16 +116,20 @@ export function runWrk({ port, target, seconds, threads, connections, headers = 
   if (script) args.push('-s', script);
   args.push(`http://127.0.0.1:${port}${target}`);
   if (script) args.push('--', ...scriptArgs);
-  const cmd = cpu !== undefined ? 'taskset' : 'wrk';
-  const full = cpu !== undefined ? ['-c', String(cpu), 'wrk', ...args] : args;
-  const r = spawnSync(cmd, full, { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
+  const wrk = cpu !== undefined ? ['taskset', '-c', String(cpu), 'wrk', ...args] : ['wrk', ...args];
+  // Through bash, whose `times` reports the CPU its children used: what the load generator itself costs.
+  const r = spawnSync('bash', ['-c', '"$@"; times >&2', 'bash', ...wrk], { encoding: 'utf8', timeout: (seconds + 30) * 1000 });
   const out = r.stdout ?? '';
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+  const times = [...(r.stderr ?? '').matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  // `times` prints the shell's user and system time, then its children's.
+  const loadCpuPerRequest = times.length >= 4 ? (times[2] + times[3]) / requests : NaN;
   const t = /Transfer\/sec:\s+([\d.]+)(B|KB|MB|GB)/.exec(out);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = non2xx + (sock ? sock.slice(1).reduce((s, x) => s + Number(x), 0) : 0);
-  return { rps, bytesPerSec: t ? Number(t[1]) * UNITS[t[2]] : NaN, errors, raw: out + (r.stderr ?? '') };
+  return { rps, bytesPerSec: t ? Number(t[1]) * UNITS[t[2]] : NaN, errors, loadCpuPerRequest, raw: out + (r.stderr ?? '') };
 }
 
 /** Runs ab for about `seconds`; returns { rps, errors }. */

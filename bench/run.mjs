@@ -204,6 +204,15 @@ function report(mode, scenarios, res) {
   if (mode === 'machine' && res['webroot-sync'] && res['webroot-sync-w1']) {
     const r = med(res['webroot-sync']['1k']) / med(res['webroot-sync-w1']['1k']);
     out(`Scaling: ${os.availableParallelism()} workers / 1 worker on keep-alive 1 KB: ${r.toFixed(2)}× (target ≥ 1.6×).`);
+    // The load generator runs on the same cores. With one worker saturating a core at T1 req/s, wrk costing w
+    // CPU-seconds per request, and P cores shared by everything, n workers reach at most P / (1/T1 + w) req/s.
+    const t1 = med(res['webroot-sync-w1']['1k']);
+    const w = med(res['webroot-sync-w1']['1k'], (x) => x.loadCpuPerRequest);
+    if (Number.isFinite(w)) {
+      const cores = os.availableParallelism();
+      const bound = cores / (1 / t1 + w) / t1;
+      out(`wrk itself used ${(w * 1e6).toFixed(1)} µs of CPU per request, the worker ~${(1e6 / t1).toFixed(1)} µs: sharing ${cores} cores with wrk, ${cores} workers can reach at most ${cores} / (1/T1 + w) = ${bound.toFixed(2)}× one worker here.`);
+    }
     out();
   }
 }
