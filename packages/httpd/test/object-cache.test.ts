@@ -56,7 +56,25 @@ describe('ObjectCache', () => {
       expect(cache.get(o)!.toString()).toBe('hello');
     });
 
-    it('is built once per second and header block, and never modified in place', () => {
+    it('gets the new Date in place when no write is reading it, and is rebuilt when one may be', () => {
+      let busy = false;
+      const cache = new ObjectCache(1 << 20, () => busy);
+      const o = obj(5, 1);
+      cache.set(o, Buffer.from('hello'));
+      const first = cache.response(o, HEADERS, 1, DATE1)!;
+      const patched = cache.response(o, HEADERS, 2, DATE2)!;
+      expect(patched).toBe(first);
+      expect(patched.toString('latin1')).toBe(`HTTP/1.1 200 OK\r\n${HEADERS}Date: ${DATE2}\r\n\r\nhello`);
+      busy = true;
+      const DATE3 = 'Sat, 21 Nov 2026 10:00:02 GMT';
+      const rebuilt = cache.response(o, HEADERS, 3, DATE3)!;
+      expect(rebuilt).not.toBe(first);
+      expect(first.toString('latin1')).toContain(DATE2); // what a write in progress reads is left alone
+      expect(rebuilt.toString('latin1')).toBe(`HTTP/1.1 200 OK\r\n${HEADERS}Date: ${DATE3}\r\n\r\nhello`);
+      expect(cache.size).toBe(rebuilt.length);
+    });
+
+    it('is built once per second and header block, and never modified in place while written', () => {
       const cache = new ObjectCache(1 << 20);
       const o = obj(5, 1);
       cache.set(o, Buffer.from('hello'));

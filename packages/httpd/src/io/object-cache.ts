@@ -8,6 +8,8 @@ interface Slot {
   second: number;
   /** The header lines `response` was built with. */
   headers: string;
+  /** Where the 29 characters of the Date value start in `response`. */
+  dateAt: number;
   /** Set on every hit; eviction gives a used slot a second chance instead of dropping it. */
   used: boolean;
 }
@@ -28,7 +30,14 @@ export class ObjectCache {
   /** Objects larger than this are never cached. */
   readonly maxObject: number;
 
-  constructor(readonly budget: number) {
+  /**
+   * `inFlight(buffer)`: whether a write may still be reading `buffer`; a response
+   * that is not is given its new Date in place instead of being rebuilt.
+   */
+  constructor(
+    readonly budget: number,
+    private readonly inFlight: (buffer: Buffer) => boolean = () => true,
+  ) {
     this.maxObject = Math.min(256 * 1024, Math.floor(budget / 16));
   }
 
@@ -53,7 +62,7 @@ export class ObjectCache {
       data.copy(exact);
       data = exact;
     }
-    this.map.set(object, { data, used: false, response: null, second: -1, headers: '' });
+    this.map.set(object, { data, used: false, response: null, second: -1, headers: '', dateAt: 0 });
     this.bytes += data.length;
     this.evict();
     return data;
@@ -61,17 +70,26 @@ export class ObjectCache {
 
   /**
    * The whole response to a plain GET of a cached object: the status line,
-   * `headers`, Date and the body, in one buffer that is written as it is. It is
-   * rebuilt when the second (and so Date) changes or the header lines differ,
-   * never modified: a write still in progress may hold the previous one. The
-   * body then lives inside it, so a cached object is held once.
-   * Undefined when the object is not cached.
+   * `headers`, Date and the body, in one buffer that is written as it is. When
+   * the second (and so Date) changes, the Date is rewritten in place if no write
+   * is reading the buffer, else the response is rebuilt in a new one; so is a
+   * response whose header lines differ. The body lives inside it, so a cached
+   * object is held once. Undefined when the object is not cached.
    */
   response(object: StoredObject, headers: string, second: number, date: string): Buffer | undefined {
     const slot = this.map.get(object);
     if (slot === undefined) return undefined;
     slot.used = true;
-    if (slot.response !== null && slot.second === second && slot.headers === headers) return slot.response;
+    const current = slot.response;
+    if (current !== null && slot.headers === headers) {
+      if (slot.second === second) return current;
+      // IMF-fixdate always has 29 characters (RFC 9110 section 5.6.7).
+      if (date.length === 29 && !this.inFlight(current)) {
+        current.write(date, slot.dateAt, 'latin1');
+        slot.second = second;
+        return current;
+      }
+    }
     const head = `HTTP/1.1 200 OK\r\n${headers}Date: ${date}\r\n\r\n`;
     const body = slot.data;
     const out = Buffer.allocUnsafeSlow(head.length + body.length);
@@ -82,6 +100,7 @@ export class ObjectCache {
     slot.response = out;
     slot.second = second;
     slot.headers = headers;
+    slot.dateAt = head.length - 4 - date.length;
     return out;
   }
 

@@ -66,9 +66,28 @@ const binding = loadBinding();
 /** Whether the fast paths are on (false: every write is `socket.write`, every read a 'data' event). */
 export const fastSockets = binding !== undefined;
 
+/** Buffers that a write may still be reading, with how many writes. */
+const writing = new Map<Buffer, number>();
+
+function startWriting(b: Buffer): void {
+  writing.set(b, (writing.get(b) ?? 0) + 1);
+}
+
+function doneWriting(b: Buffer): void {
+  const n = writing.get(b)!;
+  if (n <= 1) writing.delete(b);
+  else writing.set(b, n - 1);
+}
+
+/** Whether a write made by `writeNow` may still read `b` (so `b` must not be modified yet). */
+export function isBeingWritten(b: Buffer): boolean {
+  return writing.has(b);
+}
+
 function onComplete(this: WriteReq, status: number): void {
   const socket = this.socket!;
   const drained = this.drained!;
+  if (typeof this.buffer !== 'string') doneWriting(this.buffer!);
   this.buffer = undefined;
   this.socket = undefined;
   this.drained = undefined;
@@ -90,7 +109,14 @@ export function writeNow(socket: net.Socket, data: Buffer | string, drained: () 
   // Bytes still queued in the stream layer must go first: then the stream layer takes these too.
   const handle = binding !== undefined && socket.writableLength === 0 && !socket.destroyed ? handleOf(socket) : undefined;
   if (handle === undefined) {
-    if (typeof data === 'string' ? socket.write(data, 'latin1') : socket.write(data)) return true;
+    let queued: boolean;
+    if (typeof data === 'string') queued = !socket.write(data, 'latin1');
+    else {
+      // The stream layer may hold the buffer after write() returns: it is in use until the callback.
+      startWriting(data);
+      queued = !socket.write(data, () => doneWriting(data));
+    }
+    if (!queued) return true;
     socket.once('drain', drained);
     return false;
   }
@@ -107,6 +133,7 @@ export function writeNow(socket: net.Socket, data: Buffer | string, drained: () 
   // Queued in libuv: keep the bytes alive until it reports the write done.
   req.async = true;
   req.buffer = data;
+  if (typeof data !== 'string') startWriting(data);
   req.socket = socket;
   req.drained = drained;
   return false;

@@ -6,7 +6,7 @@ import { executorFor, type IoMode } from '../io/executors.js';
 import { ObjectCache } from '../io/object-cache.js';
 import type { Logger } from '../log.js';
 import { Connection } from './connection.js';
-import { acceptWithSharedReads } from './fast-socket.js';
+import { acceptWithSharedReads, isBeingWritten } from './fast-socket.js';
 import type { ServerContext, Timeouts } from './context.js';
 
 export interface HttpServerOptions {
@@ -33,7 +33,7 @@ export class HttpServer {
       limits: options.limits ?? DEFAULT_LIMITS,
       timeouts: options.timeouts,
       executor: executorFor(options.io),
-      cache: new ObjectCache(options.cacheBytes),
+      cache: new ObjectCache(options.cacheBytes, isBeingWritten),
       log: options.log,
       accessLog: options.accessLog,
       connections: new Set(),
