@@ -3,15 +3,14 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { packDirectory } from '@webroot/mkroot';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startHttpd } from './helpers/httpd.js';
 import { HTTPD_BIN } from './helpers/paths.js';
 import { rssBytes } from './helpers/proc.js';
 import { parseResponses, raw, rawRequests } from './helpers/raw.js';
 import { runNode } from './helpers/run.js';
-import { makeFixture, type Fixture } from './helpers/site.js';
-import { noise, tmpDir, writeTree } from './helpers/tmp.js';
+import { makeFixture, singleSiteVhosts, type Fixture } from './helpers/site.js';
+import { noise, tmpDir } from './helpers/tmp.js';
 
 const httpd = (args: string[]) => runNode(HTTPD_BIN, args, { timeoutMs: 15_000 });
 
@@ -130,11 +129,7 @@ describe('httpd command line', () => {
 
 describe('optional features', () => {
   it('--autoindex lists a directory without index.html, with escaped names', async () => {
-    const site = writeTree(tmpDir(), { 'pub/a.txt': 'a', 'pub/<b>&.txt': 'b', 'pub/sub/c.txt': 'c' });
-    const out = path.join(tmpDir(), 'x.webroot');
-    await packDirectory(site, out);
-    const vhosts = tmpDir('vhosts-');
-    fs.symlinkSync(out, path.join(vhosts, '__default__'));
+    const { vhosts } = await singleSiteVhosts({ 'pub/a.txt': 'a', 'pub/<b>&.txt': 'b', 'pub/sub/c.txt': 'c' });
     const srv = await startHttpd(vhosts, ['--workers', '0', '--autoindex']);
     try {
       const r = await raw(srv.port, 'GET', '/pub/');
@@ -187,11 +182,7 @@ describe.each(['sync', 'stream', 'async'] as const)('a 20 MB response to a slow 
   const huge = noise(20 * 1024 * 1024, 3);
   let vhosts: string;
   beforeAll(async () => {
-    const site = writeTree(tmpDir(), { 'huge.bin': huge });
-    const out = path.join(tmpDir(), 'huge.webroot');
-    await packDirectory(site, out);
-    vhosts = tmpDir('vhosts-');
-    fs.symlinkSync(out, path.join(vhosts, '__default__'));
+    ({ vhosts } = await singleSiteVhosts({ 'huge.bin': huge }));
   });
 
   it('never buffers the whole body in memory, and delivers every byte', async () => {
@@ -235,18 +226,14 @@ describe.each(['sync', 'stream', 'async'] as const)('a 20 MB response to a slow 
   });
 });
 
-describe.each([false, true])('a client that pipelines requests and reads nothing (portable writes: %s)', (portable) => {
+describe.each([false, true])('a client that pipelines requests and reads nothing (portable sockets: %s)', (portable) => {
   // Under SMALL_BODY: head and body are one new buffer per response (the object cache is off; with it, a
   // keep-alive GET is one shared prebuilt buffer, and queueing it again costs nothing).
   const body = noise(60 * 1024, 5);
   const COUNT = 2000; // ~120 MiB of responses
   let vhosts: string;
   beforeAll(async () => {
-    const site = writeTree(tmpDir(), { 'sixty.bin': body });
-    const out = path.join(tmpDir(), 'sixty.webroot');
-    await packDirectory(site, out);
-    vhosts = tmpDir('vhosts-');
-    fs.symlinkSync(out, path.join(vhosts, '__default__'));
+    ({ vhosts } = await singleSiteVhosts({ 'sixty.bin': body }));
   });
 
   it('gets one response queued at a time, not all of them in memory, and then every response in order', async () => {
@@ -265,12 +252,11 @@ describe.each([false, true])('a client that pipelines requests and reads nothing
       socket.write(request.repeat(COUNT - 1) + request.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'));
       await new Promise((r) => setTimeout(r, 1500));
       const during = rssBytes(pid);
-      let received = Buffer.alloc(0);
       const chunks: Buffer[] = [];
       socket.on('data', (c: Buffer) => chunks.push(c));
       socket.resume();
       await new Promise((r) => socket.on('close', r));
-      received = Buffer.concat(chunks);
+      const received = Buffer.concat(chunks);
       // Every response is complete and in order: status line, headers, the 60 KiB body, COUNT times.
       let at = 0;
       let n = 0;

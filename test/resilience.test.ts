@@ -6,9 +6,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { startHttpd } from './helpers/httpd.js';
 import { rssBytes } from './helpers/proc.js';
 import { parseResponses, raw, rawExchange, rawRequests } from './helpers/raw.js';
-import { packDirectory } from '@webroot/mkroot';
-import { makeFixture, type Fixture } from './helpers/site.js';
-import { noise, tmpDir, writeTree } from './helpers/tmp.js';
+import { makeFixture, singleSiteVhosts, type Fixture } from './helpers/site.js';
+import { noise, tmpDir } from './helpers/tmp.js';
 
 const FAULTS = { WEBROOT_FAULT_INJECTION: '1' };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -220,10 +219,7 @@ describe('load and hostile clients', () => {
 
   it('a client that stops reading a large response is abandoned after --send-timeout', async () => {
     // 32 MiB: more than loopback socket buffers hold, so the server really has to wait for the reader.
-    const out = path.join(tmpDir(), 'huge.webroot');
-    await packDirectory(writeTree(tmpDir(), { 'huge.bin': noise(32 * 1024 * 1024, 9) }), out);
-    const vhosts = tmpDir('vhosts-');
-    fs.symlinkSync(out, path.join(vhosts, '__default__'));
+    const { vhosts } = await singleSiteVhosts({ 'huge.bin': noise(32 * 1024 * 1024, 9) });
     const srv = await startHttpd(vhosts, ['--workers', '1', '--send-timeout', '1', '--keepalive-timeout', '30']);
     try {
       const socket = net.connect(srv.port, '127.0.0.1');
@@ -256,10 +252,7 @@ describe('load and hostile clients', () => {
 describe('a webroot damaged in place under the server', () => {
   it.each(['sync', 'stream', 'async'] as const)('--io %s: a read that fails before the response starts is a 500; the rest keeps serving', async (io) => {
     const files = { 'a.txt': 'first file\n', 'z.bin': noise(300_000, 4) };
-    const out = path.join(tmpDir(), 'site.webroot');
-    await packDirectory(writeTree(tmpDir(), files), out, { compress: false });
-    const vhosts = tmpDir('vhosts-');
-    fs.symlinkSync(out, path.join(vhosts, '__default__'));
+    const { vhosts, webroot: out } = await singleSiteVhosts(files, { compress: false });
     const srv = await startHttpd(vhosts, ['--workers', '1', '--io', io, '--cache-size', '0']);
     try {
       // Someone truncates the live file (a deploy must never do this: it writes a new file and renames).

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { packDirectory } from '@webroot/mkroot';
+import { packDirectory, type PackOptions } from '@webroot/mkroot';
 import { noise, tmpDir, writeTree } from './tmp.js';
 
 export const MTIME = 1_700_000_000;
@@ -48,4 +48,13 @@ export async function makeFixture(extra: Record<string, string | Buffer> = {}): 
   fs.symlinkSync(webroots.default, path.join(vhosts, '__default__'));
   fs.symlinkSync(webroots.example, path.join(vhosts, 'example.com'));
   return { vhosts, files, webroots };
+}
+
+/** Packs `files` into a webroot and links it as `__default__` of a new vhosts directory. */
+export async function singleSiteVhosts(files: Record<string, string | Buffer>, options?: PackOptions): Promise<{ vhosts: string; webroot: string }> {
+  const webroot = path.join(tmpDir('webroots-'), 'site.webroot');
+  await packDirectory(writeTree(tmpDir('site-'), files), webroot, options);
+  const vhosts = tmpDir('vhosts-');
+  fs.symlinkSync(webroot, path.join(vhosts, '__default__'));
+  return { vhosts, webroot };
 }
