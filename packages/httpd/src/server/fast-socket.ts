@@ -155,19 +155,15 @@ type OnConnection = (this: unknown, err: number, clientHandle?: unknown) => void
  * Call once the server listens. Returns false (and changes nothing) when the
  * fast paths are off or the handle is not what this expects.
  */
-export function acceptWithSharedReads(
-  server: net.Server,
-  onSocket: (socket: net.Socket) => (chunk: Buffer) => void,
-  onAcceptError: (errno: number) => void,
-): boolean {
+export function acceptWithSharedReads(server: net.Server, onSocket: (socket: net.Socket) => (chunk: Buffer) => void): boolean {
   if (!fastSockets) return false;
   const handle = (server as unknown as { _handle?: { onconnection?: OnConnection } | null })._handle;
   const original = handle?.onconnection;
   if (!handle || typeof original !== 'function') return false;
   let working = true;
   handle.onconnection = function (this: unknown, err: number, clientHandle?: unknown) {
-    if (!working) return original.call(this, err, clientHandle);
-    if (err) return onAcceptError(err);
+    // A failed accept goes to Node's own handler, which emits it as the server's 'error'.
+    if (!working || err) return original.call(this, err, clientHandle);
     let deliver: ((chunk: Buffer) => void) | undefined;
     let socket: net.Socket;
     try {

@@ -1,5 +1,4 @@
 import net from 'node:net';
-import util from 'node:util';
 import { DEFAULT_LIMITS, type ParseLimits } from '../http/parse-request.js';
 import type { PlanConfig, SiteLookup } from '../http/plan.js';
 import { executorFor, type IoMode } from '../io/executors.js';
@@ -40,25 +39,22 @@ export class HttpServer {
       draining: () => this.isDraining,
       faultInjection: process.env.WEBROOT_FAULT_INJECTION === '1',
     };
-    this.server = net.createServer({ noDelay: true }, (socket) => {
-      if (this.isDraining) socket.destroy();
-      else new Connection(socket, this.ctx);
-    });
+    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket, false));
     // Once listening, connections are accepted with the shared read buffer (see fast-socket.ts) where Node allows it.
     this.server.once('listening', () => {
-      acceptWithSharedReads(
-        this.server,
-        (socket) => {
-          if (this.isDraining) {
-            socket.destroy();
-            return () => {};
-          }
-          const connection = new Connection(socket, this.ctx, true);
-          return (chunk) => connection.onData(chunk);
-        },
-        (errno) => this.ctx.log.log('warn', 'accept-failed', { error: `accept ${util.getSystemErrorName(errno)}`, code: util.getSystemErrorName(errno) }),
-      );
+      acceptWithSharedReads(this.server, (socket) => {
+        const connection = this.accept(socket, true);
+        return (chunk) => connection?.onData(chunk);
+      });
     });
+  }
+
+  private accept(socket: net.Socket, sharedReads: boolean): Connection | undefined {
+    if (this.isDraining) {
+      socket.destroy();
+      return undefined;
+    }
+    return new Connection(socket, this.ctx, sharedReads);
   }
 
   get connectionCount(): number {
