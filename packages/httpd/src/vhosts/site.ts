@@ -33,3 +33,15 @@ export class Site {
     return this.listings.get(dir) ?? [];
   }
 }
+
+/**
+ * A host whose entry exists but cannot be served (unreadable, corrupt, a
+ * dangling link, or ambiguous with another entry): answered 503 with
+ * Retry-After, never with another site's content.
+ */
+export interface UnavailableSite {
+  readonly kind: 'unavailable';
+  readonly name: string;
+  /** For the log, not for the client. */
+  readonly reason: string;
+}
