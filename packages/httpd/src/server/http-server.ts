@@ -47,7 +47,8 @@ export class HttpServer {
       draining: () => this.isDraining,
       faultInjection: process.env.WEBROOT_FAULT_INJECTION === '1',
     };
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket, false));
+    // allowHalfOpen: a client's FIN must not end our side before its responses are sent (see Connection.onEnd).
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket, false));
     // Once listening, connections are accepted with the shared read buffer (see fast-socket.ts) where Node allows it.
     this.server.once('listening', () => {
       acceptWithSharedReads(this.server, (socket) => {
