@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type { Encoding, Entry, FileEntry, StoredObject } from '@webroot/format';
-import type { Site } from '../vhosts/site.js';
+import { isUnavailable, type Site, type UnavailableSite } from '../vhosts/site.js';
 import { formatHttpDate, nowSeconds, parseHttpDate } from './dates.js';
 import { normaliseHost } from './host.js';
 import { negotiateEncoding } from './negotiate.js';
@@ -37,7 +37,7 @@ export interface PlanConfig {
 }
 
 export interface SiteLookup {
-  lookup(host: string): Site | undefined;
+  lookup(host: string): Site | UnavailableSite | undefined;
 }
 
 export const ALLOW = 'GET, HEAD, OPTIONS';
@@ -231,6 +231,8 @@ export function planResponse(head: RequestHead, sites: SiteLookup, config: PlanC
 
   const site = sites.lookup(host);
   if (!site) return textPlan(404, '', false, isHead);
+  // An entry that exists but cannot load: never another site's content (RFC 9110 section 15.6.4, 10.2.3).
+  if (isUnavailable(site)) return textPlan(503, 'Retry-After: 5\r\n', false, isHead);
 
   const path = target.path;
   if (path.endsWith('/')) {

@@ -45,3 +45,8 @@ export interface UnavailableSite {
   /** For the log, not for the client. */
   readonly reason: string;
 }
+
+/** True for the marker of a host that exists but cannot be served. */
+export function isUnavailable(site: Site | UnavailableSite): site is UnavailableSite {
+  return (site as Partial<UnavailableSite>).kind === 'unavailable';
+}
