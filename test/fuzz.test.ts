@@ -10,7 +10,7 @@ import { noise } from './helpers/tmp.js';
 
 // A seeded, bounded mutation fuzzer against a real httpd in every IO mode (issue 9, "keep
 // it this way"). Every case is a fresh connection sending one mutated request (or a
-// pipelined few); it must end in well-formed responses and a close by the server within
+// pipelined few; every third case then half-closes); it must end in well-formed responses and a close by the server within
 // the deadline, never a 500, a hang or a wrong byte; no worker may exit.
 //   WEBROOT_FUZZ_CASES=20000  cases per IO mode (default 1,000: 3,000 in all)
 //   WEBROOT_FUZZ_SEED=123     another seed (the default is fixed, so CI runs are repeatable)
@@ -41,8 +41,12 @@ interface Outcome {
   reset: boolean;
 }
 
-/** Sends one case and reads until the server closes (or the deadline passes). */
-function exchange(port: number, request: Buffer): Promise<Outcome> {
+/**
+ * Sends one case and reads until the server closes (or the deadline passes).
+ * With `halfClose`, shuts down our sending side after the request, as `nc -N` does
+ * (RFC 9112 section 9.6: complete requests still get their whole responses).
+ */
+function exchange(port: number, request: Buffer, halfClose: boolean): Promise<Outcome> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let reset = false;
@@ -53,7 +57,7 @@ function exchange(port: number, request: Buffer): Promise<Outcome> {
       resolve({ data: Buffer.concat(chunks), closed, reset });
     };
     const timer = setTimeout(() => finish(false), DEADLINE_MS);
-    socket.on('connect', () => socket.write(request));
+    socket.on('connect', () => (halfClose ? socket.end(request) : socket.write(request)));
     socket.on('data', (c: Buffer) => chunks.push(c));
     // ECONNRESET/EPIPE: the server closed while our bytes were unread (after a 400, say).
     socket.on('error', () => {
@@ -115,8 +119,9 @@ describe('fuzzed requests against a real httpd, every IO mode', () => {
       const statuses = new Map<number, number>();
       const runOne = async (index: number) => {
         const request = fuzzCase(SEED, index);
-        const outcome = await exchange(srv.port, request);
-        const where = `case ${index} (WEBROOT_FUZZ_SEED=${SEED}), request ${show(request)}`;
+        const halfClose = index % 3 === 0;
+        const outcome = await exchange(srv.port, request, halfClose);
+        const where = `case ${index} (WEBROOT_FUZZ_SEED=${SEED}${halfClose ? ', half-closed' : ''}), request ${show(request)}`;
         if (!outcome.closed) failures.push(`${where}: still open after ${DEADLINE_MS} ms; got ${show(outcome.data)}`);
         if (outcome.reset) resets++;
         const check = checkResponseStream(outcome.data, known, { mayBeHead: request.includes('HEAD'), reset: outcome.reset });
