@@ -107,7 +107,7 @@ describe('fuzzed requests against a real httpd, every IO mode', () => {
       expect(await srv.stop()).toBe(0);
     });
 
-    it(`${CASES} cases (seed ${SEED}): well-formed responses or a clean close in time, byte-exact bodies, no 500, no worker exit`, { timeout: 120_000 }, async () => {
+    it(`${CASES} cases (seed ${SEED}): well-formed responses or a clean close in time, byte-exact bodies, no 500, no worker exit`, { timeout: Math.max(120_000, CASES * 50) }, async () => {
       const workerPids = () => new Set(srv.logs.filter((l) => Number(l.worker) > 0).map((l) => l.pid));
       await srv.waitForLog((l) => l.event === 'vhost-loaded');
       const before = workerPids();
