@@ -83,8 +83,9 @@ describe('httpd command line', () => {
       const refused = await srv.waitForLog((l) => l.event === 'vhost-refused');
       expect(refused).toMatchObject({ vhost: 'broken.test', code: 'WEBROOT_BAD_MAGIC', level: 'error' });
       expect(String(refused.error)).toContain('not a webroot file');
-      // the others keep serving; the refused host falls back to the default
-      expect((await raw(srv.port, 'GET', '/about.html', {}, 'broken.test')).status).toBe(200);
+      // the others keep serving; the refused host is unavailable, never the default's content (issue 9 item 7)
+      expect((await raw(srv.port, 'GET', '/about.html', {}, 'broken.test')).status).toBe(503);
+      expect((await raw(srv.port, 'GET', '/about.html', {}, 'other.test')).status).toBe(200);
       for (const l of srv.logs) expect(l).toMatchObject({ level: expect.any(String), time: expect.any(String), worker: expect.any(Number), event: expect.any(String) });
     } finally {
       await srv.stop();

@@ -58,8 +58,9 @@ export function createProgram(): Command {
   const defaultWorkers = os.availableParallelism();
   return new Command('httpd')
     .description(
-      'Serve every webroot in VHOSTS_DIR: each entry (a webroot file or a symlink to one) is a site named after its host;\n' +
-        '__default__ serves hosts with no entry. Swap an entry (mv -T) to deploy: new requests move to the new file at once,\n' +
+      // One paragraph per line: commander wraps them to the terminal's width.
+      'Serve every webroot in VHOSTS_DIR: each entry (a webroot file or a symlink to one) is a site named after its host; ' +
+        '__default__ serves hosts with no entry. Swap an entry (mv -T) to deploy: new requests move to the new file at once, ' +
         'running ones finish on the old one.\n\nClassic form: httpd VHOSTS_DIR [sync|stream|async]',
     )
     .version(VERSION, '-V, --version')

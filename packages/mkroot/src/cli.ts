@@ -4,6 +4,10 @@ import { removeAllTemporaryFiles } from '@webroot/format/writer';
 import { DEFAULT_COMPRESSION } from './compress.js';
 import { MkrootError } from './errors.js';
 import { formatBytes } from './format-units.js';
+import fs from 'node:fs';
+import { exitQuietlyOnBrokenPipe, isBrokenPipe } from './broken-pipe.js';
+import { escapeControls } from './escape-text.js';
+import { suggestCommand } from './suggest-command.js';
 import { describeWebroot, diffWebroots, fileAt, listEntries, withWebroot } from './inspect.js';
 import { parseMimeOverrides } from './mime.js';
 import { packDirectory, type PackProgress } from './pack.js';
@@ -16,6 +20,7 @@ function fail(message: string): never {
 
 /** Expected failures print one line; anything else is a bug and says so. */
 function report(err: unknown): never {
+  if (isBrokenPipe(err)) process.exit(0); // the reader went away (| head): nothing left to say
   if (err instanceof MkrootError || err instanceof WebrootError) fail(err.message);
   if (process.env.MKROOT_DEBUG) console.error(err);
   fail(`internal error: ${(err as Error)?.message ?? String(err)} (set MKROOT_DEBUG=1 for details, and please report it)`);
@@ -130,8 +135,8 @@ export function createProgram(): Command {
         }
         const lines = entries.map((e) =>
           e.kind === 'directory'
-            ? `d ${''.padStart(10)}  ${''.padEnd(32)}  ${e.path === '/' ? '/' : `${e.path}/`}`
-            : `f ${String(e.size).padStart(10)}  ${e.mime!.padEnd(32)}  ${e.path}${e.variants.length ? `  [${e.variants.map((v) => `${v.encoding} ${v.size}`).join(', ')}]` : ''}`,
+            ? `d ${''.padStart(10)}  ${''.padEnd(32)}  ${e.path === '/' ? '/' : `${escapeControls(e.path)}/`}`
+            : `f ${String(e.size).padStart(10)}  ${e.mime!.padEnd(32)}  ${escapeControls(e.path)}${e.variants.length ? `  [${e.variants.map((v) => `${v.encoding} ${v.size}`).join(', ')}]` : ''}`,
         );
         process.stdout.write(lines.length ? `${lines.join('\n')}\n` : '');
       } catch (err) {
@@ -232,9 +237,9 @@ export function createProgram(): Command {
           return;
         }
         const lines = [
-          ...d.added.map((p) => `+ ${p}`),
-          ...d.removed.map((p) => `- ${p}`),
-          ...d.changed.map((c) => `~ ${c.path} (${c.what.join(', ')})`),
+          ...d.added.map((p) => `+ ${escapeControls(p)}`),
+          ...d.removed.map((p) => `- ${escapeControls(p)}`),
+          ...d.changed.map((c) => `~ ${escapeControls(c.path)} (${c.what.join(', ')})`),
           `${d.added.length} added, ${d.removed.length} removed, ${d.changed.length} changed`,
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
@@ -245,11 +250,29 @@ export function createProgram(): Command {
   return program;
 }
 
+/**
+ * The classic form takes any first word for SRC_DIR, so a mistyped command
+ * (`mkroot biuld site out`, `mkroot lss FILE`) used to give a misleading error
+ * about arguments or directories. A first word that names no command and no
+ * existing path, but is close to a command, is reported as the typo it is.
+ */
+function mistypedCommand(program: Command, args: string[]): string | undefined {
+  const word = args[0];
+  if (word === undefined || word.startsWith('-') || word.includes('/')) return undefined;
+  const names = program.commands.map((c) => c.name());
+  if (names.includes(word) || fs.existsSync(word)) return undefined;
+  const nearest = suggestCommand(word, [...names, 'help']);
+  return nearest && `unknown command '${word}' (and no directory of that name); did you mean 'mkroot ${nearest}'? (run mkroot --help for usage)`;
+}
+
 export function main(argv: string[]): void {
+  exitQuietlyOnBrokenPipe();
   const program = createProgram();
   if (argv.length <= 2) {
     program.outputHelp({ error: true });
     process.exit(2);
   }
+  const typo = mistypedCommand(program, argv.slice(2));
+  if (typo) fail(typo);
   program.parseAsync(argv).catch(report);
 }

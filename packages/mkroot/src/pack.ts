@@ -111,6 +111,31 @@ function openWriter(dest: string): WebrootWriter {
 }
 
 /**
+ * Checks OUT before anything is packed: a directory there would only fail at the
+ * final rename, after all the work (EISDIR). Returns OUT's real path (its
+ * directory resolved), which the walk leaves out when OUT lies inside SRC_DIR.
+ */
+function checkOutputPath(dest: string): string {
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.statSync(dest);
+  } catch {
+    // absent (the usual case), or unreachable: the writer reports what is wrong with its directory
+  }
+  if (stat?.isDirectory()) {
+    throw new MkrootError(
+      'MKROOT_OUTPUT_IS_DIRECTORY',
+      `${dest}: is a directory; give the webroot file to write, e.g. ${path.join(dest, 'site.webroot')}`,
+    );
+  }
+  try {
+    return path.join(fs.realpathSync(path.dirname(dest)), path.basename(dest));
+  } catch {
+    return path.resolve(dest);
+  }
+}
+
+/**
  * Packs `srcDir` into the webroot file `dest`. Deterministic: the same tree
  * (same bytes, names, mtimes, options) gives a byte-identical file. On error
  * nothing is left at `dest` or next to it, and an existing `dest` is untouched.
@@ -121,10 +146,12 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
   const compress = options.compress ?? true;
   const settings = options.compression ?? DEFAULT_COMPRESSION;
   const overrides = options.mimeOverrides ?? new Map<string, string>();
+  const outputReal = checkOutputPath(dest);
   const found = walkSource(srcDir, {
     includeDotfiles: options.includeDotfiles ?? false,
     skipEscapingLinks: options.skipEscapingLinks ?? false,
     warn,
+    outputReal,
   });
   const files = found.filter((f): f is FoundFile => f.kind === 'file');
   const progress: PackProgress = { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: files.reduce((s, f) => s + f.size, 0) };

@@ -156,7 +156,12 @@ export class Webroot {
       if (!owners.has(entry.object)) owners.set(entry.object, entry.path);
       for (const v of entry.variants) if (!owners.has(v.object)) owners.set(v.object, `${entry.path} (${v.encoding})`);
     }
-    const objects = [...owners.keys()].sort((a, b) => a.offset - b.offset);
+    // The writer's order (object id): it appends each object where the previous one ended,
+    // so offsets never decrease, and the only object that can share its offset with another
+    // is an empty one (content is deduplicated: there is at most one), recorded before the
+    // object that follows it. Offset, then length, is therefore exactly the write order;
+    // offset alone put an empty file after its neighbour and reported a gap (issue 9).
+    const objects = [...owners.keys()].sort((a, b) => a.offset - b.offset || a.length - b.length);
     if (objects.length !== this.meta.objectCount) problems.push(`${this.meta.objectCount - objects.length} stored objects belong to no entry`);
     let expectedOffset = this.dataStart;
     const digest = crypto.createHash(HASH_ALGORITHM);
