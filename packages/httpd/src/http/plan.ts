@@ -201,10 +201,11 @@ function notFound(head: RequestHead, site: Site | undefined, config: PlanConfig)
   return textPlan(404, '', false, head.method === 'HEAD');
 }
 
-function redirect(location: string, isHead: boolean): Plan {
-  const body = Buffer.from(`301 Moved Permanently: ${location}\n`);
+/** A redirect with a short text body; `location` must be built from normalised parts. */
+export function redirect(location: string, isHead: boolean, status: 301 | 308 = 301): Plan {
+  const body = Buffer.from(`${status} ${REASONS[status]}: ${location}\n`);
   return {
-    status: 301,
+    status,
     headers: `Location: ${location}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\n${COMMON}`,
     body: isHead ? [] : [{ kind: 'buffer', data: body }],
     bodyLength: isHead ? 0 : body.length,

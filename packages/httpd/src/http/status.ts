@@ -4,6 +4,7 @@ export const REASONS: Record<number, string> = {
   206: 'Partial Content',
   301: 'Moved Permanently',
   304: 'Not Modified',
+  308: 'Permanent Redirect',
   400: 'Bad Request',
   404: 'Not Found',
   405: 'Method Not Allowed',

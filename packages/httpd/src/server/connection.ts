@@ -1,7 +1,7 @@
 import type net from 'node:net';
 import { currentHttpDate, currentHttpSecond } from '../http/dates.js';
 import { parseRequestHead, type RequestHead } from '../http/parse-request.js';
-import { errorPlan, planResponse, type Plan } from '../http/plan.js';
+import { errorPlan, planResponse, redirect, type Plan } from '../http/plan.js';
 import { statusLine } from '../http/status.js';
 import { errorFields } from '../log.js';
 import type { ServerContext } from './context.js';
@@ -142,7 +142,8 @@ export class Connection {
     let plan: Plan;
     try {
       if (this.ctx.faultInjection && head.target.startsWith('/__fault__/')) injectFault(head.target);
-      plan = planResponse(head, this.ctx.sites, this.ctx.plan);
+      const location = this.ctx.httpsLocation?.(head);
+      plan = location !== undefined ? redirect(location, head.method === 'HEAD', 308) : planResponse(head, this.ctx.sites, this.ctx.plan);
     } catch (err) {
       this.ctx.log.log('error', 'request-failed', { method: head.method, target: head.target, host: head.headers.host, ...errorFields(err), stack: (err as Error)?.stack });
       plan = errorPlan(500, false, head.method === 'HEAD');
@@ -156,6 +157,7 @@ export class Connection {
 
   private send(plan: Plan, head: RequestHead | null, close: boolean): void {
     this.busy = true;
+    if (this.ctx.extraHeaders !== undefined) plan = { ...plan, headers: plan.headers + this.ctx.extraHeaders };
     if (this.socket.destroyed) return this.finish(true);
     const date = currentHttpDate();
     // The common case, a keep-alive GET of a whole cached object: one prebuilt buffer, no copy.

@@ -30,4 +30,8 @@ export interface ServerContext {
   draining: () => boolean;
   /** WEBROOT_FAULT_INJECTION=1: see injectFault in connection.ts. */
   faultInjection: boolean;
+  /** Header lines added to every response of this listener (HSTS on the TLS listener), each ending in CRLF. */
+  extraHeaders?: string;
+  /** --redirect-http on the plain listener: the https:// Location for a request, or undefined to serve it. */
+  httpsLocation?: (head: RequestHead) => string | undefined;
 }

@@ -17,6 +17,8 @@ export interface HttpServerOptions {
   limits?: ParseLimits;
   log: Logger;
   accessLog?: ServerContext['accessLog'];
+  /** --redirect-http (see tls/redirect-http.ts). */
+  httpsLocation?: ServerContext['httpsLocation'];
 }
 
 /** The static HTTP/1.1 server over `net`: one Connection per socket, sharing one context. */
@@ -38,6 +40,7 @@ export class HttpServer {
       connections: new Set(),
       draining: () => this.isDraining,
       faultInjection: process.env.WEBROOT_FAULT_INJECTION === '1',
+      httpsLocation: options.httpsLocation,
     };
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket, false));
     // Once listening, connections are accepted with the shared read buffer (see fast-socket.ts) where Node allows it.
@@ -55,6 +58,19 @@ export class HttpServer {
       return undefined;
     }
     return new Connection(socket, this.ctx, sharedReads);
+  }
+
+  /**
+   * An accept function for sockets that arrive another way (TLS sockets after
+   * their handshake): the same Connection code and drain, with `overrides` of
+   * the context (HSTS on the TLS listener). Their reads are 'data' events.
+   */
+  acceptWith(overrides: Partial<Pick<ServerContext, 'extraHeaders' | 'httpsLocation'>>): (socket: net.Socket) => void {
+    const ctx: ServerContext = { ...this.ctx, httpsLocation: undefined, ...overrides };
+    return (socket) => {
+      if (this.isDraining) socket.destroy();
+      else new Connection(socket, ctx, false);
+    };
   }
 
   get connectionCount(): number {
