@@ -32,7 +32,7 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
     timeouts: { headerMs: config.headerTimeoutMs, keepAliveMs: config.keepAliveTimeoutMs, sendMs: config.sendTimeoutMs },
     log,
     accessLog: access?.write,
-    httpsLocation: tls?.redirect,
+    redirect: tls?.redirect,
   });
   const send = (m: WorkerMessage) => process.send?.(m);
 

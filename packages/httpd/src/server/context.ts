@@ -1,11 +1,14 @@
 import type net from 'node:net';
 import type { ParseLimits } from '../http/parse-request.js';
-import type { PlanConfig, SiteLookup } from '../http/plan.js';
 import type { RequestHead } from '../http/parse-request.js';
-import type { Executor } from '../io/executors.js';
+import type { RepresentConfig } from '../http/represent.js';
+import type { ResolveConfig, SiteLookup } from '../http/resolve.js';
+import type { BodySource } from '../io/body-source.js';
 import type { ObjectCache } from '../io/object-cache.js';
+import type { HttpResponse, RequestInfo, Resource } from '../http/response.js';
 import type { Logger } from '../log.js';
 import type { Connection } from './connection.js';
+import type { Http1HeadCache } from './serialize-http1.js';
 
 export interface Timeouts {
   /** A request head must be complete within this long of its first byte (else 408). */
@@ -19,19 +22,25 @@ export interface Timeouts {
 /** What every connection of one server shares. */
 export interface ServerContext {
   sites: SiteLookup;
-  plan: PlanConfig;
+  resolve: ResolveConfig;
+  represent: RepresentConfig;
+  /** 'https' when the connections come from a TLS listener. */
+  scheme: 'http' | 'https';
   limits: ParseLimits;
   timeouts: Timeouts;
-  executor: Executor;
+  /** Bodies from the object cache or the IO mode's executor. */
+  bodies: BodySource;
+  /** The object cache itself, for prebuilt whole responses. */
   cache: ObjectCache;
+  heads: Http1HeadCache;
   log: Logger;
   accessLog?: (socket: net.Socket, head: RequestHead | null, status: number, bytes: number) => void;
   connections: Set<Connection>;
   draining: () => boolean;
   /** WEBROOT_FAULT_INJECTION=1: see injectFault in connection.ts. */
   faultInjection: boolean;
-  /** Header lines added to every response of this listener (HSTS on the TLS listener), each ending in CRLF. */
-  extraHeaders?: string;
-  /** --redirect-http on the plain listener: the https:// Location for a request, or undefined to serve it. */
-  httpsLocation?: (head: RequestHead) => string | undefined;
+  /** Applied to every response of this listener before it is serialized (HSTS on the TLS listener). */
+  decorate?: (res: HttpResponse) => HttpResponse;
+  /** --redirect-http on the plain listener: the redirect to https:// for a request, or undefined to serve it. */
+  redirect?: (req: RequestInfo) => Resource | undefined;
 }

@@ -1,24 +1,28 @@
 import net from 'node:net';
 import { DEFAULT_LIMITS, type ParseLimits } from '../http/parse-request.js';
-import type { PlanConfig, SiteLookup } from '../http/plan.js';
+import type { RepresentConfig } from '../http/represent.js';
+import type { ResolveConfig, SiteLookup } from '../http/resolve.js';
+import { BodySource } from '../io/body-source.js';
 import { executorFor, type IoMode } from '../io/executors.js';
 import { ObjectCache } from '../io/object-cache.js';
 import type { Logger } from '../log.js';
 import { Connection } from './connection.js';
 import { acceptWithSharedReads, isBeingWritten } from './fast-socket.js';
 import type { ServerContext, Timeouts } from './context.js';
+import { Http1HeadCache } from './serialize-http1.js';
 
 export interface HttpServerOptions {
   sites: SiteLookup;
   io: IoMode;
   cacheBytes: number;
-  plan: PlanConfig;
+  /** What resolve and represent are configured with (autoindex, Cache-Control). */
+  plan: ResolveConfig & RepresentConfig;
   timeouts: Timeouts;
   limits?: ParseLimits;
   log: Logger;
   accessLog?: ServerContext['accessLog'];
   /** --redirect-http (see tls/redirect-http.ts). */
-  httpsLocation?: ServerContext['httpsLocation'];
+  redirect?: ServerContext['redirect'];
 }
 
 /** The static HTTP/1.1 server over `net`: one Connection per socket, sharing one context. */
@@ -28,19 +32,23 @@ export class HttpServer {
   private isDraining = false;
 
   constructor(options: HttpServerOptions) {
+    const cache = new ObjectCache(options.cacheBytes, isBeingWritten);
     this.ctx = {
       sites: options.sites,
-      plan: options.plan,
+      resolve: { autoindex: options.plan.autoindex },
+      represent: { cacheControl: options.plan.cacheControl },
+      scheme: 'http',
       limits: options.limits ?? DEFAULT_LIMITS,
       timeouts: options.timeouts,
-      executor: executorFor(options.io),
-      cache: new ObjectCache(options.cacheBytes, isBeingWritten),
+      bodies: new BodySource(cache, executorFor(options.io)),
+      cache,
+      heads: new Http1HeadCache(),
       log: options.log,
       accessLog: options.accessLog,
       connections: new Set(),
       draining: () => this.isDraining,
       faultInjection: process.env.WEBROOT_FAULT_INJECTION === '1',
-      httpsLocation: options.httpsLocation,
+      redirect: options.redirect,
     };
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket, false));
     // Once listening, connections are accepted with the shared read buffer (see fast-socket.ts) where Node allows it.
@@ -62,11 +70,12 @@ export class HttpServer {
 
   /**
    * An accept function for sockets that arrive another way (TLS sockets after
-   * their handshake): the same Connection code and drain, with `overrides` of
-   * the context (HSTS on the TLS listener). Their reads are 'data' events.
+   * their handshake): the same Connection code and drain, as `scheme`, with
+   * `decorate` applied to every response (HSTS). Their reads are 'data'
+   * events; their HTTP/1.1 heads are cached apart from the plain listener's.
    */
-  acceptWith(overrides: Partial<Pick<ServerContext, 'extraHeaders' | 'httpsLocation'>>): (socket: net.Socket) => void {
-    const ctx: ServerContext = { ...this.ctx, httpsLocation: undefined, ...overrides };
+  acceptWith(overrides: Pick<ServerContext, 'scheme' | 'decorate'>): (socket: net.Socket) => void {
+    const ctx: ServerContext = { ...this.ctx, redirect: undefined, heads: new Http1HeadCache(), ...overrides };
     return (socket) => {
       if (this.isDraining) socket.destroy();
       else new Connection(socket, ctx, false);

@@ -4,7 +4,9 @@ import type { HttpdConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { HttpServer } from '../server/http-server.js';
 import { CertStore } from './cert-store.js';
-import { httpsLocation } from './redirect-http.js';
+import type { RequestInfo, Resource } from '../http/response.js';
+import { httpsRedirect } from './redirect-http.js';
+import { addFields, hstsField } from './response-fields.js';
 import { decodeTicketKeys, rotateTicketKeys } from './ticket-keys.js';
 import { TlsListener } from './tls-listener.js';
 
@@ -29,12 +31,12 @@ export class WorkerTls {
     server: () => HttpServer,
   ) {
     this.port = config.tlsPort ?? 0;
-    const hsts = config.hstsSeconds !== undefined ? `Strict-Transport-Security: max-age=${config.hstsSeconds}\r\n` : undefined;
+    const decorate = config.hstsSeconds !== undefined ? addFields([hstsField(config.hstsSeconds)]) : undefined;
     let http1: ((socket: net.Socket) => void) | undefined;
     this.listener = new TlsListener({
       certs: (this.certs = new CertStore(config.certsDir!, log, (pair) => this.listener?.setDefault(pair))),
       handshakeTimeoutMs: config.headerTimeoutMs,
-      onHttp1: (socket) => (http1 ??= server().acceptWith({ extraHeaders: hsts }))(socket),
+      onHttp1: (socket) => (http1 ??= server().acceptWith({ scheme: 'https', decorate }))(socket),
       log,
     });
     this.certs.rescan();
@@ -42,9 +44,9 @@ export class WorkerTls {
   }
 
   /** For the plain listener's context: where --redirect-http sends a request, if anywhere. */
-  get redirect(): ((head: Parameters<typeof httpsLocation>[0]) => string | undefined) | undefined {
+  get redirect(): ((req: RequestInfo) => Resource | undefined) | undefined {
     if (!this.config.redirectHttp) return undefined;
-    return (head) => httpsLocation(head, (host) => this.certs.covers(host), this.port);
+    return (req) => httpsRedirect(req, (host) => this.certs.covers(host), this.port);
   }
 
   /** Handles a TLS message of the primary; false when `m` is not one. */
