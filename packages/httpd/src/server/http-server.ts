@@ -75,11 +75,16 @@ export class HttpServer {
    * events; their HTTP/1.1 heads are cached apart from the plain listener's.
    */
   acceptWith(overrides: Pick<ServerContext, 'scheme' | 'decorate'>): (socket: net.Socket) => void {
-    const ctx: ServerContext = { ...this.ctx, redirect: undefined, heads: new Http1HeadCache(), ...overrides };
+    const ctx = this.contextWith(overrides);
     return (socket) => {
       if (this.isDraining) socket.destroy();
       else new Connection(socket, ctx, false);
     };
+  }
+
+  /** This server's context for another listener or protocol (the same sites, bodies, cache, drain state). */
+  contextWith(overrides: Pick<ServerContext, 'scheme' | 'decorate'>): ServerContext {
+    return { ...this.ctx, redirect: undefined, heads: new Http1HeadCache(), ...overrides };
   }
 
   get connectionCount(): number {

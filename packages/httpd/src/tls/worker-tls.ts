@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { HttpdConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { HttpServer } from '../server/http-server.js';
+import { H2Server } from '../h2/h2-server.js';
 import { CertStore } from './cert-store.js';
 import type { RequestInfo, Resource } from '../http/response.js';
 import { httpsRedirect } from './redirect-http.js';
@@ -23,6 +24,7 @@ export class WorkerTls {
   readonly certs: CertStore;
   readonly listener: TlsListener;
   private stopRotation?: () => void;
+  private h2?: H2Server;
   private port: number;
 
   constructor(
@@ -33,10 +35,12 @@ export class WorkerTls {
     this.port = config.tlsPort ?? 0;
     const decorate = config.hstsSeconds !== undefined ? addFields([hstsField(config.hstsSeconds)]) : undefined;
     let http1: ((socket: net.Socket) => void) | undefined;
+    const h2 = (): H2Server => (this.h2 ??= new H2Server(server().contextWith({ scheme: 'https', decorate })));
     this.listener = new TlsListener({
       certs: (this.certs = new CertStore(config.certsDir!, log, (pair) => this.listener?.setDefault(pair))),
       handshakeTimeoutMs: config.headerTimeoutMs,
       onHttp1: (socket) => (http1 ??= server().acceptWith({ scheme: 'https', decorate }))(socket),
+      onH2: (socket) => h2().adopt(socket),
       log,
     });
     this.certs.rescan();
@@ -83,6 +87,7 @@ export class WorkerTls {
 
   close(): void {
     this.listener.server.close();
+    this.h2?.drain();
     this.certs.close();
     this.stopRotation?.();
   }
