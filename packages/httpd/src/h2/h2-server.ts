@@ -27,6 +27,24 @@ export const H2_LIMITS = {
   maxSessionMemoryMb: 32,
 } as const;
 
+/** The size of a header list as SETTINGS_MAX_HEADER_LIST_SIZE counts it: name + value + 32 per field (RFC 9113 section 6.5.2). */
+export function headerListSize(headers: http2.IncomingHttpHeaders): number {
+  let n = 0;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) n += name.length + String(v).length + 32;
+  }
+  return n;
+}
+
+/** Streams this server reset itself (a send timeout, a failed read): not the client's doing. */
+const selfReset = new WeakSet<http2.ServerHttp2Stream>();
+
+function resetStream(stream: http2.ServerHttp2Stream, code: number): void {
+  selfReset.add(stream);
+  stream.close(code);
+}
+
 /** What resolve and represent read of an HTTP/2 request (RFC 9113 section 8.3.1). */
 export function requestInfoOfH2(headers: http2.IncomingHttpHeaders): RequestInfo {
   const authority = headers[':authority'] ?? headers.host;
@@ -58,6 +76,7 @@ export function requestInfoOfH2(headers: http2.IncomingHttpHeaders): RequestInfo
 export class H2Server {
   readonly server: http2.Http2Server;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly resetGuards = new WeakMap<http2.Http2Session, () => void>();
 
   constructor(private readonly ctx: ServerContext) {
     this.server = http2.createServer({
@@ -90,7 +109,7 @@ export class H2Server {
     session.setTimeout(this.ctx.timeouts.keepAliveMs, () => session.close());
     let windowStart = 0;
     let resets = 0;
-    (session as unknown as { resetSeen: () => void }).resetSeen = () => {
+    this.resetGuards.set(session, () => {
       const now = Date.now();
       if (now - windowStart > H2_LIMITS.resetWindowMs) {
         windowStart = now;
@@ -98,22 +117,28 @@ export class H2Server {
       }
       if (++resets > H2_LIMITS.maxResetsPerWindow && !session.destroyed) {
         this.ctx.log.log('warn', 'h2-rapid-reset', { remote: session.socket?.remoteAddress, resets, windowMs: H2_LIMITS.resetWindowMs });
+        // GOAWAY first, then close: a destroy() here (inside a stream's close) never reaches the client.
         session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
-        session.destroy();
+        session.close();
+        setTimeout(() => session.destroy(), 1000).unref();
       }
-    };
+    });
   }
 
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
-    let finished = false;
     stream.on('error', () => {});
+    // Taken now: a closed stream no longer knows its session.
+    const resetSeen = stream.session ? this.resetGuards.get(stream.session) : undefined;
     stream.on('close', () => {
-      // A stream the client reset before we finished it counts toward the rapid-reset guard.
-      if (!finished && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) (stream.session as unknown as { resetSeen?: () => void })?.resetSeen?.();
+      // A stream that ends in a reset we did not send counts toward the rapid-reset guard.
+      if (stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR && !selfReset.has(stream)) resetSeen?.();
     });
     const req = requestInfoOfH2(headers);
     let res: HttpResponse;
-    try {
+    if (headerListSize(headers) > H2_LIMITS.maxHeaderListSize) {
+      // node:http2 advertises SETTINGS_MAX_HEADER_LIST_SIZE but accepts more; the same 431 as an HTTP/1.1 head over the limit (RFC 6585 section 5).
+      res = errorResponse(431, { isHead: req.method === 'HEAD' });
+    } else try {
       if (this.ctx.faultInjection && req.target === '/__fault__/throw') throw new Error('injected fault while handling a request');
       res = representResource(resolveRequest(req, this.ctx.sites, this.ctx.resolve), req, this.ctx.represent, nowSeconds());
     } catch (err) {
@@ -121,16 +146,13 @@ export class H2Server {
       res = errorResponse(500, { isHead: req.method === 'HEAD' });
     }
     if (this.ctx.decorate !== undefined) res = this.ctx.decorate(res);
-    const done = () => {
-      finished = true;
-    };
-    this.send(stream, res).then(done, (err) => {
+    this.send(stream, res).catch((err: unknown) => {
       this.ctx.log.log('error', 'send-failed', { target: req.target, protocol: 'h2', ...errorFields(err) });
       if (!stream.destroyed) {
         if (!stream.headersSent) {
           const e = errorResponse(500, { isHead: req.method === 'HEAD' });
-          void this.send(stream, this.ctx.decorate ? this.ctx.decorate(e) : e).then(done, () => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
-        } else stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+          void this.send(stream, this.ctx.decorate ? this.ctx.decorate(e) : e).catch(() => resetStream(stream, http2.constants.NGHTTP2_INTERNAL_ERROR));
+        } else resetStream(stream, http2.constants.NGHTTP2_INTERNAL_ERROR);
       }
     });
   }
@@ -153,7 +175,7 @@ export class H2Server {
         return;
       }
       stream.respond(headers);
-      stream.setTimeout(this.ctx.timeouts.sendMs, () => stream.close(http2.constants.NGHTTP2_CANCEL));
+      stream.setTimeout(this.ctx.timeouts.sendMs, () => resetStream(stream, http2.constants.NGHTTP2_CANCEL));
       const ok = await this.ctx.bodies.pump(stream, res);
       if (ok && !stream.destroyed) stream.end();
     } finally {
