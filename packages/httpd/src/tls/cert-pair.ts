@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import tls from 'node:tls';
+import { TICKET_LIFETIME_S } from './ticket-keys.js';
 
 /**
  * TLS settings of every context: TLS 1.2 and 1.3 only, Mozilla's "intermediate"
@@ -8,7 +9,7 @@ import tls from 'node:tls';
  * (Mozilla: ssl_prefer_server_ciphers off, so a client without AES hardware can
  * pick ChaCha20).
  */
-export const TLS_SETTINGS = {
+export const TLS_SETTINGS: Pick<tls.SecureContextOptions, 'minVersion' | 'maxVersion' | 'ciphers' | 'ecdhCurve' | 'honorCipherOrder'> = {
   minVersion: 'TLSv1.2',
   maxVersion: 'TLSv1.3',
   ciphers: [
@@ -24,7 +25,7 @@ export const TLS_SETTINGS = {
   ].join(':'),
   ecdhCurve: 'X25519:prime256v1:secp384r1',
   honorCipherOrder: false,
-} as const satisfies tls.SecureContextOptions;
+};
 
 /** Name of the pair that answers clients without SNI or with a name no other pair covers. */
 export const DEFAULT_CERT = '__default__';
@@ -76,7 +77,7 @@ export function checkPair(certPem: Buffer, keyPem: Buffer, nowMs: number): PairC
   if (validFrom > nowMs) return { kind: 'bad', reason: `the certificate is not valid before ${new Date(validFrom).toISOString()}; check the clock or the certificate` };
   let context: tls.SecureContext;
   try {
-    context = tls.createSecureContext({ ...TLS_SETTINGS, cert: certPem, key: keyPem });
+    context = tls.createSecureContext({ ...TLS_SETTINGS, cert: certPem, key: keyPem, sessionTimeout: TICKET_LIFETIME_S, sessionIdContext: 'webroot' });
   } catch (err) {
     return { kind: 'bad', reason: `TLS refused the pair (${(err as Error).message})` };
   }

@@ -2,15 +2,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type tls from 'node:tls';
 import { errorFields, type Logger } from '../log.js';
-import { certNameOf, checkPair, DEFAULT_CERT, selectCertName } from './cert-pair.js';
+import { certNameOf, checkPair, selectCertName } from './cert-pair.js';
 
 interface LoadedPair {
   context: tls.SecureContext;
-  /** The PEM bytes, for the server's own (no-SNI) context. */
-  certPem: Buffer;
-  keyPem: Buffer;
   identity: string;
   checkHost: (host: string) => boolean;
+}
+
+/** What tls.Server.setTicketKeys does to its own context (Node keeps the native context in `.context`). */
+function setContextTicketKeys(context: tls.SecureContext, keys: Buffer): void {
+  (context as unknown as { context: { setTicketKeys(keys: Buffer): void } }).context.setTicketKeys(keys);
 }
 
 function identityOf(file: string): string {
@@ -24,7 +26,7 @@ function identityOf(file: string): string {
  * size, mtime). A new pair is validated fully (cert-pair.ts) before it
  * replaces the old one; a bad one is logged once per identity, naming both
  * files and the reason, and the previous one keeps serving. Contexts are made
- * once per pair; the SNI callback only looks one up.
+ * once per pair; a handshake only looks one up (tls-listener.ts).
  */
 export class CertStore {
   private readonly pairs = new Map<string, LoadedPair>();
@@ -36,19 +38,29 @@ export class CertStore {
   private timer?: NodeJS.Timeout;
   private debounce?: NodeJS.Timeout;
 
-  /** `onDefaultChange`: the default pair changed (the server's own context serves clients without SNI). */
+  private ticketKeys?: Buffer;
+
   constructor(
     readonly dir: string,
     private readonly log: Logger,
-    private readonly onDefaultChange: (pair: { cert: Buffer; key: Buffer } | undefined) => void = () => {},
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** For tls.createServer's SNICallback. */
-  readonly sniCallback = (serverName: string, cb: (err: Error | null, ctx?: tls.SecureContext) => void): void => {
+  /** The prepared context for a ClientHello's server name (exact, wildcard, default), or undefined: refuse the handshake. */
+  contextFor(serverName: string | undefined): tls.SecureContext | undefined {
     const name = selectCertName(serverName, this.names);
-    cb(null, name === undefined ? undefined : this.pairs.get(name)!.context);
-  };
+    return name === undefined ? undefined : this.pairs.get(name)!.context;
+  }
+
+  /**
+   * Session-ticket keys for every context, present and future: OpenSSL
+   * encrypts and decrypts a ticket with the keys of the context the handshake
+   * runs on, so all pairs hold the same keys (ticket-keys.ts).
+   */
+  setTicketKeys(keys: Buffer): void {
+    this.ticketKeys = keys;
+    for (const pair of this.pairs.values()) setContextTicketKeys(pair.context, keys);
+  }
 
   get loadedNames(): string[] {
     return [...this.names].sort();
@@ -75,28 +87,22 @@ export class CertStore {
       return;
     }
     const seen = new Set<string>();
-    let defaultChanged = false;
     for (const file of files) {
       const named = certNameOf(file);
       if (!named) continue;
       seen.add(named.name);
       const certFile = path.join(this.dir, file);
       const keyFile = certFile.slice(0, -'.crt'.length) + '.key';
-      if (this.load(named.name, certFile, keyFile) && named.name === DEFAULT_CERT) defaultChanged = true;
+      this.load(named.name, certFile, keyFile);
     }
     for (const name of this.pairs.keys()) {
       if (seen.has(name)) continue;
       this.pairs.delete(name);
-      if (name === DEFAULT_CERT) defaultChanged = true;
       this.log.log('info', 'cert-removed', { name });
     }
     for (const name of this.refused.keys()) if (!seen.has(name)) this.refused.delete(name);
     this.names = new Set(this.pairs.keys());
     this.covered.clear();
-    if (defaultChanged) {
-      const d = this.pairs.get(DEFAULT_CERT);
-      this.onDefaultChange(d ? { cert: d.certPem, key: d.keyPem } : undefined);
-    }
   }
 
   /** Loads one pair if it changed; true when it replaced (or added) the loaded one. */
@@ -122,7 +128,8 @@ export class CertStore {
       return false;
     }
     const cert = check.cert;
-    this.pairs.set(name, { context: check.context, certPem, keyPem, identity, checkHost: (h) => cert.checkHost(h) !== undefined });
+    if (this.ticketKeys) setContextTicketKeys(check.context, this.ticketKeys);
+    this.pairs.set(name, { context: check.context, identity, checkHost: (h) => cert.checkHost(h) !== undefined });
     this.refused.delete(name);
     this.log.log('info', current ? 'cert-renewed' : 'cert-loaded', {
       name,

@@ -1,12 +1,12 @@
+import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from '../log.js';
-import { TLS_SETTINGS } from './cert-pair.js';
 import type { CertStore } from './cert-store.js';
-import { TICKET_LIFETIME_S } from './ticket-keys.js';
+import { MAX_HELLO_RECORD, readClientHello } from './client-hello.js';
 
 export interface TlsListenerOptions {
   certs: CertStore;
-  /** A handshake must finish within this long (the header timeout). */
+  /** A handshake must finish within this long of the connection (the header timeout). */
   handshakeTimeoutMs: number;
   /** A socket that negotiated HTTP/1.1 (or no ALPN), after its handshake. */
   onHttp1: (socket: tls.TLSSocket) => void;
@@ -16,52 +16,72 @@ export interface TlsListenerOptions {
 }
 
 /**
- * One `tls.Server` for the TLS port: the certificate per handshake by SNI
- * (CertStore), ALPN `h2` then `http/1.1` (RFC 7301), and each socket handed
- * after its handshake to the HTTP/1.1 Connection or the HTTP/2 session by the
- * protocol it negotiated. Clients without SNI get the server's own context,
- * which holds the `__default__` pair (`setDefault`).
+ * The TLS port: a `net.Server` whose connections are read up to the end of
+ * their ClientHello, which names the host (client-hello.ts); the certificate
+ * pair for that name (CertStore: exact, wildcard, `__default__`) is then the
+ * whole context of the handshake. The handshake itself is Node's: the socket,
+ * with the bytes read so far put back, goes to a `tls.Server` that never
+ * listens, whose context is set to that pair first (`_sharedCreds`, which
+ * tls.Server reads synchronously when it wraps a connection; a TLSSocket made
+ * by hand instead does not work with node:http2 on Node 20). ALPN offers `h2`
+ * then `http/1.1` (RFC 7301); each socket then goes to the HTTP/1.1
+ * Connection or the HTTP/2 server by the protocol it negotiated.
  */
 export class TlsListener {
-  readonly server: tls.Server;
-  private ticketKeys?: Buffer;
+  readonly server: net.Server;
+  private readonly tls: tls.Server;
 
   constructor(private readonly options: TlsListenerOptions) {
-    this.server = tls.createServer(
+    this.server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+    this.tls = tls.createServer(
       {
-        ...TLS_SETTINGS,
-        SNICallback: options.certs.sniCallback,
         ALPNProtocols: options.onH2 ? ['h2', 'http/1.1'] : ['http/1.1'],
         handshakeTimeout: options.handshakeTimeoutMs,
-        sessionTimeout: TICKET_LIFETIME_S,
-        noDelay: true,
+        // Only where this Node has no `_sharedCreds` (see above): then the pair is added to the default's.
+        SNICallback: (name, cb) => cb(null, options.certs.contextFor(name)),
       },
-      (socket) => this.route(socket),
+      (socket) => {
+        if (socket.alpnProtocol === 'h2' && options.onH2) options.onH2(socket);
+        else options.onHttp1(socket);
+      },
     );
-    // A failed handshake (no certificate for the name, a protocol or cipher we refuse, a timeout) costs that connection only.
-    this.server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
+    this.tls.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
       options.log.log('debug', 'tls-handshake-failed', { error: err.message, code: err.code, remote: socket.remoteAddress });
     });
   }
 
-  private route(socket: tls.TLSSocket): void {
-    if (socket.alpnProtocol === 'h2' && this.options.onH2) this.options.onH2(socket);
-    else this.options.onHttp1(socket);
-  }
-
-  /** The pair for clients without SNI (or none: such handshakes fail). Keeps the ticket keys. */
-  setDefault(pair: { cert: Buffer; key: Buffer } | undefined): void {
-    this.server.setSecureContext({ ...TLS_SETTINGS, ...(pair ?? {}), sessionTimeout: TICKET_LIFETIME_S });
-    if (this.ticketKeys) this.server.setTicketKeys(this.ticketKeys);
-  }
-
-  /**
-   * Session-ticket keys shared by every worker (see ticket-keys.ts). OpenSSL
-   * encrypts and decrypts tickets with the keys of the context a connection
-   * started on (the server's own), also when SNI switches the certificate.
-   */
-  setTicketKeys(keys: Buffer): void {
-    this.ticketKeys = keys;
-    this.server.setTicketKeys(keys);
+  private onConnection(socket: net.Socket): void {
+    const { log, handshakeTimeoutMs } = this.options;
+    const onError = () => socket.destroy();
+    socket.on('error', onError);
+    // Until the ClientHello is complete; then tls.Server's handshake timeout (the same length) takes over.
+    const timer = setTimeout(() => socket.destroy(), handshakeTimeoutMs);
+    socket.once('close', () => clearTimeout(timer));
+    let seen: Buffer = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
+      const hello = readClientHello(seen);
+      if (hello.kind === 'incomplete' && seen.length <= MAX_HELLO_RECORD + 5) return;
+      socket.removeListener('data', onData);
+      socket.pause();
+      clearTimeout(timer);
+      if (hello.kind !== 'hello') {
+        log.log('debug', 'tls-handshake-failed', { reason: hello.kind === 'not-tls' ? hello.reason : 'no complete ClientHello', remote: socket.remoteAddress });
+        socket.destroy();
+        return;
+      }
+      const context = this.options.certs.contextFor(hello.serverName);
+      if (context === undefined) {
+        log.log('debug', 'tls-handshake-failed', { reason: 'no certificate for this name and no __default__', serverName: hello.serverName, remote: socket.remoteAddress });
+        socket.destroy();
+        return;
+      }
+      socket.removeListener('error', onError);
+      socket.unshift(seen);
+      const internals = this.tls as unknown as { _sharedCreds?: tls.SecureContext };
+      if (typeof internals._sharedCreds === 'object') internals._sharedCreds = context;
+      this.tls.emit('connection', socket);
+    };
+    socket.on('data', onData);
   }
 }

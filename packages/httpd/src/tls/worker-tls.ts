@@ -37,7 +37,7 @@ export class WorkerTls {
     let http1: ((socket: net.Socket) => void) | undefined;
     const h2 = (): H2Server => (this.h2 ??= new H2Server(server().contextWith({ scheme: 'https', decorate })));
     this.listener = new TlsListener({
-      certs: (this.certs = new CertStore(config.certsDir!, log, (pair) => this.listener?.setDefault(pair))),
+      certs: (this.certs = new CertStore(config.certsDir!, log)),
       handshakeTimeoutMs: config.headerTimeoutMs,
       onHttp1: (socket) => (http1 ??= server().acceptWith({ scheme: 'https', decorate }))(socket),
       onH2: (socket) => h2().adopt(socket),
@@ -58,7 +58,7 @@ export class WorkerTls {
     const msg = m as TlsPrimaryMessage | undefined;
     if (msg?.type === 'tls-ticket-keys') {
       const keys = decodeTicketKeys(msg.keys);
-      if (keys) this.listener.setTicketKeys(keys);
+      if (keys) this.certs.setTicketKeys(keys);
       return true;
     }
     if (msg?.type === 'tls-listen' && handle) {
@@ -70,7 +70,7 @@ export class WorkerTls {
 
   /** Unsupervised (--workers 0): bind the TLS port here and make the ticket keys here. */
   listenAlone(then: () => void): void {
-    this.stopRotation = rotateTicketKeys((keys) => this.listener.setTicketKeys(keys));
+    this.stopRotation = rotateTicketKeys((keys) => this.certs.setTicketKeys(keys));
     this.listener.server.listen({ port: this.config.tlsPort, host: this.config.host }, () => {
       this.port = (this.listener.server.address() as AddressInfo).port;
       then();
