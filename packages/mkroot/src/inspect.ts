@@ -1,5 +1,6 @@
 import { openWebroot, type Entry, type FileEntry, type Webroot } from '@webroot/format';
 import { MkrootError } from './errors.js';
+import { diffRules, type RulesDiff } from './rules/inspect-rules.js';
 
 export interface ListedEntry {
   path: string;
@@ -92,11 +93,13 @@ export interface WebrootDiff {
   added: string[];
   removed: string[];
   changed: { path: string; what: string[] }[];
+  /** Site rules added, removed and changed (format version 2). */
+  rules: RulesDiff;
 }
 
 /** What a deploy from `older` to `newer` changes: paths added, removed, and changed (content, type, kind). */
 export function diffWebroots(older: Webroot, newer: Webroot): WebrootDiff {
-  const diff: WebrootDiff = { added: [], removed: [], changed: [] };
+  const diff: WebrootDiff = { added: [], removed: [], changed: [], rules: diffRules(older.rules, newer.rules) };
   for (const e of older.all()) if (!newer.lookup(e.path)) diff.removed.push(e.path);
   for (const e of newer.all()) {
     const before = older.lookup(e.path);
