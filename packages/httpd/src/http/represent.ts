@@ -6,7 +6,7 @@
  * the current time is a parameter, nothing is cached here.
  */
 import crypto from 'node:crypto';
-import type { Encoding, FileEntry, StoredObject } from '@webroot/format';
+import { NOT_MODIFIED_FIELDS, type Encoding, type FileEntry, type StoredObject } from '@webroot/format';
 import { renderListing } from './autoindex.js';
 import { parseHttpDate } from './dates.js';
 import { negotiateEncoding } from './negotiate.js';
@@ -105,6 +105,23 @@ function wholeBody(object: StoredObject, isHead: boolean): Segment[] {
   return isHead || object.length === 0 ? [] : [{ kind: 'object', object, start: 0, end: object.length }];
 }
 
+/** Whether the site's `_headers` set Cache-Control for this path: it then replaces `--cache-control`. */
+function setsCacheControl(extra: readonly Field[]): boolean {
+  for (const [name] of extra) if (name.length === 13 && name.toLowerCase() === 'cache-control') return true;
+  return false;
+}
+
+/**
+ * RFC 9110 section 15.4.5: a 304 carries, of the site's fields, only those a
+ * 200 would have sent for caching (Cache-Control, Content-Location, Expires;
+ * Date, ETag and Vary are the server's). The same array when nothing is dropped,
+ * so the serializer's header cache still hits.
+ */
+export function notModifiedFields(extra: readonly Field[]): readonly Field[] {
+  const kept = extra.filter(([name]) => (NOT_MODIFIED_FIELDS as readonly string[]).includes(name.toLowerCase()));
+  return kept.length === extra.length ? extra : kept;
+}
+
 /** A file with status 200: negotiation, preconditions, then Range. */
 function representFile(resource: Extract<Resource, { kind: 'file' }>, req: RequestInfo, config: RepresentConfig, now: number): HttpResponse {
   const { entry, site } = resource;
@@ -129,7 +146,8 @@ function representFile(resource: Extract<Resource, { kind: 'file' }>, req: Reque
   const lastModified = lastModifiedOf(entry, now);
   // The header block is a function of the stored object and the configuration alone when the mtime is not clamped to "now".
   const stable = entry.mtime <= now;
-  const validators = { etag: object.etag, lastModified, cacheControl: config.cacheControl || undefined, vary, extra };
+  const cacheControl = setsCacheControl(extra) ? undefined : config.cacheControl || undefined;
+  const validators = { etag: object.etag, lastModified, cacheControl, vary, extra };
   const outcome = evaluatePreconditions(
     req.method,
     { ifMatch: req.ifMatch, ifNoneMatch: req.ifNoneMatch, ifModifiedSince: req.ifModifiedSince, ifUnmodifiedSince: req.ifUnmodifiedSince },
@@ -137,7 +155,7 @@ function representFile(resource: Extract<Resource, { kind: 'file' }>, req: Reque
   );
   if (outcome.kind === 'not-modified') {
     // RFC 9110 section 15.4.5: the fields a 200 would have carried for caching, no body, no Content-*.
-    return response(304, { ...validators, cacheKey: stable ? { object, kind: 'not-modified' } : undefined });
+    return response(304, { ...validators, extra: notModifiedFields(extra), cacheKey: stable ? { object, kind: 'not-modified' } : undefined });
   }
   if (outcome.kind === 'failed') return textResponse(412, `412 ${REASONS[412]}\n`, isHead, { extra });
   const whole = response(200, {
@@ -216,7 +234,7 @@ export function representResource(resource: Resource, req: RequestInfo, config: 
       return response(200, {
         contentType: 'text/html; charset=utf-8',
         contentLength: data.length,
-        cacheControl: 'no-cache',
+        cacheControl: setsCacheControl(resource.extra ?? NO_FIELDS) ? undefined : 'no-cache',
         extra: resource.extra ?? NO_FIELDS,
         body: isHead ? [] : [{ kind: 'buffer', data }],
         bodyLength: isHead ? 0 : data.length,

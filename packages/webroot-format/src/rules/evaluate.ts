@@ -227,11 +227,19 @@ export function headerFields(c: CompiledRules, host: string, segs: readonly stri
   return out.length === 0 ? NO_FIELDS : out;
 }
 
+export interface EvaluateOptions {
+  /** Listings for directories without index.html (httpd --autoindex). */
+  readonly autoindex: boolean;
+  /** headerFields for (host, path), e.g. memoized by the caller; by default computed here. */
+  readonly headerFields?: (host: string, path: string) => readonly Field[];
+}
+
 /** Decides one request: rules, then the static lookup, then the nearest 404; and the `_headers` fields of the path. */
-export function evaluateRules(c: CompiledRules, req: RuleRequest, ix: SiteIndex, options: { autoindex: boolean }): Evaluation {
+export function evaluateRules(c: CompiledRules, req: RuleRequest, ix: SiteIndex, options: EvaluateOptions): Evaluation {
   const o = c.rules.options;
   const segs = pathSegments(req.path);
-  const fields = c.rules.headers.length === 0 ? NO_FIELDS : headerFields(c, req.host, segs);
+  const fields =
+    c.rules.headers.length === 0 ? NO_FIELDS : options.headerFields !== undefined ? options.headerFields(req.host, req.path) : headerFields(c, req.host, segs);
   let st: Static | undefined;
   const statically = () => (st ??= resolveStatic(ix, req.path, req.query, o, options.autoindex));
   if (c.rules.redirects.length > 0) {

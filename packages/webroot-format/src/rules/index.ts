@@ -3,6 +3,6 @@ export { parsePathPattern, pathSegments, matchPattern, targetPlaceholders, decod
 export type { PathPattern, PatternSegment } from './pattern.js';
 export { compileRules, type CompiledRules } from './matcher.js';
 export { evaluateRules, headerFields, nearestNotFoundPage, encodePath, encodeSegment } from './evaluate.js';
-export type { Evaluation, RuleDecision, RuleRequest, SiteIndex, Field } from './evaluate.js';
+export type { EvaluateOptions, Evaluation, RuleDecision, RuleRequest, SiteIndex, Field } from './evaluate.js';
 export { canonicalRules, rulesDigest } from './digest.js';
 export { rulesProblem, TOKEN, FIELD_VALUE } from './validate.js';
