@@ -19,6 +19,9 @@ export function parseHeaders(text: string, file: string): HeaderBlock[] {
     const indented = /^[ \t]/.test(raw);
     if (!indented) {
       if (blocks.length === RULE_LIMITS.headerBlocks) bad(`more than ${RULE_LIMITS.headerBlocks} header blocks; use patterns (/assets/*) to cover many paths with one block`);
+      if (!line.startsWith('/') && !/^https?:\/\//i.test(line) && line.includes(':')) {
+        bad(`"${line}" looks like a header without a path above it; start the block with a path line such as /*, and indent the header`);
+      }
       if (/\s/.test(line)) bad(`a path line holds the path alone; put each "Name: value" on its own indented line below it`);
       let pattern = line;
       let host: string | undefined;
@@ -27,7 +30,6 @@ export function parseHeaders(text: string, file: string): HeaderBlock[] {
         if (abs === undefined || 'error' in abs) bad(abs?.error ?? `${JSON.stringify(line)} is not a URL`);
         else ({ host, path: pattern } = abs);
       } else if (!line.startsWith('/')) {
-        if (line.includes(':')) bad(`"${line}" looks like a header without a path above it; start the block with a path line such as /*, and indent the header`);
         bad(`${JSON.stringify(line)} is not a path; a block starts with a path such as /* or /assets/*`);
       }
       const p = parsePathPattern(pattern);

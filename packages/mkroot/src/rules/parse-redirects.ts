@@ -72,10 +72,11 @@ export function parseRedirects(text: string, file: string): RedirectRule[] {
       force = statusToken.endsWith('!');
       i++;
     } else if (statusToken === '!') {
-      bad('write the force mark right after the status, without a space: 301!');
+      bad('write the force mark right after a status, without a space: 301!');
     }
     for (; i < tokens.length; i++) {
       const t = tokens[i]!;
+      if (t === '!') bad(`write the force mark right after the status, without a space: ${status}!`);
       const eq = t.indexOf('=');
       const key = eq > 0 ? t.slice(0, eq).toLowerCase() : '';
       const why = CONDITIONS_WE_CANNOT_EVALUATE[key];
