@@ -202,6 +202,7 @@ export function createProgram(): Command {
           ['data', formatBytes(info.dataBytes)],
           ['total', `${formatBytes(info.totalBytes)} (${info.totalBytes} bytes)`],
           ['data sha256', info.dataSha256],
+          ['site rules', `${info.redirectRules} redirect rules, ${info.headerBlocks} header blocks`],
         ];
         process.stdout.write(rows.map(([k, v]) => `${k.padEnd(15)} ${v}`).join('\n') + '\n');
       } catch (err) {

@@ -52,6 +52,9 @@ export interface WebrootInfo {
   dataBytes: number;
   totalBytes: number;
   dataSha256: string;
+  /** Site rules (format version 2): `_redirects` rules, `_headers` blocks. */
+  redirectRules: number;
+  headerBlocks: number;
 }
 
 export function describeWebroot(w: Webroot): WebrootInfo {
@@ -76,6 +79,8 @@ export function describeWebroot(w: Webroot): WebrootInfo {
     dataBytes: w.meta.dataLength,
     totalBytes: w.identity.size,
     dataSha256: w.meta.dataSha256,
+    redirectRules: w.rules.redirects.length,
+    headerBlocks: w.rules.headers.length,
   };
 }
 
