@@ -1,18 +1,22 @@
 import net from 'node:net';
 import { DEFAULT_LIMITS, type ParseLimits } from '../http/parse-request.js';
-import type { PlanConfig, SiteLookup } from '../http/plan.js';
+import type { RepresentConfig } from '../http/represent.js';
+import type { ResolveConfig, SiteLookup } from '../http/resolve.js';
+import { BodySource } from '../io/body-source.js';
 import { executorFor, type IoMode } from '../io/executors.js';
 import { ObjectCache } from '../io/object-cache.js';
 import type { Logger } from '../log.js';
 import { Connection } from './connection.js';
 import { acceptWithSharedReads, isBeingWritten } from './fast-socket.js';
 import type { ServerContext, Timeouts } from './context.js';
+import { Http1HeadCache } from './serialize-http1.js';
 
 export interface HttpServerOptions {
   sites: SiteLookup;
   io: IoMode;
   cacheBytes: number;
-  plan: PlanConfig;
+  /** What resolve and represent are configured with (autoindex, Cache-Control). */
+  plan: ResolveConfig & RepresentConfig;
   timeouts: Timeouts;
   limits?: ParseLimits;
   log: Logger;
@@ -26,13 +30,17 @@ export class HttpServer {
   private isDraining = false;
 
   constructor(options: HttpServerOptions) {
+    const cache = new ObjectCache(options.cacheBytes, isBeingWritten);
     this.ctx = {
       sites: options.sites,
-      plan: options.plan,
+      resolve: { autoindex: options.plan.autoindex },
+      represent: { cacheControl: options.plan.cacheControl },
+      scheme: 'http',
       limits: options.limits ?? DEFAULT_LIMITS,
       timeouts: options.timeouts,
-      executor: executorFor(options.io),
-      cache: new ObjectCache(options.cacheBytes, isBeingWritten),
+      bodies: new BodySource(cache, executorFor(options.io)),
+      cache,
+      heads: new Http1HeadCache(),
       log: options.log,
       accessLog: options.accessLog,
       connections: new Set(),
