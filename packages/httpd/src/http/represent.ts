@@ -129,7 +129,8 @@ function representFile(resource: Extract<Resource, { kind: 'file' }>, req: Reque
   const lastModified = lastModifiedOf(entry, now);
   // The header block is a function of the stored object and the configuration alone when the mtime is not clamped to "now".
   const stable = entry.mtime <= now;
-  const validators = { etag: object.etag, lastModified, cacheControl: config.cacheControl || undefined, vary, extra };
+  const cacheControl = site.settings?.cacheControl ?? config.cacheControl;
+  const validators = { etag: object.etag, lastModified, cacheControl: cacheControl || undefined, vary, extra };
   const outcome = evaluatePreconditions(
     req.method,
     { ifMatch: req.ifMatch, ifNoneMatch: req.ifNoneMatch, ifModifiedSince: req.ifModifiedSince, ifUnmodifiedSince: req.ifUnmodifiedSince },

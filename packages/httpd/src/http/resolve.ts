@@ -7,6 +7,7 @@ import type { Site, UnavailableSite } from '../vhosts/site.js';
 import { normaliseHost } from './host.js';
 import type { Field, RequestInfo, Resource } from './response.js';
 import { parseTarget } from './target.js';
+import type { MountMatch } from '../vhosts/mounts.js';
 
 export interface ResolveConfig {
   /** HTML listings for directories without index.html. */
@@ -16,6 +17,8 @@ export interface ResolveConfig {
 export interface SiteLookup {
   /** The site for a normalised host (or `__default__`'s), an entry that exists but cannot be served, or nothing. */
   lookup(host: string): Site | UnavailableSite | undefined;
+  /** The mount ([[mount]] in the configuration) a normalised path of `host` falls in, if any (vhosts/mounts.ts). */
+  mount?(host: string, path: string): MountMatch | undefined;
 }
 
 /** Seconds a client is asked to wait before retrying a host whose entry cannot be loaded (RFC 9110 section 10.2.3). */
@@ -61,29 +64,36 @@ export function resolveRequest(req: RequestInfo, sites: SiteLookup, config: Reso
   if (method !== 'GET' && method !== 'HEAD') return { kind: 'error', status: 405 };
   if (target.kind !== 'path') return { kind: 'error', status: 400, close: true }; // asterisk-form is for OPTIONS only
 
-  const found = sites.lookup(host);
+  const mount = sites.mount?.(host, target.path);
+  // The prefix without its slash names the mount's root directory, as /dir names /dir/ (nginx's location /docs/ does the same).
+  if (mount?.kind === 'add-slash') return { kind: 'redirect', status: 301, location: `${encodePath(mount.prefix)}${target.query}` };
+  const found = mount !== undefined ? mount.site : sites.lookup(host);
   if (found === undefined) return { kind: 'not-found' };
   // An entry that exists but cannot be loaded is never answered with another site's content.
   if (!isSite(found)) return { kind: 'error', status: 503, extra: RETRY_AFTER };
+  // Inside a mount the webroot sees the path below the prefix; what goes back to the client is the full path.
+  if (mount !== undefined) return resolvePath(found, mount.path, target.query, config, mount.prefix);
   return resolvePath(found, target.path, target.query, config);
 }
 
 /** Looks a normalised path up in a site: file, directory index, trailing-slash redirect, listing, or not found. */
-export function resolvePath(site: Site, path: string, query: string, config: ResolveConfig): Resource {
+export function resolvePath(site: Site, path: string, query: string, config: ResolveConfig, mountPrefix = '/'): Resource {
   const webroot = site.webroot;
+  // `mountPrefix` ('/docs/') is what the client's path has in front of the site's path.
+  const shown = (p: string) => (mountPrefix === '/' ? p : mountPrefix + p.slice(1));
   if (path.endsWith('/')) {
     const dir = path === '/' ? '/' : path.slice(0, -1);
     if (webroot.lookup(dir)?.kind !== 'directory') return notFound(site);
     const index = webroot.lookup(dir === '/' ? '/index.html' : `${dir}/index.html`);
     if (index?.kind === 'file') return { kind: 'file', site, entry: index, status: 200 };
-    if (config.autoindex) return { kind: 'listing', site, dir, shownPath: path, entries: site.children(dir) };
+    if (site.settings?.autoindex ?? config.autoindex) return { kind: 'listing', site, dir, shownPath: shown(path), entries: site.children(dir) };
     return notFound(site);
   }
   const entry: Entry | undefined = webroot.lookup(path);
   if (entry === undefined) return notFound(site);
   // The Location is built from the normalised path, never from the raw target (an open redirect otherwise).
   // The query is kept as sent, as nginx does: parseTarget admits visible ASCII only, so it cannot split a header.
-  if (entry.kind === 'directory') return { kind: 'redirect', status: 301, location: `${encodePath(path)}/${query}`, site };
+  if (entry.kind === 'directory') return { kind: 'redirect', status: 301, location: `${encodePath(shown(path))}/${query}`, site };
   return { kind: 'file', site, entry, status: 200 };
 }
 

@@ -24,17 +24,36 @@ export function hostKey(entryName: string): string {
  * events, SIGHUP and a periodic timer all just call `rescan()`.
  */
 export class VhostRegistry {
-  private readonly sites = new Map<string, Site>();
+  protected readonly sites = new Map<string, Site>();
   /** Entries that failed, by name, with the identity that failed, so the same bad file is reported once. */
-  private readonly refused = new Map<string, string>();
-  private watcher?: fs.FSWatcher;
+  protected readonly refused = new Map<string, string>();
+  /** Why each refused entry failed (for /readyz). */
+  private readonly refusedWhy = new Map<string, string>();
   private timer?: NodeJS.Timeout;
   private debounce?: NodeJS.Timeout;
 
   constructor(
     readonly dir: string,
-    private readonly log: Logger,
+    protected readonly log: Logger,
   ) {}
+
+  /** Webroot files opened for an entry, by result (for the metrics). */
+  readonly swaps = { loaded: 0, refused: 0 };
+
+  /** The site loaded for exactly this entry name (no __default__ fallback). */
+  entry(key: string): Site | undefined {
+    return this.sites.get(key);
+  }
+
+  /** Every loaded site, by entry name. */
+  loaded(): ReadonlyMap<string, Site> {
+    return this.sites;
+  }
+
+  /** Entries that exist but are not being served (never loaded, or refused with no previous version), with why. */
+  notLoaded(): { name: string; reason: string }[] {
+    return [...this.refusedWhy].filter(([name]) => !this.sites.has(name)).map(([name, reason]) => ({ name, reason }));
+  }
 
   /** The site for a normalised host, falling back to __default__. */
   lookup(host: string): Site | undefined {
@@ -67,9 +86,10 @@ export class VhostRegistry {
       this.log.log('info', 'vhost-removed', { vhost: key });
     }
     for (const key of this.refused.keys()) if (!seen.has(key)) this.refused.delete(key);
+    for (const key of this.refusedWhy.keys()) if (!seen.has(key)) this.refusedWhy.delete(key);
   }
 
-  private load(key: string, entryPath: string): void {
+  protected load(key: string, entryPath: string): void {
     const current = this.sites.get(key);
     let stat: fs.Stats;
     try {
@@ -87,6 +107,8 @@ export class VhostRegistry {
       const webroot = openWebroot(entryPath);
       this.sites.set(key, new Site(key, webroot));
       this.refused.delete(key);
+      this.refusedWhy.delete(key);
+      this.swaps.loaded++;
       current?.webroot.retire();
       this.log.log('info', current ? 'vhost-swapped' : 'vhost-loaded', {
         vhost: key,
@@ -103,12 +125,19 @@ export class VhostRegistry {
   private refuse(key: string, entryPath: string, idKey: string, err: unknown, keptOld: boolean): void {
     if (this.refused.get(key) === idKey) return;
     this.refused.set(key, idKey);
+    this.refusedWhy.set(key, errorFields(err).error);
+    this.swaps.refused++;
     this.log.log(keptOld ? 'warn' : 'error', 'vhost-refused', {
       vhost: key,
       file: entryPath,
       ...errorFields(err),
       ...(keptOld ? { keeping: 'previous version' } : {}),
     });
+  }
+
+  /** Directories whose changes are a hint to rescan. */
+  protected watchedDirs(): string[] {
+    return [this.dir];
   }
 
   /** Starts watching (a hint) and the periodic rescan. */
@@ -118,12 +147,7 @@ export class VhostRegistry {
       this.debounce = setTimeout(() => this.rescan(), 10);
     };
     if (useWatch) {
-      try {
-        this.watcher = fs.watch(this.dir, { persistent: false }, schedule);
-        this.watcher.on('error', (err) => this.log.log('warn', 'watch-failed', { dir: this.dir, ...errorFields(err) }));
-      } catch (err) {
-        this.log.log('warn', 'watch-failed', { dir: this.dir, ...errorFields(err), fallback: 'periodic rescan only' });
-      }
+      for (const dir of this.watchedDirs()) this.watchDir(dir, schedule);
     }
     if (rescanIntervalMs > 0) {
       this.timer = setInterval(() => this.rescan(), rescanIntervalMs);
@@ -131,9 +155,21 @@ export class VhostRegistry {
     }
   }
 
+  private readonly watchers: fs.FSWatcher[] = [];
+
+  private watchDir(dir: string, schedule: () => void): void {
+    try {
+      const watcher = fs.watch(dir, { persistent: false }, schedule);
+      this.watchers.push(watcher);
+      watcher.on('error', (err) => this.log.log('warn', 'watch-failed', { dir, ...errorFields(err) }));
+    } catch (err) {
+      this.log.log('warn', 'watch-failed', { dir, ...errorFields(err), fallback: 'periodic rescan only' });
+    }
+  }
+
   /** Stops watching; retires every site (each closes when its last response ends). */
   close(): void {
-    this.watcher?.close();
+    for (const w of this.watchers) w.close();
     clearInterval(this.timer);
     clearTimeout(this.debounce);
     for (const site of this.sites.values()) site.webroot.retire();

@@ -11,6 +11,8 @@ export class Site {
   constructor(
     readonly name: string,
     readonly webroot: Webroot,
+    /** Per-host settings from the configuration file ([[host]]), over the server-wide ones. */
+    readonly settings?: SiteSettings,
   ) {}
 
   /** Entries directly inside directory `dir` ('/' or '/a/b'), sorted by path. */
@@ -29,6 +31,11 @@ export class Site {
     }
     return this.listings.get(dir) ?? [];
   }
+}
+
+export interface SiteSettings {
+  cacheControl?: string;
+  autoindex?: boolean;
 }
 
 /**
