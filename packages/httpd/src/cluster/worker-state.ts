@@ -105,6 +105,7 @@ export class WorkerState {
     if (oldRegistry !== this.registry) this.retire(oldRegistry);
     if (oldMounts !== undefined && oldMounts !== this.mounts) this.retire(oldMounts);
     if (oldLogs !== undefined && oldLogs !== this.logs) void oldLogs.close();
+    this.log.log('info', 'config-applied', { file: next.configFile });
   }
 
   private retire(r: VhostRegistry): void {

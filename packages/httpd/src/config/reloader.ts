@@ -17,6 +17,8 @@ export class ConfigReloader {
   private timer?: NodeJS.Timeout;
   private debounce?: NodeJS.Timeout;
   private seen: string;
+  /** What the file said last time it was valid (restart-only settings included, applied or not). */
+  private lastLoaded: HttpdConfig;
 
   constructor(
     private current: HttpdConfig,
@@ -24,6 +26,7 @@ export class ConfigReloader {
     private readonly apply: (next: HttpdConfig) => void,
   ) {
     this.seen = this.identity();
+    this.lastLoaded = current;
   }
 
   get config(): HttpdConfig {
@@ -68,19 +71,23 @@ export class ConfigReloader {
       this.log.log('error', 'config-rejected', { file, why, problems: outcome.problems.map(formatProblem), keeping: 'the running configuration' });
       return;
     }
-    const change = diffConfig(this.current, { ...outcome.config, overrides: this.current.overrides });
-    if (change.changed.length === 0) {
+    const next = { ...outcome.config, overrides: this.current.overrides };
+    // What the edit changed is against the file as last loaded; what needs a restart is against what runs.
+    const changed = diffConfig(this.lastLoaded, next).changed;
+    this.lastLoaded = next;
+    if (changed.length === 0) {
       this.log.log('info', 'config-unchanged', { file, why });
       return;
     }
-    this.current = change.applied;
-    this.log.log(change.restartOnly.length > 0 ? 'warn' : 'info', 'config-reloaded', {
+    const running = diffConfig(this.current, next);
+    this.current = running.applied;
+    this.log.log(running.restartOnly.length > 0 ? 'warn' : 'info', 'config-reloaded', {
       file,
       why,
-      changed: change.changed,
-      ...(change.restartOnly.length > 0 ? { restartRequired: change.restartOnly, note: 'these settings keep their old values until httpd is restarted' } : {}),
+      changed,
+      ...(running.restartOnly.length > 0 ? { restartRequired: running.restartOnly, note: 'these settings keep their old values until httpd is restarted' } : {}),
     });
-    this.apply(change.applied);
+    this.apply(running.applied);
   }
 
   close(): void {
