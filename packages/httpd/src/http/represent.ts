@@ -177,8 +177,8 @@ function representFile(resource: Extract<Resource, { kind: 'file' }>, req: Reque
   const stable = entry.mtime <= now;
   r.etag = object.etag;
   r.lastModified = lastModified;
-  // A Cache-Control from the site's _headers replaces --cache-control.
-  r.cacheControl = setsCacheControl(extra) ? undefined : config.cacheControl || undefined;
+  // A Cache-Control from the site's _headers replaces the host's ([[host]] in the configuration) or --cache-control.
+  r.cacheControl = setsCacheControl(extra) ? undefined : (site.settings?.cacheControl ?? config.cacheControl) || undefined;
   const outcome = evaluatePreconditions(
     req.method,
     { ifMatch: req.ifMatch, ifNoneMatch: req.ifNoneMatch, ifModifiedSince: req.ifModifiedSince, ifUnmodifiedSince: req.ifUnmodifiedSince },

@@ -20,9 +20,13 @@ export class Site {
   constructor(
     readonly name: string,
     readonly webroot: Webroot,
+    /** Per-host settings from the configuration file ([[host]]), over the server-wide ones. */
+    readonly settings?: SiteSettings,
+    /** The rules already compiled for this webroot (a per-host view of a loaded site shares them). */
+    compiled?: CompiledRules,
   ) {
     try {
-      this.rules = compileRules(webroot.rules);
+      this.rules = compiled ?? compileRules(webroot.rules);
     } catch (err) {
       webroot.close();
       throw new WebrootError('WEBROOT_CORRUPT_INDEX', `${webroot.file}: bad site rules (${(err as Error).message})`, webroot.file, { cause: err });
@@ -63,6 +67,11 @@ export class Site {
     }
     return this.listings.get(dir) ?? [];
   }
+}
+
+export interface SiteSettings {
+  cacheControl?: string;
+  autoindex?: boolean;
 }
 
 /**
