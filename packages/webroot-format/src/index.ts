@@ -2,4 +2,4 @@ export * from './constants.js';
 export * from './errors.js';
 export * from './reader/types.js';
 export { Webroot } from './reader/webroot.js';
-export { openWebroot, parseHeader } from './reader/open.js';
+export { DEFAULT_CACHE_ENTRIES, FULL_CHECK_ENTRIES, openWebroot, parseHeader, type OpenOptions } from './reader/open.js';
