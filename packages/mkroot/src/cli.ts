@@ -1,10 +1,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { WebrootError, openWebroot, type Encoding } from '@webroot/format';
+import { WebrootError, openWebroot, type Encoding, type Webroot } from '@webroot/format';
 import { removeAllTemporaryFiles } from '@webroot/format/writer';
 import { DEFAULT_COMPRESSION } from './compress.js';
 import { MkrootError } from './errors.js';
 import { formatBytes } from './format-units.js';
-import { describeWebroot, diffWebroots, fileAt, listEntries, withWebroot } from './inspect.js';
+import { describeWebroot, diffWebroots, fileAt, listEntries, withWebroot, type DiffItem } from './inspect.js';
+import { LineSink, writeJsonArray } from './line-sink.js';
 import { parseMimeOverrides } from './mime.js';
 import { packDirectory, type PackProgress } from './pack.js';
 import { VERSION } from './version.js';
@@ -16,6 +17,8 @@ function fail(message: string): never {
 
 /** Expected failures print one line; anything else is a bug and says so. */
 function report(err: unknown): never {
+  // The reader of our output went away (`mkroot ls big.webroot | head`): not an error of ours.
+  if ((err as NodeJS.ErrnoException)?.code === 'EPIPE') process.exit(0);
   if (err instanceof MkrootError || err instanceof WebrootError) fail(err.message);
   if (process.env.MKROOT_DEBUG) console.error(err);
   fail(`internal error: ${(err as Error)?.message ?? String(err)} (set MKROOT_DEBUG=1 for details, and please report it)`);
@@ -90,6 +93,43 @@ async function build(src: string, out: string, opts: Record<string, unknown>): P
   }
 }
 
+/**
+ * Prints a diff grouped as before (added, then removed, then changed), with one
+ * streamed merge of the two indexes per group instead of the whole diff in memory.
+ */
+async function printDiff(a: Webroot, b: Webroot, json: boolean): Promise<void> {
+  const sink = new LineSink(process.stdout);
+  const only = <K extends DiffItem['kind']>(kind: K) =>
+    (function* () {
+      for (const d of diffWebroots(a, b)) if (d.kind === kind) yield d as Extract<DiffItem, { kind: K }>;
+    })();
+  if (json) {
+    await sink.write('{\n  "added": ');
+    await writeJsonArray(sink, (function* () { for (const d of only('added')) yield d.path; })(), 2);
+    await sink.write(',\n  "removed": ');
+    await writeJsonArray(sink, (function* () { for (const d of only('removed')) yield d.path; })(), 2);
+    await sink.write(',\n  "changed": ');
+    await writeJsonArray(sink, (function* () { for (const d of only('changed')) yield { path: d.path, what: d.what }; })(), 2);
+    await sink.write('\n}\n');
+  } else {
+    const counts = { added: 0, removed: 0, changed: 0 };
+    for (const d of only('added')) {
+      counts.added++;
+      await sink.write(`+ ${d.path}\n`);
+    }
+    for (const d of only('removed')) {
+      counts.removed++;
+      await sink.write(`- ${d.path}\n`);
+    }
+    for (const d of only('changed')) {
+      counts.changed++;
+      await sink.write(`~ ${d.path} (${d.what.join(', ')})\n`);
+    }
+    await sink.write(`${counts.added} added, ${counts.removed} removed, ${counts.changed} changed\n`);
+  }
+  await sink.flush();
+}
+
 function buildCommand(program: Command, name: string, isDefault: boolean): void {
   program
     .command(name, { isDefault, hidden: isDefault && name !== 'build' })
@@ -118,22 +158,30 @@ export function createProgram(): Command {
 
   program
     .command('ls')
-    .description('list the paths in a webroot: kind, size, type, variants')
+    .description('list the paths in a webroot, in path order: kind, size, type, variants (streamed: fine for millions)')
     .argument('<FILE>', 'webroot file')
     .option('--json', 'print JSON')
-    .action((file: string, opts: { json?: boolean }) => {
+    .action(async (file: string, opts: { json?: boolean }) => {
       try {
-        const entries = withWebroot(file, listEntries);
-        if (opts.json) {
-          process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
-          return;
+        const w = openWebroot(file);
+        try {
+          const sink = new LineSink(process.stdout);
+          if (opts.json) {
+            await writeJsonArray(sink, listEntries(w));
+            await sink.write('\n');
+          } else {
+            for (const e of listEntries(w)) {
+              await sink.write(
+                e.kind === 'directory'
+                  ? `d ${''.padStart(10)}  ${''.padEnd(32)}  ${e.path === '/' ? '/' : `${e.path}/`}\n`
+                  : `f ${String(e.size).padStart(10)}  ${e.mime!.padEnd(32)}  ${e.path}${e.variants.length ? `  [${e.variants.map((v) => `${v.encoding} ${v.size}`).join(', ')}]` : ''}\n`,
+              );
+            }
+          }
+          await sink.flush();
+        } finally {
+          w.close();
         }
-        const lines = entries.map((e) =>
-          e.kind === 'directory'
-            ? `d ${''.padStart(10)}  ${''.padEnd(32)}  ${e.path === '/' ? '/' : `${e.path}/`}`
-            : `f ${String(e.size).padStart(10)}  ${e.mime!.padEnd(32)}  ${e.path}${e.variants.length ? `  [${e.variants.map((v) => `${v.encoding} ${v.size}`).join(', ')}]` : ''}`,
-        );
-        process.stdout.write(lines.length ? `${lines.join('\n')}\n` : '');
       } catch (err) {
         report(err);
       }
@@ -220,24 +268,23 @@ export function createProgram(): Command {
 
   program
     .command('diff')
-    .description('show what deploying NEW in place of OLD changes: paths added (+), removed (-), changed (~)')
+    .description('show what deploying NEW in place of OLD changes: paths added (+), removed (-), changed (~) (streamed: fine for millions)')
     .argument('<OLD>', 'webroot file being replaced')
     .argument('<NEW>', 'webroot file to deploy')
     .option('--json', 'print JSON')
-    .action((oldFile: string, newFile: string, opts: { json?: boolean }) => {
+    .action(async (oldFile: string, newFile: string, opts: { json?: boolean }) => {
       try {
-        const d = withWebroot(oldFile, (a) => withWebroot(newFile, (b) => diffWebroots(a, b)));
-        if (opts.json) {
-          process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
-          return;
+        const a = openWebroot(oldFile);
+        try {
+          const b = openWebroot(newFile);
+          try {
+            await printDiff(a, b, Boolean(opts.json));
+          } finally {
+            b.close();
+          }
+        } finally {
+          a.close();
         }
-        const lines = [
-          ...d.added.map((p) => `+ ${p}`),
-          ...d.removed.map((p) => `- ${p}`),
-          ...d.changed.map((c) => `~ ${c.path} (${c.what.join(', ')})`),
-          `${d.added.length} added, ${d.removed.length} removed, ${d.changed.length} changed`,
-        ];
-        process.stdout.write(`${lines.join('\n')}\n`);
       } catch (err) {
         report(err);
       }

@@ -6,4 +6,5 @@ export { walkSource } from './walk.js';
 export { MkrootError, MKROOT_ERROR_CODES } from './errors.js';
 export type { MkrootErrorCode } from './errors.js';
 export { listEntries, describeWebroot, diffWebroots, fileAt, withWebroot } from './inspect.js';
+export type { DiffItem, ListedEntry, WebrootInfo } from './inspect.js';
 export { VERSION, GENERATOR } from './version.js';

@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './reader/types.js';
 export { Webroot } from './reader/webroot.js';
 export { DEFAULT_CACHE_ENTRIES, FULL_CHECK_ENTRIES, openWebroot, parseHeader, type OpenOptions } from './reader/open.js';
+export { comparePaths } from './reader/path-order.js';
