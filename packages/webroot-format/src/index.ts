@@ -4,3 +4,5 @@ export * from './reader/types.js';
 export { Webroot } from './reader/webroot.js';
 export { DEFAULT_CACHE_ENTRIES, FULL_CHECK_ENTRIES, openWebroot, parseHeader, type OpenOptions } from './reader/open.js';
 export { comparePaths } from './reader/path-order.js';
+export { RangeReadStream, type RangeStreamOptions } from './reader/range-stream.js';
+export { BoundedCache } from './reader/bounded-cache.js';

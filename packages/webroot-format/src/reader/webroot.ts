@@ -4,16 +4,10 @@ import type Database from 'better-sqlite3';
 import { HASH_ALGORITHM } from '../constants.js';
 import { WebrootError } from '../errors.js';
 import type { IndexReader } from './index-reader.js';
+import { RangeReadStream, type RangeStreamOptions } from './range-stream.js';
 import type { Entry, FileIdentity, StoredObject, VerifyReport, WebrootMeta } from './types.js';
 
 const VERIFY_CHUNK = 1 << 20;
-
-/** fs methods for read streams over our descriptor: reading as usual, closing never. */
-const KEEP_FD_OPEN = {
-  open: fs.open,
-  read: fs.read,
-  close: (_fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => cb(null),
-};
 
 /**
  * An open webroot: one file descriptor for the bytes, and its index, read on
@@ -136,20 +130,16 @@ export class Webroot {
   }
 
   /**
-   * A readable stream over bytes [start, end] (inclusive) of `object`, straight from the descriptor.
-   * Destroying it never closes the descriptor (fs.ReadStream closes its fd on destroy even with
-   * autoClose: false, which would close the file under every other response): this Webroot owns it.
+   * A readable stream over bytes [start, end] (inclusive) of `object`, straight
+   * from the descriptor; destroying it never closes the descriptor (this
+   * Webroot owns it). `options` is the chunk size, or chunk size and a source
+   * of (reusable) chunk buffers.
    */
-  createReadStream(object: StoredObject, start: number, end: number, highWaterMark = 64 * 1024): fs.ReadStream {
+  createReadStream(object: StoredObject, start: number, end: number, options: number | RangeStreamOptions = 64 * 1024): RangeReadStream {
     this.assertOpen();
-    return fs.createReadStream('', {
-      fd: this.fd,
-      fs: KEEP_FD_OPEN,
-      autoClose: false,
-      start: object.offset + start,
-      end: object.offset + end,
-      highWaterMark,
-    });
+    const last = Math.min(end, object.length - 1);
+    const opts = typeof options === 'number' ? { chunkSize: options } : options;
+    return new RangeReadStream(this.fd, object.offset + start, object.offset + last + 1, this.file, opts);
   }
 
   /** Asynchronous (thread-pool) read, like readSync. */
