@@ -108,6 +108,8 @@ export const DEFAULT_CACHE_ENTRIES = 65_536;
 export interface OpenOptions {
   /** Entries (and objects) kept in memory at most; default DEFAULT_CACHE_ENTRIES. */
   cacheEntries?: number;
+  /** Indexes of at most this many entries are checked whole on open; default FULL_CHECK_ENTRIES. */
+  fullCheckEntries?: number;
 }
 
 /**
@@ -164,7 +166,7 @@ export function openWebroot(file: string, options: OpenOptions = {}): Webroot {
       if (!(meta.dataOffset >= dbLength)) throw corrupt(file, `meta 'data_offset' lies inside the index (${meta.dataOffset} < ${dbLength})`);
       index = new IndexReader(db, file, meta.dataOffset, meta, options.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
       // Small indexes are checked whole (cheap); large ones row by row as they are read, and whole by verify().
-      if (meta.entryCount <= FULL_CHECK_ENTRIES) {
+      if (meta.entryCount <= (options.fullCheckEntries ?? FULL_CHECK_ENTRIES)) {
         const problems = index.checkWhole();
         if (problems.length > 0) throw corrupt(file, problems[0]!);
       }
