@@ -19,7 +19,10 @@ describe('ObjectCache', () => {
     const objects = Array.from({ length: 16 }, (_, i) => obj(1000, i));
     objects.forEach((o, i) => cache.set(o, Buffer.alloc(1000, i)));
     expect(cache.get(objects[0]!)?.[0]).toBe(0); // the oldest, but used
-    cache.set(obj(1000, 99), Buffer.alloc(1000));
+    const newcomer = obj(1000, 99);
+    cache.set(newcomer, Buffer.alloc(1000)); // full: a first miss is only remembered
+    expect(cache.get(newcomer)).toBeUndefined();
+    cache.set(newcomer, Buffer.alloc(1000)); // the second miss gets in, evicting one
     expect(cache.get(objects[0]!)).toBeDefined(); // survived
     expect(cache.get(objects[1]!)).toBeUndefined(); // the oldest unused one went
   });
@@ -34,6 +37,21 @@ describe('ObjectCache', () => {
     expect(cache.get(obj(100, 1))).toBeUndefined(); // keyed by identity, not by value
   });
 
+  it('once full, admits an object on its second miss only: a site larger than the cache does not churn it', () => {
+    const cache = new ObjectCache(16 * 1024);
+    const residents = Array.from({ length: 16 }, (_, i) => obj(1000, i));
+    residents.forEach((o, i) => cache.set(o, Buffer.alloc(1000, i))); // room: admitted at once
+    expect(cache.count).toBe(16);
+    const passers = Array.from({ length: 1000 }, (_, i) => obj(1000, 100 + i));
+    passers.forEach((o) => cache.set(o, Buffer.alloc(1000))); // 1,000 one-time misses
+    expect(passers.filter((o) => cache.get(o) !== undefined)).toHaveLength(0);
+    const again = passers[999]!;
+    cache.set(again, Buffer.alloc(1000)); // missed before: in, in place of the oldest resident
+    expect(cache.get(again)).toBeDefined();
+    expect(cache.count).toBe(16);
+    expect(residents.filter((o) => cache.get(o) !== undefined)).toHaveLength(15);
+  });
+
   it('a budget of 0 caches nothing', () => {
     const cache = new ObjectCache(0);
     expect(cache.cacheable(obj(1, 1))).toBe(false);
@@ -42,7 +60,7 @@ describe('ObjectCache', () => {
   });
 
   describe('whole responses', () => {
-    const HEADERS = 'Content-Type: text/plain\r\nContent-Length: 5\r\n';
+    const HEADERS = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n';
     const DATE1 = 'Sat, 21 Nov 2026 10:00:00 GMT';
     const DATE2 = 'Sat, 21 Nov 2026 10:00:01 GMT';
 
@@ -52,7 +70,7 @@ describe('ObjectCache', () => {
       expect(cache.response(o, HEADERS, 1, DATE1)).toBeUndefined(); // not cached: nothing to build from
       cache.set(o, Buffer.from('hello'));
       const r = cache.response(o, HEADERS, 1, DATE1)!;
-      expect(r.toString('latin1')).toBe(`HTTP/1.1 200 OK\r\n${HEADERS}Date: ${DATE1}\r\n\r\nhello`);
+      expect(r.toString('latin1')).toBe(`${HEADERS}Date: ${DATE1}\r\n\r\nhello`);
       expect(cache.get(o)!.toString()).toBe('hello');
     });
 
@@ -64,13 +82,13 @@ describe('ObjectCache', () => {
       const first = cache.response(o, HEADERS, 1, DATE1)!;
       const patched = cache.response(o, HEADERS, 2, DATE2)!;
       expect(patched).toBe(first);
-      expect(patched.toString('latin1')).toBe(`HTTP/1.1 200 OK\r\n${HEADERS}Date: ${DATE2}\r\n\r\nhello`);
+      expect(patched.toString('latin1')).toBe(`${HEADERS}Date: ${DATE2}\r\n\r\nhello`);
       busy = true;
       const DATE3 = 'Sat, 21 Nov 2026 10:00:02 GMT';
       const rebuilt = cache.response(o, HEADERS, 3, DATE3)!;
       expect(rebuilt).not.toBe(first);
       expect(first.toString('latin1')).toContain(DATE2); // what a write in progress reads is left alone
-      expect(rebuilt.toString('latin1')).toBe(`HTTP/1.1 200 OK\r\n${HEADERS}Date: ${DATE3}\r\n\r\nhello`);
+      expect(rebuilt.toString('latin1')).toBe(`${HEADERS}Date: ${DATE3}\r\n\r\nhello`);
       expect(cache.size).toBe(rebuilt.length);
     });
 
@@ -85,7 +103,7 @@ describe('ObjectCache', () => {
       expect(next).not.toBe(first);
       expect(next.toString('latin1')).toContain(`Date: ${DATE2}\r\n\r\nhello`);
       expect(first.equals(copy)).toBe(true); // a write still holding the old one sees the old bytes
-      const other = cache.response(o, 'Content-Type: text/html\r\n', 2, DATE2)!;
+      const other = cache.response(o, 'HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n', 2, DATE2)!;
       expect(other.toString('latin1')).toBe(`HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nDate: ${DATE2}\r\n\r\nhello`);
       expect(cache.get(o)!.toString()).toBe('hello');
     });
@@ -97,7 +115,11 @@ describe('ObjectCache', () => {
       const r = cache.response(a, HEADERS, 1, DATE1)!;
       expect(cache.size).toBe(r.length); // the head plus the body, not the body twice
       expect(cache.get(a)!.buffer).toBe(r.buffer); // the body is a view into the response
-      for (let i = 2; i < 40; i++) cache.set(obj(1000, i), Buffer.alloc(1000, i));
+      for (let i = 2; i < 40; i++) {
+        const o = obj(1000, i);
+        cache.set(o, Buffer.alloc(1000, i));
+        cache.set(o, Buffer.alloc(1000, i)); // a second miss: admitted even when full
+      }
       expect(cache.get(a)).toBeUndefined();
       expect(cache.size).toBeLessThanOrEqual(16 * 1024);
       expect(cache.size).toBe(cache.count * 1000); // nothing of a's response is still counted

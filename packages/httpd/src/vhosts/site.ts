@@ -1,10 +1,10 @@
-import type { Entry, StoredObject, Webroot } from '@webroot/format';
+import type { Entry, Webroot } from '@webroot/format';
 
 /**
  * A Map that holds at most `capacity` keys, dropping the oldest insertion
- * first: per-site caches of derived strings must stay bounded on a site of a
- * million files, where the entries they are derived from come and go from
- * the reader's own bounded cache. A Map still, so its users need not change.
+ * first: per-site caches of derived data must stay bounded on a site of a
+ * million files, where the entries they derive from come and go from the
+ * reader's own bounded cache. A Map still, so its users need not change.
  */
 export class BoundedMap<K, V> extends Map<K, V> {
   constructor(readonly capacity: number) {
@@ -20,21 +20,15 @@ export class BoundedMap<K, V> extends Map<K, V> {
   }
 }
 
-/** Header blocks kept per site (each a few hundred bytes). */
-export const HEAD_CACHE_ENTRIES = 65_536;
 /** Directory listings kept per site (autoindex); each is built with one index scan. */
 export const LISTING_CACHE_ENTRIES = 64;
 
 /**
- * One loaded site: a webroot plus per-site caches of things derived from its
- * immutable index (header blocks, directory listings), all bounded. Replaced
- * whole on swap.
+ * One loaded site: a webroot plus what is derived from its immutable index
+ * (directory listings, bounded). Replaced whole on swap.
  */
 export class Site {
-  /** Fixed header lines per stored object (a file's identity or one of its variants). */
-  readonly headCache = new BoundedMap<StoredObject, string>(HEAD_CACHE_ENTRIES);
-  /** Header lines of a 304 per stored object. */
-  readonly notModifiedCache = new BoundedMap<StoredObject, string>(HEAD_CACHE_ENTRIES);
+  readonly kind = 'site';
   private readonly listings = new BoundedMap<string, Entry[]>(LISTING_CACHE_ENTRIES);
 
   constructor(

@@ -102,8 +102,12 @@ function parseMeta(rows: { key: string; value: string }[], file: string): Webroo
 
 /** Indexes up to this many entries are checked whole on open (measured: a few ms at 10,000; see FORMAT.md). */
 export const FULL_CHECK_ENTRIES = 50_000;
-/** Default bound of the entry cache (and of the object cache): about 25 MB at 400 bytes an entry. */
-export const DEFAULT_CACHE_ENTRIES = 65_536;
+/**
+ * Default bound of the entry cache (and of the object cache). A cached entry
+ * costs about 1 KB in a server (entry, object, its cached header block): 32,768
+ * keep a million-file rotation's worker near 150 MB, and hold a 30,000-file site whole.
+ */
+export const DEFAULT_CACHE_ENTRIES = 32_768;
 
 export interface OpenOptions {
   /** Entries (and objects) kept in memory at most; default DEFAULT_CACHE_ENTRIES. */
