@@ -63,7 +63,9 @@ async function startWebroot(file) {
 async function startNginx(root) {
   const port = await freePort();
   const ngx = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-nginx-'));
-  fs.writeFileSync(path.join(ngx, 'nginx.conf'), `worker_processes 1;\ndaemon off;\npid ${ngx}/nginx.pid;\nerror_log ${ngx}/error.log;\nevents { worker_connections 4096; }\nhttp {\n  include /etc/nginx/mime.types;\n  access_log off;\n  sendfile on;\n  tcp_nopush on;\n  keepalive_requests 1000000;\n  client_body_temp_path ${ngx};\n  proxy_temp_path ${ngx};\n  fastcgi_temp_path ${ngx};\n  uwsgi_temp_path ${ngx};\n  scgi_temp_path ${ngx};\n  server { listen 127.0.0.1:${port}; root ${root}; }\n}\n`);
+  // The tree lives under the cache directory (~/.cache): nginx's workers must be able to read it.
+  const user = process.getuid?.() === 0 ? 'user root;\n' : '';
+  fs.writeFileSync(path.join(ngx, 'nginx.conf'), `${user}worker_processes 1;\ndaemon off;\npid ${ngx}/nginx.pid;\nerror_log ${ngx}/error.log;\nevents { worker_connections 4096; }\nhttp {\n  include /etc/nginx/mime.types;\n  access_log off;\n  sendfile on;\n  tcp_nopush on;\n  keepalive_requests 1000000;\n  client_body_temp_path ${ngx};\n  proxy_temp_path ${ngx};\n  fastcgi_temp_path ${ngx};\n  uwsgi_temp_path ${ngx};\n  scgi_temp_path ${ngx};\n  server { listen 127.0.0.1:${port}; root ${root}; }\n}\n`);
   return startServer('nginx', pin ? 'taskset' : 'nginx', pin ? ['-c', '0', 'nginx', '-c', path.join(ngx, 'nginx.conf'), '-p', ngx] : ['-c', path.join(ngx, 'nginx.conf'), '-p', ngx], port);
 }
 
