@@ -88,7 +88,6 @@ describe('a mistyped subcommand suggests the nearest command', () => {
   it('mkroot help is commander\'s own command, not a typo', async () => {
     const r = await mkroot(['help'], { cwd: tmpDir() });
     expect(r.code).toBe(0);
-    expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^Usage: mkroot \[options\] \[command\]/);
     expect(r.stderr).toBe('');
   });
