@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { openWebroot, type FileEntry } from '@webroot/format';
-import { createLogger, VhostRegistry } from '@webroot/httpd';
+import { createLogger, Site, VhostRegistry } from '@webroot/httpd';
 import { packDirectory } from '@webroot/mkroot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpd, type RunningHttpd } from './helpers/httpd.js';
@@ -253,11 +253,11 @@ describe('file descriptors across swaps', () => {
     swapLink(vhosts, '__default__', files[1]!);
     const registry = new VhostRegistry(vhosts, createLogger('error'));
     registry.rescan();
-    const old = registry.lookup('anything')!.webroot;
+    const old = (registry.lookup('anything') as Site).webroot; // a loaded site, not the unavailable marker
     old.acquire(); // a response in flight
     swapLink(vhosts, '__default__', files[2]!);
     registry.rescan();
-    expect(registry.lookup('anything')!.webroot).not.toBe(old);
+    expect((registry.lookup('anything') as Site).webroot).not.toBe(old);
     expect(old.isClosed).toBe(false);
     const obj = (old.lookup('/index.html') as FileEntry).object;
     expect(old.readObjectSync(obj).toString()).toContain('version 1'); // the old response finishes on the old file
