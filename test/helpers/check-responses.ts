@@ -25,6 +25,8 @@ export interface CheckOptions {
   mayBeHead: boolean;
   /** The connection was reset: the last response may be cut short (its bytes were in flight). */
   reset: boolean;
+  /** The first request is certainly a HEAD: its response has no body, errors included (RFC 9110 section 9.3.2). */
+  firstIsHead?: boolean;
 }
 
 export function checkResponseStream(data: Buffer, known: KnownBodies, opts: CheckOptions): StreamCheck {
@@ -72,6 +74,10 @@ export function checkResponseStream(data: Buffer, known: KnownBodies, opts: Chec
     }
     const length = Number(cl);
     const rest = data.subarray(pos);
+    if (opts.firstIsHead && out.responses === 1 && rest.length > 0 && !rest.subarray(0, HTTP_START.length).equals(HTTP_START)) {
+      out.problems.push(`${status} to HEAD carries a body: ${JSON.stringify(rest.toString('latin1', 0, 60))}`);
+      break;
+    }
     // A response to HEAD: the next response (or the end) follows the head at once. No stored body starts with "HTTP/1.1 ".
     if (opts.mayBeHead && length > 0 && (rest.length === 0 || rest.subarray(0, HTTP_START.length).equals(HTTP_START))) continue;
     if (rest.length < length) {
