@@ -60,6 +60,9 @@ export function checkResponseStream(data: Buffer, known: KnownBodies, opts: Chec
       fields.set(name, f[2]!);
     }
     if (fields.get('server') !== 'webroot') out.problems.push(`${status} without Server: webroot`);
+    // A Location is built from the normalised path: never a network-path reference a browser would send elsewhere.
+    const location = fields.get('location');
+    if (location !== undefined && !/^\/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*(\?[\x21-\x7e]*)?$/.test(location)) out.problems.push(`unsafe Location ${JSON.stringify(location)}`);
     if (!fields.has('date')) out.problems.push(`${status} without Date`);
     pos = end + 4;
     const bodiless = status === 204 || status === 304;
