@@ -4,8 +4,9 @@ import { createLogger, errorFields } from '../log.js';
 import { openAccessLog } from '../server/access-log.js';
 import { HttpServer } from '../server/http-server.js';
 import { VhostRegistry } from '../vhosts/registry.js';
+import { WorkerTls } from '../tls/worker-tls.js';
 
-export type WorkerMessage = { type: 'listening'; address: string; port: number } | { type: 'listen-error'; code: string; message: string };
+export type WorkerMessage = { type: 'listening'; address: string; port: number; tlsPort?: number } | { type: 'listen-error'; code: string; message: string };
 
 export type PrimaryMessage = { type: 'listen' } | { type: 'rescan' } | { type: 'drain' };
 
@@ -14,14 +15,16 @@ export type PrimaryMessage = { type: 'listen' } | { type: 'rescan' } | { type: '
  * server, and the handlers that drain it. Supervised (forked by the primary,
  * which sends the listening socket) or alone (`--workers 0`, binds itself).
  */
-export function runWorker(config: HttpdConfig, onListening?: (address: AddressInfo) => void): void {
+export function runWorker(config: HttpdConfig, onListening?: (address: AddressInfo, tlsPort?: number) => void): void {
   const supervised = process.send !== undefined && process.env.WEBROOT_WORKER_ID !== undefined;
   const log = createLogger(config.logLevel);
   const registry = new VhostRegistry(config.vhostsDir, log);
   registry.rescan();
   registry.watch(config.rescanIntervalMs, config.watch);
   const access = config.accessLog ? openAccessLog(config.accessLog) : undefined;
-  const server = new HttpServer({
+  // The TLS side hands its sockets to the server made just below (called only once listening).
+  const tls: WorkerTls | undefined = config.tlsPort !== undefined ? new WorkerTls(config, log, (): HttpServer => server) : undefined;
+  const server: HttpServer = new HttpServer({
     sites: registry,
     io: config.io,
     cacheBytes: config.cacheBytes,
@@ -29,6 +32,7 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
     timeouts: { headerMs: config.headerTimeoutMs, keepAliveMs: config.keepAliveTimeoutMs, sendMs: config.sendTimeoutMs },
     log,
     accessLog: access?.write,
+    redirect: tls?.redirect,
   });
   const send = (m: WorkerMessage) => process.send?.(m);
 
@@ -37,6 +41,7 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
     if (draining) return;
     draining = true;
     log.log('info', 'draining', { why, connections: server.connectionCount });
+    tls?.close();
     server.drain(config.drainTimeoutMs).then(() => {
       registry.close();
       access?.close();
@@ -63,17 +68,32 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
   const listening = () => {
     listened = true;
     const addr = server.server.address() as AddressInfo;
-    send({ type: 'listening', address: addr.address, port: addr.port });
-    onListening?.(addr);
+    send({ type: 'listening', address: addr.address, port: addr.port, tlsPort: tls?.boundPort });
+    onListening?.(addr, tls?.boundPort);
   };
 
   process.on('message', (m: PrimaryMessage, handle?: unknown) => {
+    if (tls?.onMessage(m, handle, () => {})) return;
     if (m?.type === 'listen' && handle) server.server.listen(handle as object, listening);
-    else if (m?.type === 'rescan') registry.rescan();
+    else if (m?.type === 'rescan') {
+      registry.rescan();
+      tls?.rescan();
+    }
     else if (m?.type === 'drain') drain('primary asked');
   });
-  if (!supervised) server.server.listen({ port: config.port, host: config.host }, listening);
-  process.on('SIGHUP', () => registry.rescan());
+  const listenAlone = () => server.server.listen({ port: config.port, host: config.host }, listening);
+  if (!supervised && tls) {
+    tls.listener.server.once('error', (err: NodeJS.ErrnoException) => {
+      process.stderr.write(`httpd: ${listenErrorText({ ...config, port: config.tlsPort! }, err.code ?? '', err.message).replace('--port', '--tls-port')}\n`);
+      process.exit(1);
+    });
+    tls.listenAlone(listenAlone);
+  } else if (!supervised) listenAlone();
+  tls?.listener.server.on('error', (err: NodeJS.ErrnoException) => listened && log.log('warn', 'accept-failed', { listener: 'tls', ...errorFields(err) }));
+  process.on('SIGHUP', () => {
+    registry.rescan();
+    tls?.rescan();
+  });
   process.on('SIGTERM', () => drain('SIGTERM'));
   // Under a supervisor the primary owns Ctrl-C (the terminal signals the whole group): it tells every worker to drain.
   process.on('SIGINT', () => (supervised ? undefined : drain('SIGINT')));

@@ -191,7 +191,8 @@ export class Connection {
     try {
       if (this.ctx.faultInjection && head.target.startsWith('/__fault__/')) injectFault(head.target);
       const req = requestInfoOf(head, this.ctx.scheme);
-      res = representResource(resolveRequest(req, this.ctx.sites, this.ctx.resolve), req, this.ctx.represent, nowSeconds());
+      const resource = this.ctx.redirect?.(req) ?? resolveRequest(req, this.ctx.sites, this.ctx.resolve);
+      res = representResource(resource, req, this.ctx.represent, nowSeconds());
     } catch (err) {
       this.ctx.log.log('error', 'request-failed', { method: head.method, target: head.target, host: head.headers.host, ...errorFields(err), stack: (err as Error)?.stack });
       res = errorResponse(500, { isHead });
@@ -206,6 +207,7 @@ export class Connection {
   private send(res: HttpResponse, head: RequestHead | null, close: boolean): void {
     this.busy = true;
     if (this.socket.destroyed) return this.finish(true);
+    if (this.ctx.decorate !== undefined) res = this.ctx.decorate(res);
     const date = currentHttpDate();
     const headBlock = this.ctx.heads.head(res);
     // The common case, a keep-alive GET of a whole cached object: one prebuilt buffer, no copy.
