@@ -17,6 +17,9 @@ export const MKROOT_ERROR_CODES = {
   MKROOT_OUTPUT_IS_DIRECTORY: 'OUT names an existing directory, not a file to write',
   MKROOT_BAD_OPTION: 'an option value is malformed',
   MKROOT_PATH_NOT_FOUND: 'a path asked for (mkroot cat) is not in the webroot',
+  MKROOT_BAD_REDIRECTS: 'a line of _redirects is malformed or asks for something we do not do',
+  MKROOT_BAD_HEADERS: 'a line of _headers is malformed or sets a field the server owns',
+  MKROOT_BAD_CONFIG: 'webroot.toml is not valid TOML or has an unknown or malformed key',
 } as const;
 
 export type MkrootErrorCode = keyof typeof MKROOT_ERROR_CODES;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import zlib from 'node:zlib';
-import { openWebroot, type Encoding, type Webroot } from '@webroot/format';
+import { openWebroot, type BuildOptions, type Encoding, type Webroot } from '@webroot/format';
 import { WebrootWriter, type ObjectRef } from '@webroot/format/writer';
 import {
   DEFAULT_COMPRESSION,
@@ -17,6 +17,7 @@ import {
 import { MkrootError } from './errors.js';
 import { detectMime } from './mime.js';
 import { readSmallSourceFile, readSourceFile } from './read-file.js';
+import { RULE_FILES, loadSiteRules } from './rules/site-rules.js';
 import { GENERATOR } from './version.js';
 import { walkSource, type FoundFile } from './walk.js';
 
@@ -35,6 +36,8 @@ export interface PackOptions {
   reuse?: string;
   /** Seconds since the epoch for the `created` meta; default SOURCE_DATE_EPOCH, else the newest mtime in the tree. */
   created?: number;
+  /** Build options (`--clean-urls`, `--trailing-slash`); they win over `[build]` in SRC_DIR/webroot.toml. */
+  build?: Partial<BuildOptions>;
   warn?: (message: string) => void;
   progress?: (p: PackProgress) => void;
 }
@@ -88,6 +91,14 @@ function reusableVariants(old: Webroot): Map<string, { mime: string; variants: {
 export function estimateIndexBytes(found: ReturnType<typeof walkSource>, compress: boolean): number {
   let bytes = 64 * 1024;
   for (const f of found) bytes += 3 * Buffer.byteLength(f.sitePath) + (f.kind === 'file' ? (compress ? 420 : 200) : 60);
+  return bytes;
+}
+
+/** Room for the rule tables: about three times their text. */
+function rulesBytes(rules: ReturnType<typeof loadSiteRules>): number {
+  let bytes = 0;
+  for (const r of rules.redirects) bytes += 3 * (r.source.length + 40);
+  for (const h of rules.headers) for (const op of h.ops) bytes += 3 * (op.name.length + (op.op === 'set' ? op.value.length : 0) + 40);
   return bytes;
 }
 
@@ -147,17 +158,21 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
   const settings = options.compression ?? DEFAULT_COMPRESSION;
   const overrides = options.mimeOverrides ?? new Map<string, string>();
   const outputReal = checkOutputPath(dest);
+  // _redirects, _headers and webroot.toml at the root configure the site: compiled into it, never served.
   const found = walkSource(srcDir, {
     includeDotfiles: options.includeDotfiles ?? false,
     skipEscapingLinks: options.skipEscapingLinks ?? false,
     warn,
     outputReal,
-  });
+  }).filter((f) => !(f.kind === 'file' && (RULE_FILES as readonly string[]).includes(f.sitePath)));
+  // Parsed before the output is created: a bad rule leaves no file behind.
+  const rules = loadSiteRules(srcDir, options.build);
   const files = found.filter((f): f is FoundFile => f.kind === 'file');
   const progress: PackProgress = { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: files.reduce((s, f) => s + f.size, 0) };
 
   const writer = openWriter(dest);
-  writer.reserveIndex(estimateIndexBytes(found, compress));
+  writer.reserveIndex(estimateIndexBytes(found, compress) + rulesBytes(rules));
+  writer.setRules(rules);
   const summary = { deduplicated: 0, compressedFiles: 0, reusedVariants: 0, compressionSavings: 0 };
   let old: Webroot | undefined;
   try {

@@ -7,11 +7,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   APPLICATION_ID,
   FORMAT_VERSION,
+  NO_RULES,
+  RULES_SCHEMA_SQL,
   SCHEMA_SQL,
   WEBROOT_ERROR_CODES,
   WebrootError,
   etagFromHash,
   openWebroot,
+  rulesDigest,
   type FileEntry,
 } from '../src/index.js';
 import { WebrootWriter } from '../src/writer/index.js';
@@ -205,6 +208,7 @@ function handImage(opts: { appId?: number; version?: number; meta?: Record<strin
   db.pragma(`application_id = ${opts.appId ?? APPLICATION_ID}`);
   db.pragma(`user_version = ${opts.version ?? FORMAT_VERSION}`);
   db.exec(SCHEMA_SQL);
+  db.exec(RULES_SCHEMA_SQL);
   const objects = opts.objects ?? [];
   const meta: Record<string, string | undefined> = {
     format_version: String(opts.version ?? FORMAT_VERSION),
@@ -215,6 +219,7 @@ function handImage(opts: { appId?: number; version?: number; meta?: Record<strin
     data_offset: String(HAND_DATA_OFFSET),
     data_length: '0',
     data_sha256: '0'.repeat(64),
+    rules_sha256: rulesDigest(NO_RULES),
     ...opts.meta,
   };
   for (const [k, v] of Object.entries(meta)) if (v !== undefined) db.prepare('INSERT INTO meta VALUES (?, ?)').run(k, v);

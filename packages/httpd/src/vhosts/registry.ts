@@ -28,23 +28,45 @@ export { hostKey } from './entry-names.js';
  * the loaded one keeps serving.
  */
 export class VhostRegistry {
-  private readonly sites = new Map<string, Site>();
+  protected readonly sites = new Map<string, Site>();
   /** Hosts whose entry exists but has nothing loaded to serve. */
   private readonly unavailable = new Map<string, UnavailableSite>();
   /** Entries that failed, by name, with the problem that failed, so the same problem is reported once. */
-  private readonly refused = new Map<string, string>();
+  protected readonly refused = new Map<string, string>();
+  /** Why each refused entry failed (for /readyz). */
+  private readonly refusedWhy = new Map<string, string>();
   /** Ambiguous names already warned about, by host key. */
   private readonly ambiguousReported = new Map<string, string>();
   /** Whether the "nothing to serve" warning is out (it is repeated only after a site loaded again). */
   private warnedEmpty = false;
-  private watcher?: fs.FSWatcher;
   private timer?: NodeJS.Timeout;
   private debounce?: NodeJS.Timeout;
 
   constructor(
     readonly dir: string,
-    private readonly log: Logger,
+    protected readonly log: Logger,
   ) {}
+
+  /** Webroot files opened for an entry, by result (for the metrics). */
+  readonly swaps = { loaded: 0, refused: 0 };
+
+  /** The site loaded for exactly this entry name (no __default__ fallback). */
+  entry(key: string): Site | undefined {
+    return this.sites.get(key);
+  }
+
+  /** Every loaded site, by entry name. */
+  loaded(): ReadonlyMap<string, Site> {
+    return this.sites;
+  }
+
+  /** Entries that exist but are not being served (never loaded, refused with no previous version, or ambiguous), with why. */
+  notLoaded(): { name: string; reason: string }[] {
+    const out = new Map<string, string>();
+    for (const [name, reason] of this.refusedWhy) if (!this.sites.has(name)) out.set(name, reason);
+    for (const [name, u] of this.unavailable) if (!this.sites.has(name)) out.set(name, u.reason);
+    return [...out].map(([name, reason]) => ({ name, reason }));
+  }
 
   /**
    * The site for a normalised host, falling back to __default__ only when the
@@ -78,6 +100,7 @@ export class VhostRegistry {
     }
     for (const key of this.unavailable.keys()) if (!seen(key)) this.unavailable.delete(key);
     for (const key of this.refused.keys()) if (!seen(key)) this.refused.delete(key);
+    for (const key of this.refusedWhy.keys()) if (!seen(key)) this.refusedWhy.delete(key);
     for (const key of this.ambiguousReported.keys()) if (!ambiguous.has(key)) this.ambiguousReported.delete(key);
     this.warnIfEmpty(names.length);
   }
@@ -113,7 +136,7 @@ export class VhostRegistry {
     });
   }
 
-  private load(key: string, entryPath: string): void {
+  protected load(key: string, entryPath: string): void {
     const current = this.sites.get(key);
     let stat: fs.Stats;
     try {
@@ -132,6 +155,8 @@ export class VhostRegistry {
       this.sites.set(key, new Site(key, webroot));
       this.unavailable.delete(key);
       this.refused.delete(key);
+      this.refusedWhy.delete(key);
+      this.swaps.loaded++;
       current?.webroot.retire();
       this.log.log('info', current ? 'vhost-swapped' : 'vhost-loaded', {
         vhost: key,
@@ -150,12 +175,19 @@ export class VhostRegistry {
     if (!keptOld) this.unavailable.set(key, { kind: 'unavailable', name: key, reason: problem.reason });
     if (this.refused.get(key) === problem.key) return;
     this.refused.set(key, problem.key);
+    this.refusedWhy.set(key, problem.reason);
+    this.swaps.refused++;
     this.log.log(keptOld ? 'warn' : 'error', 'vhost-refused', {
       vhost: key,
       file: entryPath,
       ...problem.fields,
       ...(keptOld ? { keeping: 'previous version' } : { serving: '503 until a valid version loads' }),
     });
+  }
+
+  /** Directories whose changes are a hint to rescan. */
+  protected watchedDirs(): string[] {
+    return [this.dir];
   }
 
   /** Starts watching (a hint) and the periodic rescan. */
@@ -165,12 +197,7 @@ export class VhostRegistry {
       this.debounce = setTimeout(() => this.rescan(), 10);
     };
     if (useWatch) {
-      try {
-        this.watcher = fs.watch(this.dir, { persistent: false }, schedule);
-        this.watcher.on('error', (err) => this.log.log('warn', 'watch-failed', { dir: this.dir, ...errorFields(err) }));
-      } catch (err) {
-        this.log.log('warn', 'watch-failed', { dir: this.dir, ...errorFields(err), fallback: 'periodic rescan only' });
-      }
+      for (const dir of this.watchedDirs()) this.watchDir(dir, schedule);
     }
     if (rescanIntervalMs > 0) {
       this.timer = setInterval(() => this.rescan(), rescanIntervalMs);
@@ -178,9 +205,21 @@ export class VhostRegistry {
     }
   }
 
+  private readonly watchers: fs.FSWatcher[] = [];
+
+  private watchDir(dir: string, schedule: () => void): void {
+    try {
+      const watcher = fs.watch(dir, { persistent: false }, schedule);
+      this.watchers.push(watcher);
+      watcher.on('error', (err) => this.log.log('warn', 'watch-failed', { dir, ...errorFields(err) }));
+    } catch (err) {
+      this.log.log('warn', 'watch-failed', { dir, ...errorFields(err), fallback: 'periodic rescan only' });
+    }
+  }
+
   /** Stops watching; retires every site (each closes when its last response ends). */
   close(): void {
-    this.watcher?.close();
+    for (const w of this.watchers) w.close();
     clearInterval(this.timer);
     clearTimeout(this.debounce);
     for (const site of this.sites.values()) site.webroot.retire();

@@ -2,6 +2,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { HASH_ALGORITHM } from '../constants.js';
 import { WebrootError } from '../errors.js';
+import { rulesDigest } from '../rules/digest.js';
+import { NO_RULES, type SiteRules } from '../rules/types.js';
 import type { Entry, FileIdentity, StoredObject, VerifyReport, WebrootMeta } from './types.js';
 
 const VERIFY_CHUNK = 1 << 20;
@@ -34,6 +36,10 @@ export class Webroot {
     readonly meta: WebrootMeta,
     private readonly entries: ReadonlyMap<string, Entry>,
     readonly identity: FileIdentity,
+    /** The site rules (format version 2); NO_RULES for a version-1 file. */
+    readonly rules: SiteRules = NO_RULES,
+    /** meta rules_sha256, checked by verify(). */
+    private readonly rulesSha256?: string,
   ) {}
 
   /** The entry at a site path ('/', '/a/b.html'), if any. */
@@ -186,6 +192,7 @@ export class Webroot {
     }
     if (expectedOffset !== this.dataStart + this.meta.dataLength) problems.push(`objects end at ${expectedOffset - this.dataStart}, the data region at ${this.meta.dataLength}`);
     if (digest.digest('hex') !== this.meta.dataSha256) problems.push('digest of the object hashes does not match meta data_sha256');
+    if (this.rulesSha256 !== undefined && rulesDigest(this.rules) !== this.rulesSha256) problems.push('digest of the site rules does not match meta rules_sha256');
     return { ok: problems.length === 0, objectsChecked: objects.length, bytesChecked: bytes, problems };
   }
 
