@@ -348,9 +348,9 @@ export function createProgram(): Command {
 function mistypedCommand(program: Command, args: string[]): string | undefined {
   const word = args[0];
   if (word === undefined || word.startsWith('-') || word.includes('/')) return undefined;
-  const names = program.commands.map((c) => c.name());
+  const names = [...program.commands.map((c) => c.name()), 'help']; // commander adds `help` itself
   if (names.includes(word) || fs.existsSync(word)) return undefined;
-  const nearest = suggestCommand(word, [...names, 'help']);
+  const nearest = suggestCommand(word, names);
   return nearest && `unknown command '${word}' (and no directory of that name); did you mean 'mkroot ${nearest}'? (run mkroot --help for usage)`;
 }
 
