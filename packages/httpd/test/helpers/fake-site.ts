@@ -1,4 +1,4 @@
-import { NO_RULES, type Entry, type FileEntry, type StoredObject, type Webroot } from '@webroot/format';
+import { NO_RULES, comparePaths, type Entry, type FileEntry, type StoredObject, type Webroot } from '@webroot/format';
 import type { RequestInfo } from '../../src/http/response.js';
 import { Site } from '../../src/vhosts/site.js';
 
