@@ -1,0 +1,3 @@
+export * from './manifest.js';
+export * from './keys.js';
+export * from './digest.js';
