@@ -8,6 +8,7 @@ import { describeWebroot, diffWebroots, fileAt, listEntries, withWebroot } from 
 import { parseMimeOverrides } from './mime.js';
 import { packDirectory, type PackProgress } from './pack.js';
 import { VERSION } from './version.js';
+import { deployCommands } from './deploy-cli.js';
 
 function fail(message: string): never {
   process.stderr.write(`mkroot: ${message}\n`);
@@ -242,6 +243,7 @@ export function createProgram(): Command {
         report(err);
       }
     });
+  deployCommands(program, report);
   return program;
 }
 
