@@ -8,6 +8,8 @@ import { IO_MODES, type IoMode } from './io/executors.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
 import { VERSION } from './version.js';
 import { fastSockets } from './server/fast-socket.js';
+import { deployConfig } from './follow/deploy-options.js';
+import { startDeploy } from './follow/start-deploy.js';
 
 function fail(message: string): never {
   process.stderr.write(`httpd: ${message}\n`);
@@ -80,6 +82,10 @@ export function createProgram(): Command {
     .addOption(new Option('--keepalive-timeout <s>', 'close idle keep-alive connections after this long').default(5_000, '5').argParser(seconds('--keepalive-timeout')))
     .addOption(new Option('--send-timeout <s>', 'abandon a response whose client reads nothing for this long').default(30_000, '30').argParser(seconds('--send-timeout')))
     .addOption(new Option('--drain-timeout <s>', 'on SIGTERM, how long running responses may take to finish').default(10_000, '10').argParser(seconds('--drain-timeout')))
+    .option('--follow <spec>', 'follow a release channel: host=H,manifest=URL,key=FILE.pub|BASE64[,interval=10s][,timeout=30s][,preview=SUFFIX|off] (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
+    .option('--releases <DIR>', 'where followed releases are kept, one directory per host')
+    .option('--keep <N>', 'releases kept per followed host', '5')
+    .option('--status <[HOST:]PORT>', 'serve GET /status (which release each host serves) on HOST:PORT, loopback by default')
     .showHelpAfterError('(run httpd --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str.startsWith('error:') ? `httpd: ${str}` : str) })
     .action((vhostsDir: string, ioArg: string | undefined, opts: Record<string, unknown>) => {
@@ -105,8 +111,12 @@ export function createProgram(): Command {
         drainTimeoutMs: opts.drainTimeout as number,
       };
       if (/[\r\n]/.test(config.cacheControl)) fail('--cache-control must not contain line breaks');
+      const deploy = deployConfig(opts as Parameters<typeof deployConfig>[0], vhostsDir);
+      if ('error' in deploy) fail(deploy.error);
+      Object.assign(config, deploy);
       if (config.workers === 0) {
         const log = createLogger(config.logLevel);
+        void startDeploy(config, log, () => []);
         runWorker(config, (addr) => {
           const shownHost = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
           log.log('info', 'listening', { url: `http://${shownHost}:${addr.port}/`, port: addr.port, io: config.io, workers: 0, vhosts: vhostsDir, cacheBytes: config.cacheBytes, fastSockets });

@@ -5,6 +5,7 @@ import { createLogger } from '../log.js';
 import { BindError, bindListenSocket, type SocketHandle } from './listen-socket.js';
 import { listenErrorText, type PrimaryMessage, type WorkerMessage } from './worker.js';
 import { fastSockets } from '../server/fast-socket.js';
+import { startDeploy, type Deploy } from '../follow/start-deploy.js';
 
 /** Deaths within this window count toward a crash loop. */
 const CRASH_WINDOW_MS = 10_000;
@@ -94,9 +95,11 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     else setTimeout(() => !stopping && spawnWorker(), backoff);
   };
 
+  let deploy: Deploy | undefined;
   const shutdown = (why: string) => {
     if (stopping) return;
     stopping = true;
+    deploy?.stop();
     log.log('info', 'draining', { why, workers: workers.size });
     tell({ type: 'drain' });
     setTimeout(() => {
@@ -114,4 +117,6 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   });
 
   for (let i = 0; i < config.workers; i++) spawnWorker();
+  // Release channels are followed here, once per node, never in the workers (which see the swaps through their registry).
+  deploy = await startDeploy(config, log, () => [...workers.values()].flatMap((w) => (w.pid ? [w.pid] : [])));
 }
