@@ -16,8 +16,9 @@ export interface ChannelServer {
  * If-None-Match, single Range and If-Range; PUT (when `acceptPut`) writes
  * atomically. Only flat names, never a path outside `dir`.
  */
-export async function startChannelServer(dir: string, opts: { acceptPut?: boolean } = {}): Promise<ChannelServer> {
+export async function startChannelServer(dir: string, opts: { acceptPut?: boolean; cutOnce?: { suffix: string; afterBytes: number } } = {}): Promise<ChannelServer> {
   const log: ChannelServer['log'] = [];
+  let cut = opts.cutOnce;
   const server = http.createServer((req, res) => {
     const name = decodeURIComponent((req.url ?? '/').split('?')[0]!.slice(1));
     const entry = { method: req.method ?? '', name, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, status: 0 };
@@ -58,6 +59,17 @@ export async function startChannelServer(dir: string, opts: { acceptPut?: boolea
     entry.status = rangeOk ? 206 : 200;
     res.statusCode = entry.status;
     if (req.method === 'HEAD') return res.end();
+    if (cut && name.endsWith(cut.suffix)) {
+      // A connection lost mid-body, once: send the first bytes, then reset.
+      const { afterBytes } = cut;
+      cut = undefined;
+      const part = Buffer.alloc(afterBytes);
+      const fd = fs.openSync(file, 'r');
+      fs.readSync(fd, part, 0, afterBytes, start);
+      fs.closeSync(fd);
+      res.write(part, () => setTimeout(() => req.socket.destroy(), 50));
+      return;
+    }
     fs.createReadStream(file, { start }).pipe(res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -78,4 +90,18 @@ export function snapshot(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const n of fs.readdirSync(dir).sort()) out[n] = fs.readFileSync(path.join(dir, n)).toString('base64');
   return out;
+}
+
+/** GET with a Host header of our choosing (fetch does not let a caller set Host), on 127.0.0.1 unless `address` is given. */
+export function getWithHost(port: number, host: string, target: string, address = '127.0.0.1', timeoutMs = 5000): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: address, port, path: target, headers: { host }, agent: false, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
 }

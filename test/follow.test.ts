@@ -1,0 +1,142 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { digestFile } from '@webroot/format/manifest';
+import { startHttpd, type RunningHttpd } from './helpers/httpd.js';
+import { HTTPD_BIN, MKROOT_BIN } from './helpers/paths.js';
+import { runNode } from './helpers/run.js';
+import { getWithHost, startChannelServer, type ChannelServer } from './helpers/channel-server.js';
+import { noise, tmpDir, writeTree } from './helpers/tmp.js';
+
+// One node following a channel on loopback: runs everywhere (no root, no external program).
+// test/multi-node.test.ts does the same with three nodes in network namespaces behind haproxy.
+const mkroot = (args: string[]) => runNode(MKROOT_BIN, args, { timeoutMs: 30_000 });
+
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; Date.now() < deadline && i < 1000; i++) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+describe('httpd --follow on loopback', () => {
+  let dir: string;
+  let channel: string;
+  let server: ChannelServer;
+  let node: RunningHttpd;
+  let statusUrl: string;
+  let key: string;
+  let v1Digest = '';
+  const body = async (host: string, p = '/index.html') => {
+    const r = await getWithHost(node.port, host, p);
+    return r.status === 200 ? r.body.toString() : `status ${r.status}`;
+  };
+  const status = async () => (await (await fetch(statusUrl)).json()) as { hosts: Record<string, { digest: string | null; follow: { refusals: Record<string, number>; previews: string[]; downloads: { resumed: number } } }> };
+  const release = async (name: string, text: string) => {
+    const src = writeTree(path.join(dir, `src-${name}`), { 'index.html': text, 'blob.bin': noise(400_000, name.length + text.length) });
+    const out = path.join(dir, `${name}.webroot`);
+    expect((await mkroot(['build', '-q', src, out])).code).toBe(0);
+    return { file: out, digest: await digestFile(out) };
+  };
+  const publish = async (file: string, ...extra: string[]) => {
+    const r = await mkroot(['publish', file, '--host', 'example.com', '--channel', channel, '--key', key, ...extra]);
+    expect(r.code, r.stderr).toBe(0);
+  };
+
+  beforeAll(async () => {
+    dir = tmpDir('follow-');
+    channel = path.join(dir, 'channel');
+    fs.mkdirSync(channel);
+    fs.mkdirSync(path.join(dir, 'vhosts'));
+    key = path.join(dir, 'release.key');
+    expect((await mkroot(['keygen', key])).code).toBe(0);
+    server = await startChannelServer(channel, { cutOnce: { suffix: '.webroot', afterBytes: 100_000 } });
+  });
+  afterAll(async () => {
+    await node?.stop();
+    await server?.close();
+  });
+
+  it('an interrupted first download resumes with Range + If-Range (RFC 9110 sections 14.2, 13.1.5), then serves it; status says so', async () => {
+    const v1 = await release('v1', 'one');
+    await publish(v1.file);
+    v1Digest = v1.digest;
+    node = await startHttpd(path.join(dir, 'vhosts'), [
+      '--workers', '1',
+      '--follow', `host=example.com,manifest=${server.url}example.com.json,key=${key}.pub,interval=300ms,timeout=2s`,
+      '--releases', path.join(dir, 'releases'),
+      '--keep', '2',
+      '--status', '127.0.0.1:0',
+    ]);
+    statusUrl = ((await node.waitForLog((l) => l.event === 'status-listening')).url as string);
+    await until('v1 served', async () => ((await body('example.com')) === 'one' ? true : undefined));
+    const gets = server.log.filter((l) => l.name === `${v1.digest}.webroot` && l.method === 'GET');
+    expect(gets[0]).toMatchObject({ status: 200, range: undefined });
+    expect(gets[1]).toMatchObject({ status: 206, range: 'bytes=100000-' });
+    expect(gets[1]!.ifRange).toMatch(/^"/);
+    const s = await status();
+    expect(s.hosts['example.com']!.digest).toBe(v1.digest);
+    expect(s.hosts['example.com']!.follow.downloads.resumed).toBe(1);
+    expect(fs.readdirSync(path.join(dir, 'releases', 'example.com')).filter((n) => n.startsWith('.partial'))).toEqual([]);
+  });
+
+  it('polls with If-None-Match: an unchanged manifest costs a 304', async () => {
+    const before = server.log.length;
+    await until('two more polls', () => (server.log.slice(before).filter((l) => l.name === 'example.com.json').length >= 2 ? true : undefined));
+    const polls = server.log.slice(before).filter((l) => l.name === 'example.com.json');
+    expect(polls.every((l) => l.status === 304)).toBe(true);
+  });
+
+  it('a staged release is served only at its preview host; promote switches; retention keeps 2 and removes old previews', async () => {
+    const v2 = await release('v2', 'two');
+    await publish(v2.file, '--stage');
+    const preview = `${v2.digest.slice(0, 12)}.preview.example.com`;
+    await until('preview served', async () => ((await body(preview)) === 'two' ? true : undefined));
+    expect(await body('example.com')).toBe('one');
+    expect((await mkroot(['publish', '--promote', v2.digest, '--host', 'example.com', '--channel', channel, '--key', key])).code).toBe(0);
+    await until('v2 served', async () => ((await body('example.com')) === 'two' ? true : undefined));
+    const v3 = await release('v3', 'three');
+    await publish(v3.file);
+    await until('v3 served', async () => ((await body('example.com')) === 'three' ? true : undefined));
+    const releases = path.join(dir, 'releases', 'example.com');
+    await until('v1 deleted', () => (!fs.existsSync(path.join(releases, `${v1Digest}.webroot`)) ? true : undefined));
+    expect(fs.readdirSync(releases).filter((n) => n.endsWith('.webroot')).sort()).toEqual([`${v2.digest}.webroot`, `${v3.digest}.webroot`].sort());
+    expect((await status()).hosts['example.com']!.follow.previews.sort()).toEqual([preview, `${v3.digest.slice(0, 12)}.preview.example.com`].sort());
+    await until('old preview gone', async () => ((await body(`${v1Digest.slice(0, 12)}.preview.example.com`)) !== 'one' ? true : undefined));
+  });
+
+  it('a tampered manifest is refused (bad-signature) and counted; nothing changes', async () => {
+    const file = path.join(channel, 'example.com.json');
+    const good = fs.readFileSync(file, 'utf8');
+    const v4 = await release('v4', 'four');
+    fs.copyFileSync(v4.file, path.join(channel, `${v4.digest}.webroot`));
+    const m = JSON.parse(good) as Record<string, unknown>;
+    fs.writeFileSync(file, JSON.stringify({ ...m, digest: v4.digest, url: `${v4.digest}.webroot`, size: fs.statSync(v4.file).size }));
+    await until('refusal counted', async () => ((await status()).hosts['example.com']!.follow.refusals['bad-signature'] === 1 ? true : undefined));
+    expect(await body('example.com')).toBe('three');
+    expect(node.logs.some((l) => l.event === 'follow-refused' && l.reason === 'bad-signature')).toBe(true);
+  });
+
+  it('bad --follow options: one line naming the problem, exit 2, before anything starts', async () => {
+    const vhosts = path.join(dir, 'vhosts');
+    const cases: [string[], RegExp][] = [
+      [['--follow', 'host=example.com,manifest=http://127.0.0.1:1/a.json,key=nokey.pub', '--releases', path.join(dir, 'r2')], /--follow host=example\.com: key nokey\.pub: no such public key file/],
+      [['--follow', `host=example.com,manifest=http://127.0.0.1:1/a.json,key=${key}`, '--releases', path.join(dir, 'r2')], /a private key; give the public key/],
+      [['--follow', `host=example.com,manifest=http://127.0.0.1:1/a.json,key=${key}.pub`], /--follow needs --releases DIR/],
+      [['--follow', 'host=example.com,interval=1s'], /manifest is missing/],
+      [['--status', 'nope'], /--status 'nope' is not \[HOST:\]PORT/],
+      [['--keep', '0'], /--keep must be a whole number from 1 to 1000/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => runNode(HTTPD_BIN, [vhosts, '--port', '0', ...args], { timeoutMs: 20_000 })));
+    cases.forEach(([, pattern], i) => {
+      const r = results[i]!;
+      expect(r.code).toBe(2);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^httpd: /);
+      expect(r.stderr).toMatch(pattern);
+    });
+  });
+});
