@@ -65,7 +65,7 @@ describe('httpd --follow on loopback', () => {
     await publish(v1.file);
     v1Digest = v1.digest;
     node = await startHttpd(path.join(dir, 'vhosts'), [
-      '--workers', '1',
+      '--workers', '2',
       '--follow', `host=example.com,manifest=${server.url}example.com.json,key=${key}.pub,interval=300ms,timeout=2s`,
       '--releases', path.join(dir, 'releases'),
       '--keep', '2',
@@ -98,6 +98,8 @@ describe('httpd --follow on loopback', () => {
     expect(await body('example.com')).toBe('one');
     expect((await mkroot(['publish', '--promote', v2.digest, '--host', 'example.com', '--channel', channel, '--key', key])).code).toBe(0);
     await until('v2 served', async () => ((await body('example.com')) === 'two' ? true : undefined));
+    // Only the primary follows: one download per node, not one per worker (two here).
+    expect(server.log.filter((l) => l.method === 'GET' && l.name === `${v2.digest}.webroot`)).toHaveLength(1);
     const v3 = await release('v3', 'three');
     await publish(v3.file);
     await until('v3 served', async () => ((await body('example.com')) === 'three' ? true : undefined));
