@@ -22,7 +22,6 @@ export const MKROOT_ERROR_CODES = {
   MKROOT_CHANNEL_MANIFEST: "the channel's manifest for the host does not parse, or is signed by another key",
   MKROOT_NOT_PUBLISHED: 'a --stage, --promote or --rollback needs a release already published for the host',
   MKROOT_RELEASE_NOT_FOUND: 'the digest given to --promote or --rollback is not a release in the channel',
-  MKROOT_NODE_UNREACHABLE: 'mkroot status could not read the status of a node',
 } as const;
 
 export type MkrootErrorCode = keyof typeof MKROOT_ERROR_CODES;

@@ -116,7 +116,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     tell({ type: 'rescan' });
   });
 
-  for (let i = 0; i < config.workers; i++) spawnWorker();
   // Release channels are followed here, once per node, never in the workers (which see the swaps through their registry).
   deploy = await startDeploy(config, log, () => [...workers.values()].flatMap((w) => (w.pid ? [w.pid] : [])));
+  for (let i = 0; i < config.workers; i++) spawnWorker();
 }

@@ -251,10 +251,13 @@ export class Follower {
     const final = this.releasePath(digest);
     if (this.state.fetched.includes(digest) && fs.existsSync(final)) return { kind: 'ok' };
     const partial = path.join(this.dir, `.partial-${releaseFileName(digest)}`);
-    const absolute = new URL(url, this.spec.manifest).href;
+    const absolute = new URL(url, this.spec.manifest);
+    if (absolute.protocol !== 'http:' && absolute.protocol !== 'https:') {
+      return { kind: 'refused', reason: 'bad-manifest', detail: `the release url ${absolute.protocol} is not http or https` };
+    }
     this.status_.state = 'downloading';
     const started = Date.now();
-    const got = await downloadRelease(absolute, partial, size, this.spec.timeoutMs, this.abort.signal);
+    const got = await downloadRelease(absolute.href, partial, size, this.spec.timeoutMs, this.abort.signal);
     const discard = () => {
       fs.rmSync(partial, { force: true });
       fs.rmSync(`${partial}.json`, { force: true });
