@@ -98,10 +98,12 @@ describe('httpd --follow on loopback', () => {
     expect(await body('example.com')).toBe('one');
     expect((await mkroot(['publish', '--promote', v2.digest, '--host', 'example.com', '--channel', channel, '--key', key])).code).toBe(0);
     await until('v2 served', async () => ((await body('example.com')) === 'two' ? true : undefined));
+    fs.copyFileSync(path.join(channel, 'example.com.json'), path.join(dir, 'v2-manifest.json'));
     // Only the primary follows: one download per node, not one per worker (two here).
     expect(server.log.filter((l) => l.method === 'GET' && l.name === `${v2.digest}.webroot`)).toHaveLength(1);
     const v3 = await release('v3', 'three');
     await publish(v3.file);
+    fs.copyFileSync(path.join(channel, 'example.com.json'), path.join(dir, 'v3-manifest.json'));
     await until('v3 served', async () => ((await body('example.com')) === 'three' ? true : undefined));
     const releases = path.join(dir, 'releases', 'example.com');
     await until('v1 deleted', () => (!fs.existsSync(path.join(releases, `${v1Digest}.webroot`)) ? true : undefined));
@@ -120,6 +122,40 @@ describe('httpd --follow on loopback', () => {
     await until('refusal counted', async () => ((await status()).hosts['example.com']!.follow.refusals['bad-signature'] === 1 ? true : undefined));
     expect(await body('example.com')).toBe('three');
     expect(node.logs.some((l) => l.event === 'follow-refused' && l.reason === 'bad-signature')).toBe(true);
+  });
+
+  it('a replayed older manifest is refused (stale-manifest); going back needs --rollback (rollback-not-signed), and --rollback is followed', async () => {
+    const file = path.join(channel, 'example.com.json');
+    // The tampered manifest of the test before is still there; put back the good one it was made from, which is the newest signed.
+    const v3Manifest = fs.readFileSync(path.join(dir, 'v3-manifest.json'), 'utf8');
+    fs.writeFileSync(file, v3Manifest);
+    // A replay: the manifest of v2, older than the one accepted.
+    fs.writeFileSync(file, fs.readFileSync(path.join(dir, 'v2-manifest.json')));
+    await until('stale-manifest counted', async () => ((await status()).hosts['example.com']!.follow.refusals['stale-manifest'] === 1 ? true : undefined));
+    expect(await body('example.com')).toBe('three');
+    fs.writeFileSync(file, v3Manifest);
+    const v2 = (await status()).hosts['example.com']!.follow;
+    expect(v2.refusals['rollback-not-signed']).toBe(0);
+    const d2 = JSON.parse(fs.readFileSync(path.join(dir, 'v2-manifest.json'), 'utf8')).digest as string;
+    expect((await mkroot(['publish', '--promote', d2, '--host', 'example.com', '--channel', channel, '--key', key])).code).toBe(0);
+    await until('rollback-not-signed counted', async () => ((await status()).hosts['example.com']!.follow.refusals['rollback-not-signed'] === 1 ? true : undefined));
+    expect(await body('example.com')).toBe('three');
+    expect((await mkroot(['publish', '--rollback', d2, '--host', 'example.com', '--channel', channel, '--key', key])).code).toBe(0);
+    await until('v2 served again', async () => ((await body('example.com')) === 'two' ? true : undefined));
+  });
+
+  it('the status listener answers GET /status only: 404 elsewhere, 405 for other methods, nothing echoed', async () => {
+    const base = statusUrl.replace(/\/status$/, '');
+    const r404 = await fetch(`${base}/%0d%0aX-Evil:%201`);
+    expect(r404.status).toBe(404);
+    expect(r404.headers.get('x-evil')).toBeNull();
+    expect(await r404.text()).not.toContain('Evil');
+    const r405 = await fetch(statusUrl, { method: 'POST', body: 'x' });
+    expect(r405.status).toBe(405);
+    expect(r405.headers.get('allow')).toBe('GET, HEAD');
+    const head = await fetch(statusUrl, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
   });
 
   it('bad --follow options: one line naming the problem, exit 2, before anything starts', async () => {

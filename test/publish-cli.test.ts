@@ -126,7 +126,7 @@ describe('mkroot publish to a directory (MANIFEST.md)', () => {
       ['a bad host', [good, '--host', 'not a host', '--channel', channel, '--key', key], /'not a host' is not a host name; give --host example\.com/],
       ['promote of an unknown digest', ['--promote', 'f'.repeat(64), '--host', 'example.com', '--channel', channel, '--key', key], /has no intact f{64}\.webroot; publish that webroot again/],
       ['two modes at once', [good, '--stage', '--rollback', 'x', '--channel', channel, '--key', key], /exclude each other/],
-      ['rollback to what it serves', ['--rollback', (await digestFile(good)).slice(0, 12), '--host', 'example.com', '--channel', channel, '--key', key], /already the release example\.com serves/],
+      ['promote of what it serves', ['--promote', (await digestFile(good)).slice(0, 12), '--host', 'example.com', '--channel', channel, '--key', key], /already the release example\.com serves; nothing to promote/],
       ['stage on a new host', [good, '--stage', '--host', 'new.example', '--channel', channel, '--key', key], /nothing is published for new\.example yet; publish a release first/],
     ];
     // Concurrently (none of them may write): each gives its one line, and the channel is as it was.

@@ -19,7 +19,8 @@ export function nextCreated(current: SignedManifest | null, nowMs: number): stri
  * The fields of the manifest that replaces `current` for `action` (pure).
  * publish: serve the release (a staged one is dropped). stage: keep serving,
  * offer the release at its preview host. promote: serve a release already in
- * the channel. rollback: the same, marked so nodes may go back to it.
+ * the channel. rollback: the same, marked so nodes may go back to it (also
+ * for the release the manifest names, when it was promoted without the mark).
  */
 export function nextManifest(host: string, current: SignedManifest | null, action: PublishAction, nowMs: number): NextManifest {
   const created = nextCreated(current, nowMs);
@@ -33,11 +34,14 @@ export function nextManifest(host: string, current: SignedManifest | null, actio
     if (current.digest === r.digest) return { kind: 'refused', reason: 'already-current' };
     return { kind: 'ok', fields: { ...withoutSignature(current), created, rollback: false, staged: r } };
   }
-  if (current.digest === r.digest) return { kind: 'refused', reason: 'already-current' };
+  const rollback = action.kind === 'rollback';
+  // A rollback may re-sign the release the manifest already names: after a --promote of an old release, which nodes refuse.
+  const same = current.digest === r.digest;
+  if (same && (!rollback || current.rollback)) return { kind: 'refused', reason: 'already-current' };
   const staged = current.staged && current.staged.digest !== r.digest ? current.staged : null;
   return {
     kind: 'ok',
-    fields: { host, digest: r.digest, size: r.size, url: r.url, created, previous: current.digest, rollback: action.kind === 'rollback', staged },
+    fields: { host, digest: r.digest, size: r.size, url: r.url, created, previous: same ? current.previous : current.digest, rollback, staged },
   };
 }
 
