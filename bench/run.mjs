@@ -25,7 +25,6 @@ const onlyServers = opt('--servers', undefined)?.split(',');
 
 const CORPUS = path.join(here, '.corpus');
 const HTTPD = path.join(root, 'packages/httpd/bin/httpd.js');
-const MKROOT = path.join(root, 'packages/mkroot/bin/mkroot.js');
 const log = (...a) => console.error(...a);
 
 const lines = [];

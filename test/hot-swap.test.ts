@@ -102,7 +102,7 @@ describe('zero-downtime swaps', () => {
       else failures.push(v);
     };
     const pick = (i: number): [string, Record<string, string>] => {
-      const enc = [{}, { 'Accept-Encoding': 'br' }, { 'Accept-Encoding': 'gzip' }][i % 3]!;
+      const enc: Record<string, string> = [{}, { 'Accept-Encoding': 'br' }, { 'Accept-Encoding': 'gzip' }][i % 3]!;
       if (i % 4 === 0) {
         const start = (i * 7919) % (BIG - 300_000);
         return ['/big.bin', { Range: `bytes=${start}-${start + 262_143}` }];

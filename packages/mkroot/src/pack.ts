@@ -15,7 +15,7 @@ import {
   type CompressionSettings,
 } from './compress.js';
 import { MkrootError } from './errors.js';
-import { SNIFF_BYTES, detectMime } from './mime.js';
+import { detectMime } from './mime.js';
 import { readSmallSourceFile, readSourceFile } from './read-file.js';
 import { GENERATOR } from './version.js';
 import { walkSource, type FoundFile } from './walk.js';

@@ -123,7 +123,7 @@ describe('webroot round trip', () => {
     const rs = w.createReadStream(obj, 0, obj.length - 1, 16);
     await new Promise((r) => rs.once('data', r));
     rs.destroy();
-    await new Promise((r) => rs.once('close', r));
+    await new Promise<void>((r) => rs.once('close', () => r()));
     const buf = Buffer.alloc(5);
     expect(w.readSync(obj, 0, 5, buf)).toBe(5);
     expect(buf.toString()).toBe('hello');
