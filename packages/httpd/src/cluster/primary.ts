@@ -5,7 +5,7 @@ import { createLogger } from '../log.js';
 import { BindError, bindListenSocket, type SocketHandle } from './listen-socket.js';
 import { listenErrorText, type PrimaryMessage, type WorkerMessage } from './worker.js';
 import { fastSockets } from '../server/fast-socket.js';
-import { startDeploy, type Deploy } from '../follow/start-deploy.js';
+import { startDeploy } from '../follow/start-deploy.js';
 
 /** Deaths within this window count toward a crash loop. */
 const CRASH_WINDOW_MS = 10_000;
@@ -38,6 +38,8 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   let announced = false;
   const deaths: number[] = [];
   let backoff = 0;
+  // Release channels are followed here, once per node, never in the workers (which see the swaps through their registry).
+  const deploy = await startDeploy(config, log, () => [...workers.values()].flatMap((w) => (w.pid ? [w.pid] : [])));
 
   const tell = (m: PrimaryMessage) => {
     for (const w of workers.values()) if (w.connected) w.send(m);
@@ -95,11 +97,10 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     else setTimeout(() => !stopping && spawnWorker(), backoff);
   };
 
-  let deploy: Deploy | undefined;
   const shutdown = (why: string) => {
     if (stopping) return;
     stopping = true;
-    deploy?.stop();
+    deploy.stop();
     log.log('info', 'draining', { why, workers: workers.size });
     tell({ type: 'drain' });
     setTimeout(() => {
@@ -116,7 +117,5 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     tell({ type: 'rescan' });
   });
 
-  // Release channels are followed here, once per node, never in the workers (which see the swaps through their registry).
-  deploy = await startDeploy(config, log, () => [...workers.values()].flatMap((w) => (w.pid ? [w.pid] : [])));
   for (let i = 0; i < config.workers; i++) spawnWorker();
 }
