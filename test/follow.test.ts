@@ -5,6 +5,7 @@ import { digestFile } from '@webroot/format/manifest';
 import { startHttpd, type RunningHttpd } from './helpers/httpd.js';
 import { HTTPD_BIN, MKROOT_BIN } from './helpers/paths.js';
 import { runNode } from './helpers/run.js';
+import { until } from './helpers/until.js';
 import { getWithHost, startChannelServer, type ChannelServer } from './helpers/channel-server.js';
 import { noise, tmpDir, writeTree } from './helpers/tmp.js';
 
@@ -12,15 +13,6 @@ import { noise, tmpDir, writeTree } from './helpers/tmp.js';
 // test/multi-node.test.ts does the same with three nodes in network namespaces behind haproxy.
 const mkroot = (args: string[]) => runNode(MKROOT_BIN, args, { timeoutMs: 30_000 });
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; Date.now() < deadline && i < 1000; i++) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 describe('httpd --follow on loopback', () => {
   let dir: string;

@@ -8,6 +8,7 @@ import { getWithHost } from './helpers/channel-server.js';
 import { freePort, leftovers, makeNodeLink, netnsUnavailable, removeLinks, setLink, spawnKept, type NodeLink, type Spawned } from './helpers/netns.js';
 import { HTTPD_BIN, MKROOT_BIN } from './helpers/paths.js';
 import { runNode } from './helpers/run.js';
+import { until } from './helpers/until.js';
 import { noise, tmpDir, writeTree } from './helpers/tmp.js';
 
 /**
@@ -29,15 +30,6 @@ const SUBNET_BASE = (process.pid % 60) * 4;
 const mkroot = (args: string[]) => runNode(MKROOT_BIN, args, { timeoutMs: 30_000 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; Date.now() < deadline && i < 2000; i++) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 interface NodeStatus {
   hosts: Record<string, { digest: string | null; follow: { refusals: Record<string, number>; previews: string[] } }>;
@@ -166,7 +158,7 @@ ${servers}
 `,
     );
     haproxy = spawnKept('haproxy', ['-f', path.join(dir, 'haproxy.cfg'), '-db']);
-    await until('all three nodes serve v1', () => allServe('v1'));
+    await until('all three nodes serve v1', () => allServe('v1'), 20_000);
     await until('haproxy answers', async () => ((await getWithHost(lbPort, HOST, '/index.html').catch(() => null))?.status === 200 ? true : undefined));
   }, 60_000);
 
@@ -248,7 +240,7 @@ ${servers}
     } finally {
       setLink(cut, true);
     }
-    await until('the cut node converges on v3', () => allServe('v3'));
+    await until('the cut node converges on v3', () => allServe('v3'), 20_000);
   });
 
   it('a download cut in the middle resumes with a ranged request (nginx log: 206, Range, If-Range)', async () => {

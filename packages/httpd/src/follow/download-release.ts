@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { writeAllAt } from '@webroot/format/manifest';
 
 export type DownloadOutcome =
   | { kind: 'complete'; resumedFrom: number; bytes: number }
@@ -6,11 +7,6 @@ export type DownloadOutcome =
   | { kind: 'size-mismatch'; detail: string }
   /** Cut, stalled or refused by the server: the partial file stays, and the next attempt resumes it. */
   | { kind: 'interrupted'; detail: string; have: number };
-
-function writeAt(fd: number, buf: Buffer, position: number): void {
-  let done = 0;
-  while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done, position + done);
-}
 
 interface PartialMeta {
   /** The strong validator (ETag, else Last-Modified) of the response the partial bytes came from. */
@@ -99,7 +95,7 @@ export async function downloadRelease(url: string, partial: string, size: number
         fs.ftruncateSync(fd, 0);
         return { kind: 'size-mismatch', detail: `the channel sends more than the manifest's ${size} bytes` };
       }
-      writeAt(fd, Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length), written);
+      writeAllAt(fd, Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length), written);
       written += chunk.length;
     }
     if (written < size) {

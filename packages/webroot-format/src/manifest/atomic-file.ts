@@ -1,20 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { syncDirectory, writeAllAt } from '../fs-sync.js';
 import { forgetTemporary, removeTemporary, temporaryPathFor } from '../writer/temp-files.js';
 
-/** fsync a directory so a rename in it survives a crash; some filesystems refuse, and the rename is atomic anyway. */
-export function syncDirectory(dir: string): void {
-  try {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    // see above
-  }
-}
+export { syncDirectory, writeAllAt };
 
 /**
  * Writes `dest` so that readers see the old file or the whole new one: a
@@ -42,15 +31,9 @@ export async function replaceFileAtomically(dest: string, fill: (fd: number) => 
   syncDirectory(path.dirname(dest));
 }
 
-export function writeAllSync(fd: number, data: Buffer | string): void {
-  const buf = typeof data === 'string' ? Buffer.from(data) : data;
-  let done = 0;
-  while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done);
-}
-
 /** replaceFileAtomically with fixed content. */
 export function writeFileAtomically(dest: string, data: Buffer | string, mode = 0o644): Promise<void> {
-  return replaceFileAtomically(dest, (fd) => writeAllSync(fd, data), mode);
+  return replaceFileAtomically(dest, (fd) => writeAllAt(fd, typeof data === 'string' ? Buffer.from(data) : data, 0), mode);
 }
 
 /** replaceFileAtomically with a copy of `src`. */
@@ -58,7 +41,11 @@ export function copyFileAtomically(src: string, dest: string, mode = 0o644): Pro
   return replaceFileAtomically(
     dest,
     async (fd) => {
-      for await (const chunk of fs.createReadStream(src, { highWaterMark: 1024 * 1024 })) writeAllSync(fd, chunk as Buffer);
+      let at = 0;
+      for await (const chunk of fs.createReadStream(src, { highWaterMark: 1024 * 1024 })) {
+        writeAllAt(fd, chunk as Buffer, at);
+        at += (chunk as Buffer).length;
+      }
     },
     mode,
   );

@@ -12,6 +12,7 @@ import {
   type Encoding,
 } from '../constants.js';
 import { forgetTemporary, removeTemporary, temporaryPathFor } from './temp-files.js';
+import { syncDirectory, writeAllAt } from '../fs-sync.js';
 
 const COPY_CHUNK = 4 << 20;
 /** Index space reserved when the caller gives no estimate. */
@@ -54,11 +55,6 @@ export interface ObjectSink {
   write(chunk: Buffer): void;
   commit(): ObjectRef;
   abort(): void;
-}
-
-function writeAll(fd: number, buf: Buffer, position: number): void {
-  let done = 0;
-  while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done, position + done);
 }
 
 /**
@@ -110,7 +106,7 @@ export class WebrootWriter {
     this.assertWritable();
     const existing = this.findObject(hash);
     if (existing) return existing;
-    writeAll(this.fd, bytes, this.dataStart + this.dataLength);
+    writeAllAt(this.fd, bytes, this.dataStart + this.dataLength);
     return this.record(hash, this.dataLength, bytes.length);
   }
 
@@ -127,7 +123,7 @@ export class WebrootWriter {
     };
     return {
       write: (chunk) => {
-        writeAll(this.fd, chunk, this.dataStart + start + length);
+        writeAllAt(this.fd, chunk, this.dataStart + start + length);
         hasher.update(chunk);
         length += chunk.length;
       },
@@ -188,14 +184,14 @@ export class WebrootWriter {
         }
         if (image.length > newStart) throw new Error('internal: the index outgrew its reserved space twice');
       }
-      writeAll(this.fd, image, 0);
+      writeAllAt(this.fd, image, 0);
       // The gap between index and data stays a hole: zeros, and SQLite never reads it.
       fs.ftruncateSync(this.fd, this.dataStart + this.dataLength);
       fs.fsyncSync(this.fd);
       fs.closeSync(this.fd);
       fs.renameSync(this.tempPath, this.dest);
       forgetTemporary(this.tempPath);
-      this.syncDirectory();
+      syncDirectory(path.dirname(this.dest));
       return {
         file: this.dest,
         size: this.dataStart + this.dataLength,
@@ -268,23 +264,10 @@ export class WebrootWriter {
       const from = end - n;
       let got = 0;
       while (got < n) got += fs.readSync(this.fd, buf, got, n - got, this.dataStart + from + got);
-      writeAll(this.fd, buf.subarray(0, n), newStart + from);
+      writeAllAt(this.fd, buf.subarray(0, n), newStart + from);
       end = from;
     }
     this.dataStart = newStart;
-  }
-
-  private syncDirectory(): void {
-    try {
-      const dirFd = fs.openSync(path.dirname(this.dest), 'r');
-      try {
-        fs.fsyncSync(dirFd);
-      } finally {
-        fs.closeSync(dirFd);
-      }
-    } catch {
-      // Some filesystems refuse fsync on a directory; the rename itself is still atomic.
-    }
   }
 
   private closeTemp(): void {
