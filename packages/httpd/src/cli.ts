@@ -9,6 +9,7 @@ import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
 import { VERSION } from './version.js';
 import { fastSockets } from './server/fast-socket.js';
 import { deployConfig } from './follow/deploy-options.js';
+import { FOLLOW_DEFAULTS } from './follow/follow-options.js';
 import { startDeploy } from './follow/start-deploy.js';
 
 function fail(message: string): never {
@@ -84,7 +85,7 @@ export function createProgram(): Command {
     .addOption(new Option('--drain-timeout <s>', 'on SIGTERM, how long running responses may take to finish').default(10_000, '10').argParser(seconds('--drain-timeout')))
     .option('--follow <spec>', 'follow a release channel: host=H,manifest=URL,key=FILE.pub|BASE64[,interval=10s][,timeout=30s][,preview=SUFFIX|off] (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
     .option('--releases <DIR>', 'where followed releases are kept, one directory per host')
-    .option('--keep <N>', 'releases kept per followed host', '5')
+    .option('--keep <N>', `releases kept per followed host (default: ${FOLLOW_DEFAULTS.keep})`)
     .option('--status <[HOST:]PORT>', 'serve GET /status (which release each host serves) on HOST:PORT, loopback by default')
     .showHelpAfterError('(run httpd --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str.startsWith('error:') ? `httpd: ${str}` : str) })

@@ -3,6 +3,7 @@ import type http from 'node:http';
 import { loadPublicKey } from '@webroot/format/manifest';
 import type { HttpdConfig } from '../config.js';
 import type { Logger } from '../log.js';
+import { FOLLOW_DEFAULTS } from './follow-options.js';
 import { Follower } from './follower.js';
 import { nodeStatus } from './node-status.js';
 import { startStatusServer, statusUrl } from './status-server.js';
@@ -25,7 +26,7 @@ export async function startDeploy(config: HttpdConfig, log: Logger, holders: () 
       new Follower(spec, {
         vhostsDir: config.vhostsDir,
         releasesDir: config.releasesDir!,
-        keep: config.keepReleases ?? 5,
+        keep: config.keepReleases ?? FOLLOW_DEFAULTS.keep,
         publicKey: loadPublicKey(spec.key),
         log,
         holders: () => [process.pid, ...holders()],
