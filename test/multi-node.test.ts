@@ -14,7 +14,8 @@ import { noise, tmpDir, writeTree } from './helpers/tmp.js';
 /**
  * Three httpd nodes, each in its own network namespace on a veth pair, behind
  * haproxy, following one release channel that nginx serves from a directory
- * (issue 16). Every address is on links this test makes; no namespace has a
+ * (issue 16); the first release is published to it by HTTP PUT (nginx's
+ * WebDAV module), the others into the directory. Every address is on links this test makes; no namespace has a
  * default route. Needs root, ip, haproxy and nginx: else skipped with the reason.
  */
 const unavailable = netnsUnavailable(['haproxy', 'nginx']);
@@ -100,11 +101,11 @@ describe.skipIf(unavailable !== null)('deploys across three nodes in network nam
     key = path.join(dir, 'release.key');
     expect((await mkroot(['keygen', key])).code).toBe(0);
     await release('v1');
-    await publish('v1');
 
     for (let i = 1; i <= 3; i++) links.push(makeNodeLink(TAG, i, `10.231.${SUBNET_BASE + i}`));
     channelPort = await freePort();
     lbPort = await freePort();
+    const putPort = await freePort();
 
     // The channel: nginx serving the directory on the host side of each link, slow enough for a download to be cut.
     const listens = links.map((l) => `listen ${l.hostAddr}:${channelPort};`).join(' ');
@@ -117,10 +118,17 @@ http {
   access_log ${dir}/nginx-access.log ranges;
   client_body_temp_path ${dir}/nginx-body; proxy_temp_path ${dir}/nginx-proxy; fastcgi_temp_path ${dir}/nginx-fcgi; uwsgi_temp_path ${dir}/nginx-uwsgi; scgi_temp_path ${dir}/nginx-scgi;
   server { ${listens} root ${channel}; location ~ \\.webroot$ { limit_rate 1m; } }
+  # The same directory on loopback, writable with PUT (WebDAV module): where the first release is published over HTTP.
+  server { listen 127.0.0.1:${putPort}; root ${channel}; dav_methods PUT; client_max_body_size 64m; }
 }
 `,
     );
     nginx = spawnKept('nginx', ['-c', path.join(dir, 'nginx.conf'), '-p', dir, '-e', path.join(dir, 'nginx-error.log')]);
+    // The first release goes to the channel by HTTP PUT, through nginx.
+    const putUrl = `http://127.0.0.1:${putPort}/`;
+    await until('nginx listens', async () => ((await fetch(putUrl).catch(() => null)) ? true : undefined));
+    await publish('v1', putUrl);
+    expect(fs.readFileSync(path.join(channel, `${releases.v1!.digest}.webroot`)).equals(fs.readFileSync(releases.v1!.file))).toBe(true);
 
     for (const [i, l] of links.entries()) {
       const vhosts = path.join(dir, `vhosts${i + 1}`);
