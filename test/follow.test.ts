@@ -136,6 +136,24 @@ describe('httpd --follow on loopback', () => {
     await until('v2 served again', async () => ((await body('example.com')) === 'two' ? true : undefined));
   });
 
+  it('after a restart the node keeps its state: it serves what it served, and still refuses a replayed older manifest', async () => {
+    const file = path.join(channel, 'example.com.json');
+    const current = fs.readFileSync(file);
+    expect(await node.stop()).toBe(0);
+    fs.writeFileSync(file, fs.readFileSync(path.join(dir, 'v3-manifest.json')));
+    node = await startHttpd(path.join(dir, 'vhosts'), [
+      '--workers', '1',
+      '--follow', `host=example.com,manifest=${server.url}example.com.json,key=${key}.pub,interval=300ms,timeout=2s`,
+      '--releases', path.join(dir, 'releases'),
+      '--keep', '2',
+      '--status', '127.0.0.1:0',
+    ]);
+    statusUrl = (await node.waitForLog((l) => l.event === 'status-listening')).url as string;
+    await until('stale-manifest counted after the restart', async () => ((await status()).hosts['example.com']!.follow.refusals['stale-manifest'] === 1 ? true : undefined));
+    expect(await body('example.com')).toBe('two');
+    fs.writeFileSync(file, current);
+  });
+
   it('the status listener answers GET /status only: 404 elsewhere, 405 for other methods, nothing echoed', async () => {
     const base = statusUrl.replace(/\/status$/, '');
     const r404 = await fetch(`${base}/%0d%0aX-Evil:%201`);

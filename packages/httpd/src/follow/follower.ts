@@ -212,7 +212,7 @@ export class Follower {
     this.syncPreviews(plan.keep);
     for (const d of plan.remove) this.pendingDelete.add(d);
     this.deletePending();
-    this.status_.state = 'idle';
+    this.reachable();
     this.status_.current = m && this.currentDigest() ? { digest: this.currentDigest()!, created: m.created } : null;
     this.status_.staged = staged && this.state.fetched.includes(staged.digest) ? staged.digest : null;
     this.status_.releases = plan.keep;
@@ -306,6 +306,11 @@ export class Follower {
     this.count(reason, detail);
     this.state.etag = etag;
     await this.saveState();
+    this.reachable();
+  }
+
+  private reachable(): void {
+    if (this.status_.state === 'unreachable') this.deps.log.log('info', 'follow-recovered', { host: this.spec.host, manifest: this.spec.manifest });
     this.status_.state = 'idle';
   }
 
