@@ -72,6 +72,9 @@ describe('httpd --follow on loopback', () => {
     const s = await status();
     expect(s.hosts['example.com']!.digest).toBe(v1.digest);
     expect(s.hosts['example.com']!.follow.downloads.resumed).toBe(1);
+    const cli = await mkroot(['status', '--nodes', statusUrl.replace(/\/status$/, '')]);
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(cli.stdout).toBe(`example.com: 1 of 1 nodes serve ${v1.digest.slice(0, 12)}\n`);
     expect(fs.readdirSync(path.join(dir, 'releases', 'example.com')).filter((n) => n.startsWith('.partial'))).toEqual([]);
   });
 
