@@ -182,6 +182,12 @@ describe('httpd --follow on loopback', () => {
       [['--keep', '0'], /--keep must be a whole number from 1 to 1000/],
     ];
     const results = await Promise.all(cases.map(([args]) => runNode(HTTPD_BIN, [vhosts, '--port', '0', ...args], { timeoutMs: 20_000 })));
+    // A status address already in use (the running node's): one line, exit 1, and the running node is untouched.
+    const taken = statusUrl.replace(/^http:\/\/|\/status$/g, '');
+    const busy = await runNode(HTTPD_BIN, [vhosts, '--port', '0', '--host', '127.0.0.1', '--status', taken], { timeoutMs: 20_000 });
+    expect(busy.code).toBe(1);
+    expect(busy.stderr).toBe(`httpd: --status ${taken}: cannot listen (EADDRINUSE); choose another address or port\n`);
+    expect((await fetch(statusUrl)).status).toBe(200);
     cases.forEach(([, pattern], i) => {
       const r = results[i]!;
       expect(r.code).toBe(2);
