@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { openWebroot, type FileEntry } from '@webroot/format';
-import { createLogger, VhostRegistry } from '@webroot/httpd';
+import { createLogger, VhostRegistry, type Site } from '@webroot/httpd';
 import { packDirectory } from '@webroot/mkroot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpd, type RunningHttpd } from './helpers/httpd.js';
@@ -191,7 +191,11 @@ describe('zero-downtime swaps', () => {
     ['a dangling symlink', 'ENOENT', undefined],
   ] as const)('%s swapped in is refused and the previous version keeps serving', async (name, code, make) => {
     swapLink(vhosts, '__default__', files[2]!);
-    while ((await versionNow(srv.port)) !== 2) await new Promise((r) => setTimeout(r, 5));
+    // Both workers must have moved to version 2 (each rescans on its own): eight answers in a row, not one.
+    for (let same = 0; same < 8; ) {
+      same = (await versionNow(srv.port)) === 2 ? same + 1 : 0;
+      if (same === 0) await new Promise((r) => setTimeout(r, 5));
+    }
     const bad = path.join(releases, `bad-${name.replace(/ /g, '-')}.webroot`);
     make?.(bad);
     const logsBefore = srv.logs.length;
@@ -253,11 +257,11 @@ describe('file descriptors across swaps', () => {
     swapLink(vhosts, '__default__', files[1]!);
     const registry = new VhostRegistry(vhosts, createLogger('error'));
     registry.rescan();
-    const old = registry.lookup('anything')!.webroot;
+    const old = (registry.lookup('anything') as Site).webroot;
     old.acquire(); // a response in flight
     swapLink(vhosts, '__default__', files[2]!);
     registry.rescan();
-    expect(registry.lookup('anything')!.webroot).not.toBe(old);
+    expect((registry.lookup('anything') as Site).webroot).not.toBe(old);
     expect(old.isClosed).toBe(false);
     const obj = (old.lookup('/index.html') as FileEntry).object;
     expect(old.readObjectSync(obj).toString()).toContain('version 1'); // the old response finishes on the old file

@@ -1,11 +1,16 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { WebrootError, openWebroot, type Encoding } from '@webroot/format';
+import { TRAILING_SLASH_POLICIES, WebrootError, openWebroot, type Encoding, type TrailingSlashPolicy } from '@webroot/format';
 import { removeAllTemporaryFiles } from '@webroot/format/writer';
 import { DEFAULT_COMPRESSION } from './compress.js';
 import { MkrootError } from './errors.js';
 import { formatBytes } from './format-units.js';
+import fs from 'node:fs';
+import { exitQuietlyOnBrokenPipe, isBrokenPipe } from './broken-pipe.js';
+import { escapeControls } from './escape-text.js';
+import { suggestCommand } from './suggest-command.js';
 import { describeWebroot, diffWebroots, fileAt, listEntries, withWebroot } from './inspect.js';
 import { parseMimeOverrides } from './mime.js';
+import { formatRuleTests, formatRules, listRules, testRules } from './rules/inspect-rules.js';
 import { packDirectory, type PackProgress } from './pack.js';
 import { VERSION } from './version.js';
 import { deployCommands } from './deploy-cli.js';
@@ -17,6 +22,7 @@ function fail(message: string): never {
 
 /** Expected failures print one line; anything else is a bug and says so. */
 function report(err: unknown): never {
+  if (isBrokenPipe(err)) process.exit(0); // the reader went away (| head): nothing left to say
   if (err instanceof MkrootError || err instanceof WebrootError) fail(err.message);
   if (process.env.MKROOT_DEBUG) console.error(err);
   fail(`internal error: ${(err as Error)?.message ?? String(err)} (set MKROOT_DEBUG=1 for details, and please report it)`);
@@ -70,6 +76,10 @@ async function build(src: string, out: string, opts: Record<string, unknown>): P
     skipEscapingLinks: Boolean(opts.skipEscapingLinks),
     mimeOverrides: parseMimeOverrides((opts.mime as string[]) ?? []),
     reuse: opts.reuse as string | undefined,
+    build: {
+      ...(opts.cleanUrls === undefined ? {} : { cleanUrls: Boolean(opts.cleanUrls) }),
+      ...(opts.trailingSlash === undefined ? {} : { trailingSlash: opts.trailingSlash as TrailingSlashPolicy }),
+    },
     warn: (m) => {
       progress.clear();
       process.stderr.write(`mkroot: warning: ${m}\n`);
@@ -104,6 +114,9 @@ function buildCommand(program: Command, name: string, isDefault: boolean): void 
     .option('--reuse <OLD.webroot>', 'reuse compressed variants of unchanged content from an earlier webroot (fast redeploys)')
     .addOption(new Option('--brotli-quality <0-11>', 'brotli quality').default(DEFAULT_COMPRESSION.brotliQuality).argParser(intInRange('--brotli-quality', 0, 11)))
     .addOption(new Option('--gzip-level <1-9>', 'gzip level').default(DEFAULT_COMPRESSION.gzipLevel).argParser(intInRange('--gzip-level', 1, 9)))
+    .option('--clean-urls', 'serve /about from /about.html and redirect (308) /about.html to /about (default: [build] clean_urls of SRC_DIR/webroot.toml, else off)')
+    .option('--no-clean-urls', 'turn clean URLs off even when webroot.toml turns them on')
+    .addOption(new Option('--trailing-slash <policy>', 'canonical form of directory paths: always (/dir -> /dir/), never (/dir/ -> /dir), ignore (default: webroot.toml, else always)').choices([...TRAILING_SLASH_POLICIES]))
     .option('-q, --quiet', 'print nothing but errors and warnings')
     .action((src: string, out: string, opts: Record<string, unknown>) => build(src, out, opts).catch(report));
 }
@@ -131,8 +144,8 @@ export function createProgram(): Command {
         }
         const lines = entries.map((e) =>
           e.kind === 'directory'
-            ? `d ${''.padStart(10)}  ${''.padEnd(32)}  ${e.path === '/' ? '/' : `${e.path}/`}`
-            : `f ${String(e.size).padStart(10)}  ${e.mime!.padEnd(32)}  ${e.path}${e.variants.length ? `  [${e.variants.map((v) => `${v.encoding} ${v.size}`).join(', ')}]` : ''}`,
+            ? `d ${''.padStart(10)}  ${''.padEnd(32)}  ${e.path === '/' ? '/' : `${escapeControls(e.path)}/`}`
+            : `f ${String(e.size).padStart(10)}  ${e.mime!.padEnd(32)}  ${escapeControls(e.path)}${e.variants.length ? `  [${e.variants.map((v) => `${v.encoding} ${v.size}`).join(', ')}]` : ''}`,
         );
         process.stdout.write(lines.length ? `${lines.join('\n')}\n` : '');
       } catch (err) {
@@ -195,6 +208,7 @@ export function createProgram(): Command {
           ['data', formatBytes(info.dataBytes)],
           ['total', `${formatBytes(info.totalBytes)} (${info.totalBytes} bytes)`],
           ['data sha256', info.dataSha256],
+          ['site rules', `${info.redirectRules} redirect rules, ${info.headerBlocks} header blocks`],
         ];
         process.stdout.write(rows.map(([k, v]) => `${k.padEnd(15)} ${v}`).join('\n') + '\n');
       } catch (err) {
@@ -233,25 +247,79 @@ export function createProgram(): Command {
           return;
         }
         const lines = [
-          ...d.added.map((p) => `+ ${p}`),
-          ...d.removed.map((p) => `- ${p}`),
-          ...d.changed.map((c) => `~ ${c.path} (${c.what.join(', ')})`),
+          ...d.added.map((p) => `+ ${escapeControls(p)}`),
+          ...d.removed.map((p) => `- ${escapeControls(p)}`),
+          ...d.changed.map((c) => `~ ${escapeControls(c.path)} (${c.what.join(', ')})`),
+          ...d.rules.added.map((r) => `+ ${escapeControls(r)}`),
+          ...d.rules.removed.map((r) => `- ${escapeControls(r)}`),
+          ...d.rules.changed.map((r) => `~ ${escapeControls(r)}`),
           `${d.added.length} added, ${d.removed.length} removed, ${d.changed.length} changed`,
+          ...(d.rules.added.length + d.rules.removed.length + d.rules.changed.length > 0
+            ? [`rules: ${d.rules.added.length} added, ${d.rules.removed.length} removed, ${d.rules.changed.length} changed`]
+            : []),
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       } catch (err) {
         report(err);
       }
     });
+  program
+    .command('rules')
+    .description('print the site rules compiled into a webroot, in order, with their source lines')
+    .argument('<FILE>', 'webroot file')
+    .option('--json', 'print JSON')
+    .action((file: string, opts: { json?: boolean }) => {
+      try {
+        const listed = withWebroot(file, listRules);
+        process.stdout.write(opts.json ? `${JSON.stringify(listed, null, 2)}\n` : formatRules(listed));
+      } catch (err) {
+        report(err);
+      }
+    });
+
+  program
+    .command('test-rules')
+    .description('print what httpd would answer for each URL: status, Location, the rule or file that decided, the _headers fields')
+    .argument('<FILE>', 'webroot file')
+    .argument('<URL...>', '/path?query or http://host/path (the host matters for domain-level rules)')
+    .option('--autoindex', 'as httpd --autoindex does')
+    .option('--json', 'print JSON')
+    .action((file: string, urls: string[], opts: { json?: boolean; autoindex?: boolean }) => {
+      try {
+        const tests = withWebroot(file, (w) => testRules(w, urls, { autoindex: Boolean(opts.autoindex) }));
+        process.stdout.write(opts.json ? `${JSON.stringify(tests, null, 2)}\n` : formatRuleTests(tests));
+      } catch (err) {
+        report(err);
+      }
+    });
+
   deployCommands(program, report);
   return program;
 }
 
+/**
+ * The classic form takes any first word for SRC_DIR, so a mistyped command
+ * (`mkroot biuld site out`, `mkroot lss FILE`) used to give a misleading error
+ * about arguments or directories. A first word that names no command and no
+ * existing path, but is close to a command, is reported as the typo it is.
+ */
+function mistypedCommand(program: Command, args: string[]): string | undefined {
+  const word = args[0];
+  if (word === undefined || word.startsWith('-') || word.includes('/')) return undefined;
+  const names = program.commands.map((c) => c.name());
+  if (names.includes(word) || fs.existsSync(word)) return undefined;
+  const nearest = suggestCommand(word, [...names, 'help']);
+  return nearest && `unknown command '${word}' (and no directory of that name); did you mean 'mkroot ${nearest}'? (run mkroot --help for usage)`;
+}
+
 export function main(argv: string[]): void {
+  exitQuietlyOnBrokenPipe();
   const program = createProgram();
   if (argv.length <= 2) {
     program.outputHelp({ error: true });
     process.exit(2);
   }
+  const typo = mistypedCommand(program, argv.slice(2));
+  if (typo) fail(typo);
   program.parseAsync(argv).catch(report);
 }

@@ -1,5 +1,6 @@
 import { openWebroot, type Entry, type FileEntry, type Webroot } from '@webroot/format';
 import { MkrootError } from './errors.js';
+import { diffRules, type RulesDiff } from './rules/inspect-rules.js';
 
 export interface ListedEntry {
   path: string;
@@ -51,6 +52,9 @@ export interface WebrootInfo {
   dataBytes: number;
   totalBytes: number;
   dataSha256: string;
+  /** Site rules (format version 2): `_redirects` rules, `_headers` blocks. */
+  redirectRules: number;
+  headerBlocks: number;
 }
 
 export function describeWebroot(w: Webroot): WebrootInfo {
@@ -75,6 +79,8 @@ export function describeWebroot(w: Webroot): WebrootInfo {
     dataBytes: w.meta.dataLength,
     totalBytes: w.identity.size,
     dataSha256: w.meta.dataSha256,
+    redirectRules: w.rules.redirects.length,
+    headerBlocks: w.rules.headers.length,
   };
 }
 
@@ -92,11 +98,13 @@ export interface WebrootDiff {
   added: string[];
   removed: string[];
   changed: { path: string; what: string[] }[];
+  /** Site rules added, removed and changed (format version 2). */
+  rules: RulesDiff;
 }
 
 /** What a deploy from `older` to `newer` changes: paths added, removed, and changed (content, type, kind). */
 export function diffWebroots(older: Webroot, newer: Webroot): WebrootDiff {
-  const diff: WebrootDiff = { added: [], removed: [], changed: [] };
+  const diff: WebrootDiff = { added: [], removed: [], changed: [], rules: diffRules(older.rules, newer.rules) };
   for (const e of older.all()) if (!newer.lookup(e.path)) diff.removed.push(e.path);
   for (const e of newer.all()) {
     const before = older.lookup(e.path);

@@ -5,6 +5,7 @@ import {
   ENCODINGS,
   FORMAT_VERSION,
   HASH_BYTES,
+  SUPPORTED_VERSIONS,
   META_KEYS,
   SQLITE_HEADER,
   SQLITE_MAGIC,
@@ -12,6 +13,7 @@ import {
   type Encoding,
 } from '../constants.js';
 import { WebrootError } from '../errors.js';
+import { loadRules, type LoadedRules } from './rules.js';
 import { Webroot } from './webroot.js';
 import type { Entry, FileEntry, StoredObject, Variant, WebrootMeta } from './types.js';
 
@@ -41,10 +43,10 @@ export function parseHeader(buf: Buffer, file: string): Header {
       file,
     );
   }
-  if (header.userVersion !== FORMAT_VERSION) {
+  if (!SUPPORTED_VERSIONS.includes(header.userVersion)) {
     throw new WebrootError(
       'WEBROOT_UNSUPPORTED_VERSION',
-      `${file}: webroot format version ${header.userVersion} is not supported (this reader knows version ${FORMAT_VERSION}); rebuild it with this mkroot or upgrade the server`,
+      `${file}: webroot format version ${header.userVersion} is not supported (this reader knows versions ${SUPPORTED_VERSIONS.join(' and ')}, up to ${FORMAT_VERSION}); rebuild it with this mkroot or upgrade the server`,
       file,
     );
   }
@@ -131,10 +133,10 @@ class IndexedObject implements StoredObject {
 }
 
 /** Loads the whole index into maps, checking it against itself and the data region. */
-function loadIndex(db: Database.Database, dataStart: number, file: string) {
+function loadIndex(db: Database.Database, dataStart: number, file: string, version: number) {
   const corrupt = (msg: string) => new WebrootError('WEBROOT_CORRUPT_INDEX', `${file}: ${msg}`, file);
   const meta = parseMeta(db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[], file);
-  if (meta.formatVersion !== FORMAT_VERSION) throw corrupt(`meta format_version ${meta.formatVersion} contradicts the header`);
+  if (meta.formatVersion !== version) throw corrupt(`meta format_version ${meta.formatVersion} contradicts the header`);
 
   // Whole-table checks in SQL (one pass each, no row objects): counts, hash sizes, bounds.
   const objectCount = (db.prepare('SELECT count(*) FROM objects').pluck().get() as number) ?? 0;
@@ -226,13 +228,15 @@ export function openWebroot(file: string): Webroot {
       throw new WebrootError('WEBROOT_CORRUPT_INDEX', `${file}: the index is not a readable SQLite database (${(err as Error).message})`, file, { cause: err });
     }
     let index: ReturnType<typeof loadIndex>;
+    let rules: LoadedRules;
     try {
       const offsetRow = db.prepare("SELECT value FROM meta WHERE key = 'data_offset'").pluck().get() as string | undefined;
       const dataStart = offsetRow !== undefined && /^\d+$/.test(offsetRow) ? Number(offsetRow) : -1;
       if (!(dataStart >= dbLength)) {
         throw new WebrootError('WEBROOT_CORRUPT_INDEX', `${file}: meta 'data_offset' is missing or lies inside the index (${offsetRow})`, file);
       }
-      index = loadIndex(db, dataStart, file);
+      index = loadIndex(db, dataStart, file, header.userVersion);
+      rules = loadRules(db, header.userVersion, file);
     } catch (err) {
       if (err instanceof WebrootError) throw err;
       throw new WebrootError('WEBROOT_CORRUPT_INDEX', `${file}: the index cannot be read (${(err as Error).message})`, file, { cause: err });
@@ -251,7 +255,7 @@ export function openWebroot(file: string): Webroot {
       ino: stat.ino,
       size: stat.size,
       mtimeMs: stat.mtimeMs,
-    });
+    }, rules.rules, rules.digest);
   } catch (err) {
     fs.closeSync(fd);
     throw err;

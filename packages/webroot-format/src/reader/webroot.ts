@@ -2,6 +2,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { HASH_ALGORITHM } from '../constants.js';
 import { WebrootError } from '../errors.js';
+import { rulesDigest } from '../rules/digest.js';
+import { NO_RULES, type SiteRules } from '../rules/types.js';
 import type { Entry, FileIdentity, StoredObject, VerifyReport, WebrootMeta } from './types.js';
 
 const VERIFY_CHUNK = 1 << 20;
@@ -34,6 +36,10 @@ export class Webroot {
     readonly meta: WebrootMeta,
     private readonly entries: ReadonlyMap<string, Entry>,
     readonly identity: FileIdentity,
+    /** The site rules (format version 2); NO_RULES for a version-1 file. */
+    readonly rules: SiteRules = NO_RULES,
+    /** meta rules_sha256, checked by verify(). */
+    private readonly rulesSha256?: string,
   ) {}
 
   /** The entry at a site path ('/', '/a/b.html'), if any. */
@@ -156,7 +162,12 @@ export class Webroot {
       if (!owners.has(entry.object)) owners.set(entry.object, entry.path);
       for (const v of entry.variants) if (!owners.has(v.object)) owners.set(v.object, `${entry.path} (${v.encoding})`);
     }
-    const objects = [...owners.keys()].sort((a, b) => a.offset - b.offset);
+    // The writer's order (object id): it appends each object where the previous one ended,
+    // so offsets never decrease, and the only object that can share its offset with another
+    // is an empty one (content is deduplicated: there is at most one), recorded before the
+    // object that follows it. Offset, then length, is therefore exactly the write order;
+    // offset alone put an empty file after its neighbour and reported a gap (issue 9).
+    const objects = [...owners.keys()].sort((a, b) => a.offset - b.offset || a.length - b.length);
     if (objects.length !== this.meta.objectCount) problems.push(`${this.meta.objectCount - objects.length} stored objects belong to no entry`);
     let expectedOffset = this.dataStart;
     const digest = crypto.createHash(HASH_ALGORITHM);
@@ -181,6 +192,7 @@ export class Webroot {
     }
     if (expectedOffset !== this.dataStart + this.meta.dataLength) problems.push(`objects end at ${expectedOffset - this.dataStart}, the data region at ${this.meta.dataLength}`);
     if (digest.digest('hex') !== this.meta.dataSha256) problems.push('digest of the object hashes does not match meta data_sha256');
+    if (this.rulesSha256 !== undefined && rulesDigest(this.rules) !== this.rulesSha256) problems.push('digest of the site rules does not match meta rules_sha256');
     return { ok: problems.length === 0, objectsChecked: objects.length, bytesChecked: bytes, problems };
   }
 

@@ -8,9 +8,13 @@ import {
   ENCODINGS,
   FORMAT_VERSION,
   HASH_ALGORITHM,
+  RULES_SCHEMA_SQL,
   SCHEMA_SQL,
   type Encoding,
 } from '../constants.js';
+import { rulesDigest } from '../rules/digest.js';
+import { rulesProblem } from '../rules/validate.js';
+import { NO_RULES, type SiteRules } from '../rules/types.js';
 import { forgetTemporary, removeTemporary, temporaryPathFor } from './temp-files.js';
 import { syncDirectory, writeAllAt } from '../fs-sync.js';
 
@@ -75,6 +79,7 @@ export class WebrootWriter {
   private readonly objectList: (ObjectRef & { offset: number })[] = [];
   private readonly files = new Map<string, FileRecord>();
   private readonly directories = new Map<string, number>();
+  private rules: SiteRules = NO_RULES;
   private openSink = false;
   private done = false;
 
@@ -156,6 +161,14 @@ export class WebrootWriter {
     this.directories.set(dirPath, mtime);
   }
 
+  /** The site rules to store (format version 2 tables); checked here, so a bad rule never reaches a file. */
+  setRules(rules: SiteRules): void {
+    this.assertWritable();
+    const problem = rulesProblem(rules);
+    if (problem !== undefined) throw new Error(`WebrootWriter: bad site rules: ${problem}`);
+    this.rules = rules;
+  }
+
   get bytesStored(): number {
     return this.dataLength;
   }
@@ -227,6 +240,7 @@ export class WebrootWriter {
     db.pragma(`application_id = ${APPLICATION_ID}`);
     db.pragma(`user_version = ${FORMAT_VERSION}`);
     db.exec(SCHEMA_SQL);
+    db.exec(RULES_SCHEMA_SQL);
     const byPath = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
     db.transaction(() => {
       const meta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
@@ -239,6 +253,8 @@ export class WebrootWriter {
       meta.run('data_offset', String(dataOffset));
       meta.run('data_length', String(this.dataLength));
       meta.run('data_sha256', dataSha256);
+      meta.run('rules_sha256', rulesDigest(this.rules));
+      this.insertRules(db);
       const obj = db.prepare('INSERT INTO objects (id, hash, offset, length) VALUES (?, ?, ?, ?)');
       for (const o of this.objectList) obj.run(o.id, o.hash, o.offset, o.length);
       const entry = db.prepare('INSERT INTO entries (path, kind, mtime, mime, object_id) VALUES (?, ?, ?, ?, ?)');
@@ -254,6 +270,24 @@ export class WebrootWriter {
     })();
     db.exec('VACUUM');
     return db.serialize();
+  }
+
+  /** The rule tables of FORMAT.md section 1.2, rows in file order. */
+  private insertRules(db: Database.Database): void {
+    const r = this.rules;
+    const redirect = db.prepare('INSERT INTO redirect_rules (position, line, source, host, from_path, query, to_target, status, force) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    r.redirects.forEach((x, i) =>
+      redirect.run(i + 1, x.line, x.source, x.host ?? null, x.from, x.query.map((q) => `${q.key}=${q.value}`).join('&'), x.to, x.status, x.force ? 1 : 0),
+    );
+    const block = db.prepare('INSERT INTO header_blocks (position, line, host, pattern) VALUES (?, ?, ?, ?)');
+    const field = db.prepare('INSERT INTO header_fields (block, position, line, name, value) VALUES (?, ?, ?, ?, ?)');
+    r.headers.forEach((h, i) => {
+      block.run(i + 1, h.line, h.host ?? null, h.pattern);
+      h.ops.forEach((op, j) => field.run(i + 1, j + 1, op.line, op.name, op.op === 'set' ? op.value : null));
+    });
+    const option = db.prepare('INSERT INTO build_options (key, value) VALUES (?, ?)');
+    option.run('clean_urls', r.options.cleanUrls ? '1' : '0');
+    option.run('trailing_slash', r.options.trailingSlash);
   }
 
   /** Moves the data region to start at `newStart` (> dataStart), copying from the end so nothing is overwritten early. */
