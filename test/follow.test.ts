@@ -171,6 +171,28 @@ describe('httpd --follow on loopback', () => {
     expect(await head.text()).toBe('');
   });
 
+  it('with a configuration file, the admin listener answers GET /status too (digests of entries that are not content-addressed are hashed)', async () => {
+    const vhosts2 = path.join(dir, 'vhosts2');
+    fs.mkdirSync(vhosts2);
+    fs.symlinkSync(path.join(dir, 'v1.webroot'), path.join(vhosts2, 'plain.example'));
+    const conf = path.join(dir, 'httpd.toml');
+    fs.writeFileSync(conf, `vhosts = "${vhosts2}"\nadmin = "127.0.0.1:0"\n`);
+    const second = await startHttpd(vhosts2, ['--config', conf, '--workers', '1', '--status', '127.0.0.1:0']);
+    try {
+      const admin = (await second.waitForLog((l) => l.event === 'admin-listening')).url as string;
+      const own = (await second.waitForLog((l) => l.event === 'status-listening')).url as string;
+      for (const url of [`${admin.replace(/\/$/, '')}/status`, own]) {
+        const r = await fetch(url);
+        expect(r.status).toBe(200);
+        const s = (await r.json()) as { format: string; hosts: Record<string, { digest: string; follow: unknown }> };
+        expect(s.format).toBe('webroot-status/1');
+        expect(s.hosts['plain.example']).toMatchObject({ digest: v1Digest, follow: null });
+      }
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('bad --follow options: one line naming the problem, exit 2, before anything starts', async () => {
     const vhosts = path.join(dir, 'vhosts');
     const cases: [string[], RegExp][] = [

@@ -9,6 +9,7 @@ import { PrimaryTls } from '../tls/primary-tls.js';
 import { startPrimaryAdmin } from '../admin/primary-admin.js';
 import { ConfigReloader } from '../config/reloader.js';
 import { startDeploy } from '../follow/start-deploy.js';
+import { statusRoute } from '../follow/status-server.js';
 
 /** Deaths within this window count toward a crash loop. */
 const CRASH_WINDOW_MS = 10_000;
@@ -55,6 +56,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   const deploy = await startDeploy(config, log, () => [...workers.values()].flatMap((w) => (w.pid ? [w.pid] : [])));
 
   const admin = await startPrimaryAdmin(config, log, () => workers);
+  admin?.server.route('/status', statusRoute(deploy.status));
   const tell = (m: PrimaryMessage) => {
     for (const w of workers.values()) if (w.connected) w.send(m);
   };

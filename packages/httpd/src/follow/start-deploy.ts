@@ -1,12 +1,11 @@
 import fs from 'node:fs';
-import type http from 'node:http';
 import { loadPublicKey } from '@webroot/format/manifest';
 import type { HttpdConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { FOLLOW_DEFAULTS } from './follow-options.js';
 import { Follower } from './follower.js';
 import { nodeStatus } from './node-status.js';
-import { startStatusServer, statusUrl } from './status-server.js';
+import { startStatusServer } from './status-server.js';
 
 export interface Deploy {
   followers: Follower[];
@@ -33,16 +32,16 @@ export async function startDeploy(config: HttpdConfig, log: Logger, holders: () 
       }),
   );
   const status = () => nodeStatus(config.vhostsDir, followers);
-  let server: http.Server | undefined;
+  let listener: Awaited<ReturnType<typeof startStatusServer>> | undefined;
   if (config.status) {
     try {
-      server = await startStatusServer(config.status.host, config.status.port, status);
+      listener = await startStatusServer(config.status.host, config.status.port, status, log);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       process.stderr.write(`httpd: --status ${config.status.host}:${config.status.port}: cannot listen (${e.code ?? e.message}); choose another address or port\n`);
       process.exit(1);
     }
-    log.log('info', 'status-listening', { url: statusUrl(server) });
+    log.log('info', 'status-listening', { url: listener.url });
   }
   if (followers.length > 0) fs.mkdirSync(config.releasesDir!, { recursive: true });
   for (const f of followers) f.start();
@@ -51,7 +50,7 @@ export async function startDeploy(config: HttpdConfig, log: Logger, holders: () 
     status,
     stop() {
       for (const f of followers) f.stop();
-      server?.close();
+      listener?.server.close();
     },
   };
 }
