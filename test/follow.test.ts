@@ -171,13 +171,16 @@ describe('httpd --follow on loopback', () => {
     expect(await head.text()).toBe('');
   });
 
-  it('with a configuration file, the admin listener answers GET /status too (digests of entries that are not content-addressed are hashed)', async () => {
+  it('with a configuration file, the admin listener answers GET /status too (digests of entries that are not content-addressed are hashed) and /metrics has the follow counters', async () => {
     const vhosts2 = path.join(dir, 'vhosts2');
     fs.mkdirSync(vhosts2);
     fs.symlinkSync(path.join(dir, 'v1.webroot'), path.join(vhosts2, 'plain.example'));
     const conf = path.join(dir, 'httpd.toml');
     fs.writeFileSync(conf, `vhosts = "${vhosts2}"\nadmin = "127.0.0.1:0"\n`);
-    const second = await startHttpd(vhosts2, ['--config', conf, '--workers', '1', '--status', '127.0.0.1:0']);
+    const second = await startHttpd(vhosts2, [
+      '--config', conf, '--workers', '1', '--status', '127.0.0.1:0',
+      '--follow', `host=example.com,manifest=${server.url}example.com.json,key=${key}.pub,interval=300ms`, '--releases', path.join(dir, 'releases-b'),
+    ]);
     try {
       const admin = (await second.waitForLog((l) => l.event === 'admin-listening')).url as string;
       const own = (await second.waitForLog((l) => l.event === 'status-listening')).url as string;
@@ -188,6 +191,14 @@ describe('httpd --follow on loopback', () => {
         expect(s.format).toBe('webroot-status/1');
         expect(s.hosts['plain.example']).toMatchObject({ digest: v1Digest, follow: null });
       }
+      const served = await until('the second node follows too', async () => {
+        const s = (await (await fetch(own)).json()) as { hosts: Record<string, { digest: string | null }> };
+        return s.hosts['example.com']?.digest ?? undefined;
+      });
+      const metrics = await (await fetch(`${admin.replace(/\/$/, '')}/metrics`)).text();
+      expect(metrics).toContain('webroot_follow_refusals_total{host="example.com",reason="bad-signature"} 0');
+      expect(metrics).toContain('webroot_follow_downloads_total{host="example.com"} 1');
+      expect(metrics).toContain(`webroot_follow_release_info{host="example.com",digest="${served}"} 1`);
     } finally {
       await second.stop();
     }

@@ -10,6 +10,7 @@ import { startPrimaryAdmin } from '../admin/primary-admin.js';
 import { ConfigReloader } from '../config/reloader.js';
 import { startDeploy } from '../follow/start-deploy.js';
 import { statusRoute } from '../follow/status-server.js';
+import { followMetrics } from '../follow/follow-metrics.js';
 
 /** Deaths within this window count toward a crash loop. */
 const CRASH_WINDOW_MS = 10_000;
@@ -57,6 +58,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
 
   const admin = await startPrimaryAdmin(config, log, () => workers);
   admin?.server.route('/status', statusRoute(deploy.status));
+  admin?.addMetrics(() => followMetrics(deploy.followers.map((f) => f.status())));
   const tell = (m: PrimaryMessage) => {
     for (const w of workers.values()) if (w.connected) w.send(m);
   };
