@@ -9,6 +9,9 @@ import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
 import { VERSION } from './version.js';
 import { fastSockets } from './server/fast-socket.js';
 import { checkConfig, commandLineOverrides, configFromFile } from './config/command-line.js';
+import { deployConfig } from './follow/deploy-options.js';
+import { FOLLOW_DEFAULTS } from './follow/follow-options.js';
+import { startDeploy } from './follow/start-deploy.js';
 
 function fail(message: string): never {
   process.stderr.write(`httpd: ${message}\n`);
@@ -95,13 +98,23 @@ export function createProgram(): Command {
     .option('--redirect-http', 'answer plain-HTTP requests for hosts with a certificate with 308 to https:// (path and query kept)')
     .addOption(new Option('--hsts <seconds>', 'send Strict-Transport-Security: max-age=SECONDS on HTTPS responses').argParser(integer('--hsts', 0, 2 ** 31 - 1)))
     .addOption(new Option('--drain-timeout <s>', 'on SIGTERM, how long running responses may take to finish').default(10_000, '10').argParser(seconds('--drain-timeout')))
+    .option('--follow <spec>', 'follow a release channel: host=H,manifest=URL,key=FILE.pub|BASE64[,interval=10s][,timeout=30s][,preview=SUFFIX|off] (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
+    .option('--releases <DIR>', 'where followed releases are kept, one directory per host')
+    .option('--keep <N>', `releases kept per followed host (default: ${FOLLOW_DEFAULTS.keep})`)
+    .option('--status <[HOST:]PORT>', 'serve GET /status (which release each host serves) on HOST:PORT, loopback by default')
     .showHelpAfterError('(run httpd --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str.startsWith('error:') ? `httpd: ${str}` : str) })
     .action((vhostsDir: string | undefined, ioArg: string | undefined, opts: Record<string, unknown>, cmd: Command) => {
       if (ioArg !== undefined && !IO_MODES.includes(ioArg as IoMode)) fail(`unknown IO mode '${ioArg}'; choose one of: ${IO_MODES.join(', ')}`);
       if (ioArg !== undefined && opts.io !== undefined && ioArg !== opts.io) fail(`IO mode given twice ('${ioArg}' and --io ${opts.io}); give one`);
       if (opts.config !== undefined && /[\r\n]/.test(String(opts.cacheControl))) fail('--cache-control must not contain line breaks');
-      if (opts.config !== undefined) return start(configFromFile(opts.config as string, commandLineOverrides(cmd, opts, vhostsDir, ioArg)));
+      if (opts.config !== undefined) {
+        const fromFile = configFromFile(opts.config as string, commandLineOverrides(cmd, opts, vhostsDir, ioArg));
+        // The deploy flags apply with a configuration file too (the file has no follow keys yet).
+        const deploy = deployConfig(opts as Parameters<typeof deployConfig>[0], fromFile.vhostsDir);
+        if ('error' in deploy) fail(deploy.error);
+        return start(Object.assign(fromFile, deploy));
+      }
       if (vhostsDir === undefined) fail('give VHOSTS_DIR, or a configuration file with --config FILE (see: httpd --help)');
       checkVhostsDir(vhostsDir);
       const tlsPort = opts.tlsPort as number | undefined;
@@ -131,13 +144,16 @@ export function createProgram(): Command {
         ...(tlsPort !== undefined ? { tlsPort, certsDir, redirectHttp: Boolean(opts.redirectHttp), hstsSeconds: opts.hsts as number | undefined } : {}),
       };
       if (/[\r\n]/.test(config.cacheControl)) fail('--cache-control must not contain line breaks');
-      start(config);
+      const deploy = deployConfig(opts as Parameters<typeof deployConfig>[0], vhostsDir);
+      if ('error' in deploy) fail(deploy.error);
+      start(Object.assign(config, deploy));
     });
 }
 
 function start(config: HttpdConfig): void {
   if (config.workers === 0) {
     const log = createLogger(config.logLevel);
+    void startDeploy(config, log, () => []);
     runWorker(config, (addr, boundTlsPort) => {
       const shownHost = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
       const tlsFields = boundTlsPort !== undefined ? { tlsUrl: `https://${shownHost}:${boundTlsPort}/`, tlsPort: boundTlsPort } : {};

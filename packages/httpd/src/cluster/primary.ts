@@ -8,6 +8,9 @@ import { fastSockets } from '../server/fast-socket.js';
 import { PrimaryTls } from '../tls/primary-tls.js';
 import { startPrimaryAdmin } from '../admin/primary-admin.js';
 import { ConfigReloader } from '../config/reloader.js';
+import { startDeploy } from '../follow/start-deploy.js';
+import { statusRoute } from '../follow/status-server.js';
+import { followMetrics } from '../follow/follow-metrics.js';
 
 /** Deaths within this window count toward a crash loop. */
 const CRASH_WINDOW_MS = 10_000;
@@ -50,8 +53,12 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   let announced = false;
   const deaths: number[] = [];
   let backoff = 0;
+  // Release channels are followed here, once per node, never in the workers (which see the swaps through their registry).
+  const deploy = await startDeploy(config, log, () => [...workers.values()].flatMap((w) => (w.pid ? [w.pid] : [])));
 
   const admin = await startPrimaryAdmin(config, log, () => workers);
+  admin?.server.route('/status', statusRoute(deploy.status));
+  admin?.addMetrics(() => followMetrics(deploy.followers.map((f) => f.status())));
   const tell = (m: PrimaryMessage) => {
     for (const w of workers.values()) if (w.connected) w.send(m);
   };
@@ -115,6 +122,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   const shutdown = (why: string) => {
     if (stopping) return;
     stopping = true;
+    deploy.stop();
     log.log('info', 'draining', { why, workers: workers.size });
     tell({ type: 'drain' });
     setTimeout(() => {
