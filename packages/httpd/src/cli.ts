@@ -8,6 +8,7 @@ import { IO_MODES, type IoMode } from './io/executors.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
 import { VERSION } from './version.js';
 import { fastSockets } from './server/fast-socket.js';
+import { createUpgradeProgram } from './upgrade-command.js';
 
 function fail(message: string): never {
   process.stderr.write(`httpd: ${message}\n`);
@@ -80,6 +81,12 @@ export function createProgram(): Command {
     .addOption(new Option('--keepalive-timeout <s>', 'close idle keep-alive connections after this long').default(5_000, '5').argParser(seconds('--keepalive-timeout')))
     .addOption(new Option('--send-timeout <s>', 'abandon a response whose client reads nothing for this long').default(30_000, '30').argParser(seconds('--send-timeout')))
     .addOption(new Option('--drain-timeout <s>', 'on SIGTERM, how long running responses may take to finish').default(10_000, '10').argParser(seconds('--drain-timeout')))
+    // Running as a service: see README "Under systemd" and "Upgrading httpd itself".
+    .addOption(new Option('--listen-fd <fd>', 'serve on this inherited listening socket instead of binding --host/--port (systemd LISTEN_FDS is used without it)').argParser(integer('--listen-fd', 3, 65535)))
+    .option('--user <name>', 'once the socket is bound, the primary drops to this user (started as root); workers never run as root')
+    .option('--group <name>', "with --user: the group to drop to (default: the user's primary group)")
+    .option('--pid-file <FILE>', "write the primary's PID here once it is ready (for httpd upgrade)")
+    .addOption(new Option('--upgrade-timeout <s>', 'on SIGUSR2, how long the new primary may take to get ready before the old one gives up on it').default(30_000, '30').argParser(seconds('--upgrade-timeout')))
     .showHelpAfterError('(run httpd --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str.startsWith('error:') ? `httpd: ${str}` : str) })
     .action((vhostsDir: string, ioArg: string | undefined, opts: Record<string, unknown>) => {
@@ -103,9 +110,16 @@ export function createProgram(): Command {
         keepAliveTimeoutMs: opts.keepaliveTimeout as number,
         sendTimeoutMs: opts.sendTimeout as number,
         drainTimeoutMs: opts.drainTimeout as number,
+        listenFds: opts.listenFd === undefined ? undefined : [opts.listenFd as number],
+        user: opts.user as string | undefined,
+        group: opts.group as string | undefined,
+        pidFile: opts.pidFile as string | undefined,
+        upgradeTimeoutMs: opts.upgradeTimeout as number,
       };
       if (/[\r\n]/.test(config.cacheControl)) fail('--cache-control must not contain line breaks');
       if (config.workers === 0) {
+        const serviceOption = config.listenFds ? '--listen-fd' : config.user ? '--user' : config.group ? '--group' : config.pidFile ? '--pid-file' : process.env.LISTEN_FDS ? 'LISTEN_FDS (socket activation)' : undefined;
+        if (serviceOption) fail(`${serviceOption} needs the supervisor: use --workers 1 or more, not 0`);
         const log = createLogger(config.logLevel);
         runWorker(config, (addr) => {
           const shownHost = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
@@ -118,5 +132,10 @@ export function createProgram(): Command {
 }
 
 export function main(argv: string[]): void {
+  // `httpd upgrade ...` is its own small program (a vhosts directory named "upgrade" is ./upgrade).
+  if (argv[2] === 'upgrade') {
+    void createUpgradeProgram().parseAsync([...argv.slice(0, 2), ...argv.slice(3)]);
+    return;
+  }
   createProgram().parse(argv);
 }

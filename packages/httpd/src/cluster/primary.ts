@@ -2,7 +2,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_ENV, type HttpdConfig } from '../config.js';
 import { createLogger } from '../log.js';
-import { BindError, bindListenSocket, type SocketHandle } from './listen-socket.js';
+import { BindError } from './listen-socket.js';
+import { acquireHttpSocket, ServiceLifecycle, UPGRADE_IDLE_GRACE_MS, type HttpSocket } from './service.js';
 import { listenErrorText, type PrimaryMessage, type WorkerMessage } from './worker.js';
 import { fastSockets } from '../server/fast-socket.js';
 
@@ -22,12 +23,16 @@ const WORKER_SCRIPT = fileURLToPath(new URL('./worker-main.js', import.meta.url)
  */
 export async function runPrimary(config: HttpdConfig): Promise<void> {
   const log = createLogger(config.logLevel);
-  let socket: { handle: SocketHandle; address: string; port: number };
+  let socket: HttpSocket;
+  let service: ServiceLifecycle;
   try {
-    socket = await bindListenSocket(config.host, config.port);
+    const acquired = await acquireHttpSocket(config, process.env, log);
+    socket = acquired.socket;
+    service = new ServiceLifecycle(config, log, socket, acquired.handoff);
+    service.dropPrivileges();
   } catch (err) {
-    const e = err as BindError;
-    process.stderr.write(`httpd: ${listenErrorText(config, e.code ?? '', e.message)}\n`);
+    const text = err instanceof BindError ? listenErrorText(config, err.code ?? '', err.message) : (err as Error).message;
+    process.stderr.write(`httpd: ${text}\n`);
     process.exit(1);
   }
 
@@ -35,6 +40,15 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   let nextId = 1;
   let stopping = false;
   let announced = false;
+  /** Workers that have listened, for READY=1 once all of them have. */
+  const listened = new Set<number>();
+  /** Workers yet to finish the rescan of a SIGHUP, for READY=1 after RELOADING=1. */
+  let reloadPending: Set<number> | undefined;
+  const reloadStep = (id: number) => {
+    if (!reloadPending?.delete(id) || reloadPending.size > 0) return;
+    reloadPending = undefined;
+    service.reloaded();
+  };
   const deaths: number[] = [];
   let backoff = 0;
 
@@ -50,6 +64,11 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     workers.set(id, child);
     child.send({ type: 'listen' } satisfies PrimaryMessage, socket.handle as never);
     child.on('message', (m: WorkerMessage) => {
+      if (m.type === 'listening') {
+        listened.add(id);
+        if (listened.size >= config.workers) service.ready(config.workers);
+      }
+      if (m.type === 'rescanned') reloadStep(id);
       if (m.type === 'listening' && !announced) {
         announced = true;
         const shownHost = m.address.includes(':') ? `[${m.address}]` : m.address;
@@ -61,6 +80,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
           vhosts: config.vhostsDir,
           cacheBytes: config.cacheBytes,
           fastSockets,
+          ...(socket.source !== 'bound' ? { socket: socket.source, fd: socket.fd.fd } : {}),
         });
       } else if (m.type === 'listen-error') {
         process.stderr.write(`httpd: ${listenErrorText(config, m.code, m.message)}\n`);
@@ -73,8 +93,9 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
 
   const onExit = (id: number, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void => {
     workers.delete(id);
+    reloadStep(id);
     if (stopping) {
-      if (workers.size === 0) process.exit(process.exitCode ?? 0);
+      if (workers.size === 0) exit();
       return;
     }
     const now = Date.now();
@@ -94,24 +115,36 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     else setTimeout(() => !stopping && spawnWorker(), backoff);
   };
 
-  const shutdown = (why: string) => {
+  const exit = () => {
+    service.exiting();
+    process.exit(process.exitCode ?? 0);
+  };
+  const shutdown = (why: string, idleGraceMs = 0) => {
     if (stopping) return;
     stopping = true;
+    service.stopping();
     log.log('info', 'draining', { why, workers: workers.size });
-    tell({ type: 'drain' });
+    tell({ type: 'drain', idleGraceMs });
     setTimeout(() => {
       log.log('warn', 'drain-timeout', { workers: workers.size });
       for (const w of workers.values()) w.kill('SIGKILL');
-      process.exit(process.exitCode ?? 0);
-    }, config.drainTimeoutMs + 2000).unref();
-    if (workers.size === 0) process.exit(process.exitCode ?? 0);
+      exit();
+    }, config.drainTimeoutMs + idleGraceMs + 2000).unref();
+    if (workers.size === 0) exit();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGHUP', () => {
     log.log('info', 'rescan', { why: 'SIGHUP' });
+    reloadPending = new Set([...workers].filter(([, w]) => w.connected).map(([id]) => id));
+    service.reloading();
     tell({ type: 'rescan' });
+    if (reloadPending.size === 0) {
+      reloadPending = undefined;
+      service.reloaded();
+    }
   });
+  process.on('SIGUSR2', () => service.onUpgradeSignal(() => shutdown('upgraded', UPGRADE_IDLE_GRACE_MS), () => stopping));
 
   for (let i = 0; i < config.workers; i++) spawnWorker();
 }

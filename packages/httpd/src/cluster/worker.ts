@@ -5,9 +5,14 @@ import { openAccessLog } from '../server/access-log.js';
 import { HttpServer } from '../server/http-server.js';
 import { VhostRegistry } from '../vhosts/registry.js';
 
-export type WorkerMessage = { type: 'listening'; address: string; port: number } | { type: 'listen-error'; code: string; message: string };
+export type WorkerMessage =
+  | { type: 'listening'; address: string; port: number }
+  | { type: 'listen-error'; code: string; message: string }
+  // After a rescan the primary asked for: the primary reports READY=1 to systemd once every worker has.
+  | { type: 'rescanned' };
 
-export type PrimaryMessage = { type: 'listen' } | { type: 'rescan' } | { type: 'drain' };
+/** `idleGraceMs` on drain: see Connection.shutdown (an upgrade hands the socket on). */
+export type PrimaryMessage = { type: 'listen' } | { type: 'rescan' } | { type: 'drain'; idleGraceMs?: number };
 
 /**
  * Runs one serving process: the vhost registry (watching for swaps), the HTTP
@@ -33,11 +38,11 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
   const send = (m: WorkerMessage) => process.send?.(m);
 
   let draining = false;
-  const drain = (why: string) => {
+  const drain = (why: string, idleGraceMs = 0) => {
     if (draining) return;
     draining = true;
     log.log('info', 'draining', { why, connections: server.connectionCount });
-    server.drain(config.drainTimeoutMs).then(() => {
+    server.drain(config.drainTimeoutMs, idleGraceMs).then(() => {
       registry.close();
       access?.close();
       log.log('info', 'stopped', {});
@@ -69,8 +74,10 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
 
   process.on('message', (m: PrimaryMessage, handle?: unknown) => {
     if (m?.type === 'listen' && handle) server.server.listen(handle as object, listening);
-    else if (m?.type === 'rescan') registry.rescan();
-    else if (m?.type === 'drain') drain('primary asked');
+    else if (m?.type === 'rescan') {
+      registry.rescan();
+      send({ type: 'rescanned' });
+    } else if (m?.type === 'drain') drain('primary asked', m.idleGraceMs);
   });
   if (!supervised) server.server.listen({ port: config.port, host: config.host }, listening);
   process.on('SIGHUP', () => registry.rescan());
