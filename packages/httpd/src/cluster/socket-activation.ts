@@ -80,7 +80,8 @@ export function openInheritedSocket(fd: number): { handle: SocketHandle; address
   }
   if (typeof handle === 'number') {
     const code = util.getSystemErrorName(handle);
-    throw new InheritedSocketError(`fd ${fd} cannot be used (${code}); is it open in this process? pass a listening TCP or unix socket`);
+    // Node answers EINVAL for a descriptor that is closed, a file, a tty or a datagram socket.
+    throw new InheritedSocketError(`fd ${fd} is not an open stream socket (${code}); pass a listening TCP or unix socket`);
   }
   const out: { address?: string; port?: number } = {};
   // A unix socket's handle (a Pipe) has no getsockname: it is served as it is.
