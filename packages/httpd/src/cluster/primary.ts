@@ -6,6 +6,7 @@ import { BindError } from './listen-socket.js';
 import { acquireHttpSocket, ServiceLifecycle, UPGRADE_IDLE_GRACE_MS, type HttpSocket } from './service.js';
 import { listenErrorText, type PrimaryMessage, type WorkerMessage } from './worker.js';
 import { fastSockets } from '../server/fast-socket.js';
+import { VERSION } from '../version.js';
 
 /** Deaths within this window count toward a crash loop. */
 const CRASH_WINDOW_MS = 10_000;
@@ -80,6 +81,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
           vhosts: config.vhostsDir,
           cacheBytes: config.cacheBytes,
           fastSockets,
+          version: VERSION,
           ...(socket.source !== 'bound' ? { socket: socket.source, fd: socket.fd.fd } : {}),
         });
       } else if (m.type === 'listen-error') {
