@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 
 export class PrivilegeError extends Error {
-  readonly code = 'WEBROOT_PRIVILEGES';
+  readonly code = 'HTTPD_PRIVILEGES';
 }
 
 /**

@@ -39,7 +39,7 @@ export async function acquireHttpSocket(config: HttpdConfig, env: NodeJS.Process
   const activation = parseListenFds(env, process.pid);
   forgetUpgradeEnv(env);
   forgetListenEnv(env);
-  if (upgrade.kind === 'error') throw new ServiceError('WEBROOT_BAD_LISTEN_FD', upgrade.message);
+  if (upgrade.kind === 'error') throw new ServiceError('HTTPD_BAD_LISTEN_FD', upgrade.message);
   let fds: InheritedFd[] | undefined;
   let source: HttpSocket['source'] = 'bound';
   if (upgrade.kind === 'handoff') {
@@ -49,7 +49,7 @@ export async function acquireHttpSocket(config: HttpdConfig, env: NodeJS.Process
     fds = config.listenFds.map((fd) => ({ fd, name: 'http' }));
     source = 'listen-fd';
   } else if (activation.kind === 'error') {
-    throw new ServiceError('WEBROOT_BAD_LISTEN_FD', activation.message);
+    throw new ServiceError('HTTPD_BAD_LISTEN_FD', activation.message);
   } else if (activation.kind === 'fds') {
     fds = activation.fds;
     source = 'systemd';
@@ -61,7 +61,7 @@ export async function acquireHttpSocket(config: HttpdConfig, env: NodeJS.Process
     return { socket: { ...bound, fd: { fd, name: 'http' }, source } };
   }
   const choice = chooseHttpSocket(fds);
-  if (choice.kind === 'error') throw new ServiceError('WEBROOT_BAD_LISTEN_FD', choice.message);
+  if (choice.kind === 'error') throw new ServiceError('HTTPD_BAD_LISTEN_FD', choice.message);
   for (const other of fds) {
     if (other !== choice.fd) log.log('warn', 'inherited-socket-unused', { fd: other.fd, name: other.name, why: 'only the socket named "http" (or the only one) is served' });
   }
@@ -92,7 +92,7 @@ export class ServiceLifecycle {
   /** After the sockets, before any worker: drop to --user/--group. Throws a PrivilegeError with the message to print. */
   dropPrivileges(): void {
     if (this.config.user === undefined) {
-      if (this.config.group !== undefined) throw new ServiceError('WEBROOT_PRIVILEGES', '--group needs --user as well');
+      if (this.config.group !== undefined) throw new ServiceError('HTTPD_PRIVILEGES', '--group needs --user as well');
       return;
     }
     const ids = dropPrivileges(this.config.user, this.config.group);

@@ -60,7 +60,7 @@ export function forgetListenEnv(env: NodeJS.ProcessEnv): void {
 }
 
 export class InheritedSocketError extends Error {
-  readonly code = 'WEBROOT_BAD_LISTEN_FD';
+  readonly code = 'HTTPD_BAD_LISTEN_FD';
 }
 
 /**

@@ -81,6 +81,8 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
   });
   if (!supervised) server.server.listen({ port: config.port, host: config.host }, listening);
   process.on('SIGHUP', () => registry.rescan());
+  // SIGUSR2 upgrades the primary; sent to the whole service (systemctl kill without --kill-whom=main), it must not kill a worker.
+  process.on('SIGUSR2', () => {});
   process.on('SIGTERM', () => drain('SIGTERM'));
   // Under a supervisor the primary owns Ctrl-C (the terminal signals the whole group): it tells every worker to drain.
   process.on('SIGINT', () => (supervised ? undefined : drain('SIGINT')));
