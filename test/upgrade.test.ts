@@ -34,6 +34,10 @@ function installBuilds(): { current: string; bin: string; swap: (build: string) 
   const broken = path.join(inst, 'releases', 'broken', 'bin');
   fs.mkdirSync(broken, { recursive: true });
   fs.writeFileSync(path.join(broken, 'httpd.js'), "process.stderr.write('this build is broken\\n');\nprocess.exit(3);\n");
+  // A build that starts but never gets ready (hangs before listening).
+  const hanging = path.join(inst, 'releases', 'hanging', 'bin');
+  fs.mkdirSync(hanging, { recursive: true });
+  fs.writeFileSync(path.join(hanging, 'httpd.js'), "process.stderr.write('this build hangs\\n');\nsetInterval(() => {}, 1000);\n");
   const current = path.join(inst, 'current');
   const swap = (build: string) => {
     fs.symlinkSync(path.join('releases', build), `${current}.tmp`);
@@ -128,7 +132,7 @@ describe('upgrading httpd itself (SIGUSR2, httpd upgrade)', () => {
     builds = installBuilds();
     const { vhosts } = await singleSiteVhosts({ 'index.html': BODY });
     pidFile = path.join(tmpDir('run-'), 'httpd.pid');
-    const proc = spawn(process.execPath, [builds.bin, vhosts, '--port', '0', '--host', '127.0.0.1', '--workers', '2', '--pid-file', pidFile, '--drain-timeout', '5'], {
+    const proc = spawn(process.execPath, [builds.bin, vhosts, '--port', '0', '--host', '127.0.0.1', '--workers', '2', '--pid-file', pidFile, '--drain-timeout', '5', '--upgrade-timeout', '6'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     srv = await attachHttpd(proc);
@@ -162,6 +166,20 @@ describe('upgrading httpd itself (SIGUSR2, httpd upgrade)', () => {
     expect(load.failures).toEqual([]);
     expect(load.keepAliveOk).toBeGreaterThan(0);
     expect(load.newConnectionOk).toBeGreaterThan(0);
+    expect((await raw(srv.port, 'GET', '/')).status).toBe(200);
+  });
+
+  it('a new primary that is not ready within --upgrade-timeout is stopped, and the old one goes on', async () => {
+    const oldPid = srv.proc.pid!;
+    builds.swap('hanging');
+    const r = await runNode(HTTPD_BIN, ['upgrade', '--pid-file', pidFile, '--timeout', '20'], { timeoutMs: 30_000 });
+    builds.swap('a');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`httpd upgrade: failed, primary ${oldPid} keeps serving: the new primary was not ready within 6 s; it was stopped\n`);
+    const failed = srv.logs.filter((l) => l.event === 'upgrade-failed').at(-1)!;
+    expect(srv.logs.some((l) => l.raw === 'this build hangs')).toBe(true);
+    await waitUntil('the hanging primary to be gone', () => !alive(failed.newPid as number));
+    expect(fs.readFileSync(pidFile, 'utf8')).toBe(`${oldPid}\n`);
     expect((await raw(srv.port, 'GET', '/')).status).toBe(200);
   });
 

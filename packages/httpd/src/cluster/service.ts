@@ -150,6 +150,12 @@ export class ServiceLifecycle {
     this.log.log('info', 'upgrade-starting', { fd: this.socket.fd.fd, command: process.argv.slice(1).join(' ') });
     void startUpgrade([this.socket.fd], this.config.upgradeTimeoutMs).then((outcome) => {
       this.upgrading = false;
+      if (outcome.ok && isStopping()) {
+        // Stopped (SIGTERM) while the new one started: the service is going away, so is the new primary.
+        this.log.log('warn', 'upgrade-abandoned', { newPid: outcome.pid, why: 'stopping' });
+        process.kill(outcome.pid, 'SIGTERM');
+        return;
+      }
       if (outcome.ok) {
         this.handedOver = true;
         this.log.log('info', 'upgraded', { newPid: outcome.pid });
