@@ -217,3 +217,24 @@ describe('upgrading httpd itself (SIGUSR2, httpd upgrade)', () => {
     expect((await raw(srv.port, 'GET', '/')).status).toBe(200);
   });
 });
+
+describe('httpd upgrade: bad input', () => {
+  it('no pid file, a pid file without a PID, or a PID that is not running: exit status 2 with one line', async () => {
+    const dir = tmpDir('run-');
+    const missing = await runNode(HTTPD_BIN, ['upgrade', '--pid-file', path.join(dir, 'none.pid')], { timeoutMs: 15_000 });
+    expect([missing.code, missing.stderr]).toEqual([2, `httpd upgrade: ${path.join(dir, 'none.pid')}: no PID in it (is httpd running with --pid-file ${path.join(dir, 'none.pid')}?)\n`]);
+    fs.writeFileSync(path.join(dir, 'junk.pid'), 'not a pid\n');
+    const junk = await runNode(HTTPD_BIN, ['upgrade', '--pid-file', path.join(dir, 'junk.pid')], { timeoutMs: 15_000 });
+    expect(junk.code).toBe(2);
+    expect(junk.stderr).toMatch(/no PID in it/);
+    // A PID that existed and is gone: a child that has exited and been reaped.
+    const child = spawn(process.execPath, ['-e', '']);
+    await new Promise((r) => child.on('exit', r));
+    fs.writeFileSync(path.join(dir, 'dead.pid'), `${child.pid}\n`);
+    const dead = await runNode(HTTPD_BIN, ['upgrade', '--pid-file', path.join(dir, 'dead.pid')], { timeoutMs: 15_000 });
+    expect([dead.code, dead.stderr]).toEqual([2, `httpd upgrade: ${path.join(dir, 'dead.pid')} names PID ${child.pid}, which is not running; start httpd instead\n`]);
+    const usage = await runNode(HTTPD_BIN, ['upgrade'], { timeoutMs: 15_000 });
+    expect(usage.code).not.toBe(0);
+    expect(usage.stderr).toMatch(/required option '--pid-file <FILE>' not specified/);
+  });
+});
