@@ -88,20 +88,29 @@ describe('socket activation (sd_listen_fds(3), systemd.socket(5))', () => {
     }
   });
 
-  it('refuses a descriptor that is not a listening socket, naming it', async () => {
+  it('refuses a descriptor that is not a listening TCP socket (a file, a unix socket, a closed fd), naming it', async () => {
     const file = path.join(tmpDir(), 'not-a-socket');
     fs.writeFileSync(file, 'x');
     const fd = fs.openSync(file, 'r');
     try {
       const r = spawnSync(process.execPath, [HTTPD_BIN, vhosts, '--listen-fd', '3'], { stdio: ['ignore', 'pipe', 'pipe', fd], encoding: 'utf8', timeout: 15_000 });
       expect(r.status).toBe(1);
-      expect(r.stderr).toMatch(/^httpd: fd 3 is not an open stream socket \(EINVAL\); pass a listening TCP or unix socket\n$/);
+      expect(r.stderr).toMatch(/^httpd: fd 3 is not an open stream socket \(EINVAL\); pass a listening TCP socket\n$/);
     } finally {
       fs.closeSync(fd);
     }
+    const unix = net.createServer().listen(path.join(tmpDir(), 'httpd.sock'));
+    await new Promise((r) => unix.once('listening', r));
+    try {
+      const fdOfUnix = (unix as unknown as { _handle: { fd: number } })._handle.fd;
+      const r = spawnSync(process.execPath, [HTTPD_BIN, vhosts, '--listen-fd', '3'], { stdio: ['ignore', 'pipe', 'pipe', fdOfUnix], encoding: 'utf8', timeout: 15_000 });
+      expect([r.status, r.stderr]).toEqual([1, 'httpd: fd 3 is a unix socket; httpd serves TCP sockets only: give the socket unit ListenStream=PORT or ADDRESS:PORT\n']);
+    } finally {
+      unix.close();
+    }
     const closed = await runNode(HTTPD_BIN, [vhosts, '--listen-fd', '9'], { timeoutMs: 15_000 });
     expect(closed.code).toBe(1);
-    expect(closed.stderr).toBe('httpd: fd 9 is not an open stream socket (EINVAL); pass a listening TCP or unix socket\n');
+    expect(closed.stderr).toBe('httpd: fd 9 is not an open stream socket (EINVAL); pass a listening TCP socket\n');
     expect(closed.stderr).not.toMatch(/\n\s+at /);
   });
 

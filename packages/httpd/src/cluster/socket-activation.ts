@@ -64,10 +64,10 @@ export class InheritedSocketError extends Error {
 }
 
 /**
- * Wraps an inherited descriptor in a Node server handle (TCP or, for a unix
- * socket, a pipe), as node:cluster's primary does for a bound one. It must be a
- * listening stream socket: a closed descriptor, a file or a datagram socket is
- * refused with a message naming the fd.
+ * Wraps an inherited descriptor in a Node TCP server handle, as node:cluster's
+ * primary does for a bound one. It must be a listening TCP socket: a closed
+ * descriptor, a file, a datagram or a unix socket is refused with a message
+ * naming the fd.
  */
 export function openInheritedSocket(fd: number): { handle: SocketHandle; address: string; port: number } {
   const create = (net as unknown as { _createServerHandle: (a: string | null, p: number | null, t: number | null, fd?: number) => SocketHandle | number })._createServerHandle;
@@ -76,16 +76,19 @@ export function openInheritedSocket(fd: number): { handle: SocketHandle; address
     handle = create(null, null, null, fd);
   } catch (err) {
     // ERR_INVALID_FD_TYPE: a file, a tty, a UDP socket...
-    throw new InheritedSocketError(`fd ${fd} is not a stream socket (${(err as Error).message}); pass a listening TCP or unix socket`);
+    throw new InheritedSocketError(`fd ${fd} is not a stream socket (${(err as Error).message}); pass a listening TCP socket`);
   }
   if (typeof handle === 'number') {
     const code = util.getSystemErrorName(handle);
     // Node answers EINVAL for a descriptor that is closed, a file, a tty or a datagram socket.
-    throw new InheritedSocketError(`fd ${fd} is not an open stream socket (${code}); pass a listening TCP or unix socket`);
+    throw new InheritedSocketError(`fd ${fd} is not an open stream socket (${code}); pass a listening TCP socket`);
   }
   const out: { address?: string; port?: number } = {};
-  // A unix socket's handle (a Pipe) has no getsockname: it is served as it is.
-  if (typeof handle.getsockname !== 'function') return { handle, address: `fd ${fd}`, port: 0 };
+  // A unix socket's handle (a Pipe) has no getsockname. The workers, logs and access log assume TCP peers: refuse it.
+  if (typeof handle.getsockname !== 'function') {
+    handle.close();
+    throw new InheritedSocketError(`fd ${fd} is a unix socket; httpd serves TCP sockets only: give the socket unit ListenStream=PORT or ADDRESS:PORT`);
+  }
   const err = handle.getsockname(out);
   if (err < 0) {
     handle.close();
