@@ -1,7 +1,11 @@
 export { HttpServer, type HttpServerOptions } from './server/http-server.js';
 export { VhostRegistry, DEFAULT_SITE, hostKey } from './vhosts/registry.js';
-export { Site } from './vhosts/site.js';
-export { planResponse, errorPlan, type Plan, type Segment, type PlanConfig } from './http/plan.js';
+export { Site, type UnavailableSite } from './vhosts/site.js';
+export { resolveRequest, resolvePath, encodePath, type ResolveConfig, type SiteLookup } from './http/resolve.js';
+export { representResource, errorResponse, type RepresentConfig } from './http/represent.js';
+export type { RequestInfo, Resource, HttpResponse, Segment, Field } from './http/response.js';
+export { serializeHead, Http1HeadCache } from './server/serialize-http1.js';
+export { BodySource } from './io/body-source.js';
 export { parseRequestHead, DEFAULT_LIMITS, RequestHeaders, type RequestHead, type ParseOutcome, type ParseLimits } from './http/parse-request.js';
 export { parseTarget, percentDecode, removeDotSegments, type TargetOutcome } from './http/target.js';
 export { normaliseHost } from './http/host.js';

@@ -1,4 +1,4 @@
-import type net from 'node:net';
+import type { Writable } from 'node:stream';
 import type { StoredObject, Webroot } from '@webroot/format';
 
 /** Chunk size for large bodies. Two chunks per response are in flight at most. */
@@ -34,7 +34,7 @@ export interface Executor {
   /** Returns the bytes synchronously when the mode can, else a promise. */
   read(webroot: Webroot, object: StoredObject, start: number, end: number): Buffer | Promise<Buffer>;
   /** `prefix` (the response head, part headers) goes out in the same write as the first chunk. */
-  pump(socket: net.Socket, webroot: Webroot, object: StoredObject, start: number, end: number, prefix?: Buffer[]): Promise<boolean>;
+  pump(socket: Writable, webroot: Webroot, object: StoredObject, start: number, end: number, prefix?: Buffer[]): Promise<boolean>;
 }
 
 function shortRead(webroot: Webroot): Error {
@@ -42,7 +42,7 @@ function shortRead(webroot: Webroot): Error {
 }
 
 /** Resolves when `buf`'s write has left for the kernel: true if written, false if the socket failed. */
-function writeChunk(socket: net.Socket, buf: Buffer): Promise<boolean> {
+function writeChunk(socket: Writable, buf: Buffer): Promise<boolean> {
   return new Promise((resolve) => socket.write(buf, (err) => resolve(!err)));
 }
 
@@ -52,7 +52,7 @@ function writeChunk(socket: net.Socket, buf: Buffer): Promise<boolean> {
  * write completed. That is the backpressure: never more than two chunks queued.
  */
 async function pumpWith(
-  socket: net.Socket,
+  socket: Writable,
   end: number,
   start: number,
   prefix: Buffer[] | undefined,

@@ -6,7 +6,7 @@ interface Slot {
   /** A complete keep-alive 200 response (head and body) for the second `second`, or null. */
   response: Buffer | null;
   second: number;
-  /** The header lines `response` was built with. */
+  /** The head (status line and fields, without Date) `response` was built with. */
   headers: string;
   /** Where the 29 characters of the Date value start in `response`. */
   dateAt: number;
@@ -69,14 +69,16 @@ export class ObjectCache {
   }
 
   /**
-   * The whole response to a plain GET of a cached object: the status line,
-   * `headers`, Date and the body, in one buffer that is written as it is. When
+   * The whole response to a plain GET of a cached object: `head` (the status
+   * line and header lines of the HTTP/1.1 serializer), Date and the body, in
+   * one buffer that is written as it is. When
    * the second (and so Date) changes, the Date is rewritten in place if no write
    * is reading the buffer, else the response is rebuilt in a new one; so is a
    * response whose header lines differ. The body lives inside it, so a cached
    * object is held once. Undefined when the object is not cached.
    */
   response(object: StoredObject, headers: string, second: number, date: string): Buffer | undefined {
+    // `headers` is the whole head before Date: this cache knows no status line of its own.
     const slot = this.map.get(object);
     if (slot === undefined) return undefined;
     slot.used = true;
@@ -90,7 +92,7 @@ export class ObjectCache {
         return current;
       }
     }
-    const head = `HTTP/1.1 200 OK\r\n${headers}Date: ${date}\r\n\r\n`;
+    const head = `${headers}Date: ${date}\r\n\r\n`;
     const body = slot.data;
     const out = Buffer.allocUnsafeSlow(head.length + body.length);
     out.write(head, 0, 'latin1');

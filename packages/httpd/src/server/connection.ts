@@ -1,8 +1,10 @@
 import type net from 'node:net';
 import { currentHttpDate, currentHttpSecond } from '../http/dates.js';
 import { parseRequestHead, type RequestHead } from '../http/parse-request.js';
-import { errorPlan, planResponse, type Plan } from '../http/plan.js';
-import { statusLine } from '../http/status.js';
+import { nowSeconds } from '../http/dates.js';
+import { errorResponse, representResource } from '../http/represent.js';
+import { resolveRequest } from '../http/resolve.js';
+import type { HttpResponse, RequestInfo } from '../http/response.js';
 import { errorFields } from '../log.js';
 import type { ServerContext } from './context.js';
 import { isSharedRead, writeNow } from './fast-socket.js';
@@ -20,6 +22,40 @@ function injectFault(target: string): void {
       throw new Error('injected fault outside request handling');
     });
   }
+}
+
+/** The protocol-neutral view of an HTTP/1.1 request head that resolve and represent read. */
+export function requestInfoOf(head: RequestHead, scheme: 'http' | 'https'): RequestInfo {
+  const h = head.headers;
+  return {
+    method: head.method,
+    target: head.target,
+    authority: h.host,
+    hostCount: head.hostCount,
+    minor: head.minor,
+    scheme,
+    acceptEncoding: h['accept-encoding'],
+    range: h.range,
+    ifRange: h['if-range'],
+    ifMatch: h['if-match'],
+    ifNoneMatch: h['if-none-match'],
+    ifModifiedSince: h['if-modified-since'],
+    ifUnmodifiedSince: h['if-unmodified-since'],
+  };
+}
+
+/** Bytes the kernel has taken from `socket`: handed to the handle, less what still waits in libuv's queue. */
+function kernelBytes(socket: net.Socket): number {
+  const handle = (socket as unknown as { _handle?: { writeQueueSize?: number } | null })._handle;
+  return socket.bytesWritten - socket.writableLength - (handle?.writeQueueSize ?? 0);
+}
+
+/** Whether an unparsable request was a HEAD: its error response then has no body either (RFC 9110 section 9.3.2). */
+function startsWithHead(buf: Buffer | null): boolean {
+  if (buf === null) return false;
+  let i = 0;
+  while (i < buf.length && (buf[i] === 0x0d || buf[i] === 0x0a)) i++;
+  return buf.length - i >= 5 && buf.toString('latin1', i, i + 5) === 'HEAD ';
 }
 
 /** Bodies up to this size are gathered into one buffer with the head: one write, one syscall. */
@@ -45,7 +81,13 @@ export class Connection {
   private awaitingHead = false;
   /** Whether to close once the response the kernel could not take at once has been written. */
   private closeAfterDrain = false;
-  private readonly onDrained = () => this.finish(this.closeAfterDrain);
+  /** The client half-closed: answer what was received, then close. */
+  private peerEnded = false;
+  private readonly onDrained = () => {
+    this.stopSendWatch();
+    this.finish(this.closeAfterDrain);
+  };
+  private sendWatch: NodeJS.Timeout | undefined;
 
   /** `sharedReads`: the socket's reads arrive through `onData`, called by its `onread` callback, not as 'data' events. */
   constructor(
@@ -58,7 +100,11 @@ export class Connection {
     if (!sharedReads) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('timeout', () => this.onTimeout());
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => ctx.connections.delete(this));
+    socket.on('end', () => this.onEnd());
+    socket.on('close', () => {
+      this.stopSendWatch();
+      ctx.connections.delete(this);
+    });
     ctx.connections.add(this);
   }
 
@@ -94,7 +140,7 @@ export class Connection {
 
   private onTimeout(): void {
     // A partial head that stalls gets 408; an idle keep-alive connection or a stalled reader is just closed.
-    if (!this.busy && this.buf !== null && this.skip === 0) this.send(errorPlan(408, true), null, true);
+    if (!this.busy && this.buf !== null && this.skip === 0) this.send(errorResponse(408, { close: true }), null, true);
     else this.socket.destroy();
   }
 
@@ -124,7 +170,7 @@ export class Connection {
         const r = parseRequestHead(this.buf, 0, this.ctx.limits);
         if (r.kind === 'incomplete') {
           const waited = Date.now() - this.headStart;
-          if (waited > this.ctx.timeouts.headerMs) this.send(errorPlan(408, true), null, true);
+          if (waited > this.ctx.timeouts.headerMs) this.send(errorResponse(408, { close: true }), null, true);
           else {
             // A stalled partial head is cut at the header deadline, not the (longer) idle timeout.
             this.awaitingHead = true;
@@ -138,7 +184,7 @@ export class Connection {
         }
         if (r.kind === 'error') {
           this.ctx.log.log('debug', 'bad-request', { status: r.status, reason: r.reason, remote: this.socket.remoteAddress });
-          this.send(errorPlan(r.status, true), null, true);
+          this.send(errorResponse(r.status, { close: true, isHead: startsWithHead(this.buf) }), null, true);
           break;
         }
         this.buf = r.end < this.buf.length ? this.buf.subarray(r.end) : null;
@@ -149,47 +195,48 @@ export class Connection {
     } finally {
       this.inLoop = false;
     }
+    this.endIfPeerEnded();
   }
 
   private handle(head: RequestHead): void {
-    let plan: Plan;
+    let res: HttpResponse;
+    const isHead = head.method === 'HEAD';
     try {
       if (this.ctx.faultInjection && head.target.startsWith('/__fault__/')) injectFault(head.target);
-      plan = planResponse(head, this.ctx.sites, this.ctx.plan);
+      const req = requestInfoOf(head, this.ctx.scheme);
+      res = representResource(resolveRequest(req, this.ctx.sites, this.ctx.resolve), req, this.ctx.represent, nowSeconds());
     } catch (err) {
       this.ctx.log.log('error', 'request-failed', { method: head.method, target: head.target, host: head.headers.host, ...errorFields(err), stack: (err as Error)?.stack });
-      plan = errorPlan(500, false, head.method === 'HEAD');
+      res = errorResponse(500, { isHead });
     }
-    let close = plan.close === true || !head.keepAlive || this.closing || this.ctx.draining();
+    let close = res.close || !head.keepAlive || this.closing || this.ctx.draining();
     if (head.chunked) close = true;
     else if (head.contentLength > MAX_SKIPPED_BODY) close = true;
     else this.skip = head.contentLength;
-    this.send(plan, head, close);
+    this.send(res, head, close);
   }
 
-  private send(plan: Plan, head: RequestHead | null, close: boolean): void {
+  private send(res: HttpResponse, head: RequestHead | null, close: boolean): void {
     this.busy = true;
     if (this.socket.destroyed) return this.finish(true);
     const date = currentHttpDate();
+    const headBlock = this.ctx.heads.head(res);
     // The common case, a keep-alive GET of a whole cached object: one prebuilt buffer, no copy.
-    if (!close && plan.status === 200 && head !== null && head.minor === 1 && plan.body.length === 1) {
-      const seg = plan.body[0]!;
-      if (seg.kind === 'object' && seg.start === 0 && seg.end === seg.object.length) {
-        const whole = this.ctx.cache.response(seg.object, plan.headers, currentHttpSecond(), date);
-        if (whole !== undefined) return this.sent(writeNow(this.socket, whole, this.onDrained), head, plan.status, plan.bodyLength, false);
-      }
+    if (!close && res.cacheKey?.kind === 'whole' && head !== null && head.minor === 1 && res.body.length === 1) {
+      const whole = this.ctx.cache.response(res.cacheKey.object, headBlock, currentHttpSecond(), date);
+      if (whole !== undefined) return this.sent(writeNow(this.socket, whole, this.onDrained), head, res.status, res.bodyLength, false);
     }
     // An HTTP/1.0 client keeps the connection only if the response says so (RFC 9112 Appendix C.2.2).
     const connection = close ? 'Connection: close\r\n' : head?.minor === 0 ? 'Connection: keep-alive\r\n' : '';
-    const headText = `${statusLine(plan.status)}${plan.headers}Date: ${date}\r\n${connection}\r\n`;
-    if (plan.body.length === 0) {
+    const headText = `${headBlock}Date: ${date}\r\n${connection}\r\n`;
+    if (res.body.length === 0) {
       // No body (HEAD, 304, 204): the string goes to the socket without a Buffer in between.
-      return this.sent(writeNow(this.socket, headText, this.onDrained), head, plan.status, 0, close);
+      return this.sent(writeNow(this.socket, headText, this.onDrained), head, res.status, 0, close);
     }
-    const webroot = plan.body.some((s) => s.kind === 'object') ? plan.site!.webroot.acquire() : undefined;
+    const webroot = res.body.some((s) => s.kind === 'object') ? res.site!.webroot.acquire() : undefined;
     const done = (ok: boolean, written = true) => {
       webroot?.release();
-      this.sent(written, head, plan.status, ok ? plan.bodyLength : 0, close || !ok);
+      this.sent(written, head, res.status, ok ? res.bodyLength : 0, close || !ok);
     };
     const bytesBefore = this.socket.bytesWritten;
     const fail = (err: unknown) => {
@@ -197,15 +244,22 @@ export class Connection {
       webroot?.release();
       this.busy = false;
       // Nothing of this response has gone out yet (reads come before the first write): a 500 can still be said.
-      if (!this.socket.destroyed && this.socket.bytesWritten === bytesBefore && plan.status !== 500) {
-        this.send(errorPlan(500, true, head?.method === 'HEAD'), head, true);
+      if (!this.socket.destroyed && this.socket.bytesWritten === bytesBefore && res.status !== 500) {
+        this.send(errorResponse(500, { close: true, isHead: head?.method === 'HEAD' }), head, true);
       } else {
         this.socket.destroy();
       }
     };
     try {
-      if (plan.bodyLength <= SMALL_BODY) this.sendSmall(headText, plan, done, fail);
-      else this.sendLarge(headText, plan).then(done, fail);
+      if (res.bodyLength <= SMALL_BODY) {
+        const write = (out: Buffer) => {
+          if (this.socket.destroyed) return done(false);
+          done(true, writeNow(this.socket, out, this.onDrained));
+        };
+        const out = this.ctx.bodies.gather(res, headText);
+        if (out instanceof Promise) out.then(write, fail);
+        else write(out);
+      } else this.sendLarge(headText, res).then(done, fail);
     } catch (err) {
       fail(err);
     }
@@ -219,73 +273,53 @@ export class Connection {
   private sent(written: boolean, head: RequestHead | null, status: number, bytes: number, close: boolean): void {
     this.ctx.accessLog?.(this.socket, head, status, bytes);
     if (written) this.finish(close);
-    else this.closeAfterDrain = close;
-  }
-
-  /** Head and body in one buffer, one write; reads that the mode cannot do synchronously are awaited first. */
-  private sendSmall(headText: string, plan: Plan, done: (ok: boolean, written?: boolean) => void, fail: (err: unknown) => void): void {
-    const { cache, executor } = this.ctx;
-    const parts: (Buffer | Promise<Buffer>)[] = [];
-    let pending = false;
-    for (const seg of plan.body) {
-      if (seg.kind === 'buffer') {
-        parts.push(seg.data);
-        continue;
-      }
-      const webroot = plan.site!.webroot;
-      if (cache.cacheable(seg.object)) {
-        const hit = cache.get(seg.object);
-        if (hit) {
-          parts.push(seg.start === 0 && seg.end === hit.length ? hit : hit.subarray(seg.start, seg.end));
-          continue;
-        }
-        const whole = executor.read(webroot, seg.object, 0, seg.object.length);
-        const keep = (b: Buffer) => {
-          cache.set(seg.object, b);
-          return seg.start === 0 && seg.end === b.length ? b : b.subarray(seg.start, seg.end);
-        };
-        if (whole instanceof Promise) {
-          pending = true;
-          parts.push(whole.then(keep));
-        } else parts.push(keep(whole));
-        continue;
-      }
-      const bytes = executor.read(webroot, seg.object, seg.start, seg.end);
-      if (bytes instanceof Promise) pending = true;
-      parts.push(bytes);
+    else {
+      this.closeAfterDrain = close;
+      this.startSendWatch();
     }
-    const write = (bodies: Buffer[]) => {
-      if (this.socket.destroyed) return done(false);
-      const headLength = Buffer.byteLength(headText, 'latin1');
-      let total = headLength;
-      for (const b of bodies) total += b.length;
-      const out = Buffer.allocUnsafe(total);
-      out.write(headText, 0, 'latin1');
-      let at = headLength;
-      for (const b of bodies) at += b.copy(out, at);
-      done(true, writeNow(this.socket, out, this.onDrained));
-    };
-    if (pending) Promise.all(parts).then(write, fail);
-    else write(parts as Buffer[]);
   }
 
-  private async sendLarge(headText: string, plan: Plan): Promise<boolean> {
+  /**
+   * --send-timeout: while bytes wait for a client that reads nothing, close
+   * once none has left for that long. Node's own socket timeout cannot say
+   * this: it lets its first expiry pass whenever a write is queued, so it
+   * fired at twice the time set.
+   */
+  private startSendWatch(): void {
+    if (this.sendWatch !== undefined || this.socket.destroyed) return;
     const socket = this.socket;
-    socket.setTimeout(this.ctx.timeouts.sendMs);
-    // Literal bytes (the head, multipart part headers) ride along with the next object's first chunk.
-    let pending: Buffer[] = [Buffer.from(headText, 'latin1')];
-    for (const seg of plan.body) {
-      if (socket.destroyed) return false;
-      if (seg.kind === 'buffer') pending.push(seg.data);
-      else {
-        const ok = await this.ctx.executor.pump(socket, plan.site!.webroot, seg.object, seg.start, seg.end, pending);
-        pending = [];
-        if (!ok) return false;
+    const limit = this.ctx.timeouts.sendMs;
+    socket.setTimeout(0);
+    let sent = kernelBytes(socket);
+    let since = Date.now();
+    this.sendWatch = setInterval(() => {
+      const now = kernelBytes(socket);
+      if (now !== sent) {
+        sent = now;
+        since = Date.now();
+      } else if (Date.now() - since >= limit) {
+        this.ctx.log.log('debug', 'send-timeout', { remote: socket.remoteAddress, ms: limit });
+        this.stopSendWatch();
+        socket.destroy();
       }
+    }, Math.min(250, limit));
+    this.sendWatch.unref();
+  }
+
+  private stopSendWatch(): void {
+    if (this.sendWatch === undefined) return;
+    clearInterval(this.sendWatch);
+    this.sendWatch = undefined;
+    if (!this.socket.destroyed) this.socket.setTimeout(this.ctx.timeouts.keepAliveMs);
+  }
+
+  private async sendLarge(headText: string, res: HttpResponse): Promise<boolean> {
+    this.startSendWatch();
+    try {
+      return await this.ctx.bodies.pump(this.socket, res, [Buffer.from(headText, 'latin1')]);
+    } finally {
+      this.stopSendWatch();
     }
-    for (const b of pending) socket.write(b);
-    socket.setTimeout(this.ctx.timeouts.keepAliveMs);
-    return !socket.destroyed;
   }
 
   private finish(close: boolean): void {
@@ -298,5 +332,24 @@ export class Connection {
     }
     if (this.socket.isPaused()) this.socket.resume();
     if (!this.inLoop && this.buf !== null) this.process();
+    this.endIfPeerEnded();
+  }
+
+  /**
+   * The client shut down its sending side (a half-close: `nc -N`, some HTTP/1.0
+   * clients and health checkers): every complete request already received is
+   * still answered in full, then the connection closes (RFC 9112 section 9.6).
+   */
+  private onEnd(): void {
+    this.peerEnded = true;
+    this.endIfPeerEnded();
+  }
+
+  private endIfPeerEnded(): void {
+    if (!this.peerEnded || this.busy || this.inLoop || this.socket.destroyed) return;
+    // What is left is at most a partial head that can no longer complete.
+    this.closing = true;
+    this.buf = null;
+    this.socket.end();
   }
 }

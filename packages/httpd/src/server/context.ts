@@ -1,11 +1,13 @@
 import type net from 'node:net';
 import type { ParseLimits } from '../http/parse-request.js';
-import type { PlanConfig, SiteLookup } from '../http/plan.js';
 import type { RequestHead } from '../http/parse-request.js';
-import type { Executor } from '../io/executors.js';
+import type { RepresentConfig } from '../http/represent.js';
+import type { ResolveConfig, SiteLookup } from '../http/resolve.js';
+import type { BodySource } from '../io/body-source.js';
 import type { ObjectCache } from '../io/object-cache.js';
 import type { Logger } from '../log.js';
 import type { Connection } from './connection.js';
+import type { Http1HeadCache } from './serialize-http1.js';
 
 export interface Timeouts {
   /** A request head must be complete within this long of its first byte (else 408). */
@@ -19,11 +21,17 @@ export interface Timeouts {
 /** What every connection of one server shares. */
 export interface ServerContext {
   sites: SiteLookup;
-  plan: PlanConfig;
+  resolve: ResolveConfig;
+  represent: RepresentConfig;
+  /** 'https' when the connections come from a TLS listener. */
+  scheme: 'http' | 'https';
   limits: ParseLimits;
   timeouts: Timeouts;
-  executor: Executor;
+  /** Bodies from the object cache or the IO mode's executor. */
+  bodies: BodySource;
+  /** The object cache itself, for prebuilt whole responses. */
   cache: ObjectCache;
+  heads: Http1HeadCache;
   log: Logger;
   accessLog?: (socket: net.Socket, head: RequestHead | null, status: number, bytes: number) => void;
   connections: Set<Connection>;

@@ -171,6 +171,8 @@ export function acceptWithSharedReads(server: net.Server, onSocket: (socket: net
         handle: clientHandle,
         readable: true,
         writable: true,
+        // As the server's own sockets (http-server.ts): a client's half-close does not end our side.
+        allowHalfOpen: true,
         onread: { buffer: SHARED_READ_BUFFER, callback: (n: number) => deliver?.(SHARED_READ_BUFFER.subarray(0, n)) },
       };
       socket = new net.Socket(options as net.SocketConstructorOpts);

@@ -1,18 +1,22 @@
 import net from 'node:net';
 import { DEFAULT_LIMITS, type ParseLimits } from '../http/parse-request.js';
-import type { PlanConfig, SiteLookup } from '../http/plan.js';
+import type { RepresentConfig } from '../http/represent.js';
+import type { ResolveConfig, SiteLookup } from '../http/resolve.js';
+import { BodySource } from '../io/body-source.js';
 import { executorFor, type IoMode } from '../io/executors.js';
 import { ObjectCache } from '../io/object-cache.js';
 import type { Logger } from '../log.js';
 import { Connection } from './connection.js';
 import { acceptWithSharedReads, isBeingWritten } from './fast-socket.js';
 import type { ServerContext, Timeouts } from './context.js';
+import { Http1HeadCache } from './serialize-http1.js';
 
 export interface HttpServerOptions {
   sites: SiteLookup;
   io: IoMode;
   cacheBytes: number;
-  plan: PlanConfig;
+  /** What resolve and represent are configured with (autoindex, Cache-Control). */
+  plan: ResolveConfig & RepresentConfig;
   timeouts: Timeouts;
   limits?: ParseLimits;
   log: Logger;
@@ -26,20 +30,25 @@ export class HttpServer {
   private isDraining = false;
 
   constructor(options: HttpServerOptions) {
+    const cache = new ObjectCache(options.cacheBytes, isBeingWritten);
     this.ctx = {
       sites: options.sites,
-      plan: options.plan,
+      resolve: { autoindex: options.plan.autoindex },
+      represent: { cacheControl: options.plan.cacheControl },
+      scheme: 'http',
       limits: options.limits ?? DEFAULT_LIMITS,
       timeouts: options.timeouts,
-      executor: executorFor(options.io),
-      cache: new ObjectCache(options.cacheBytes, isBeingWritten),
+      bodies: new BodySource(cache, executorFor(options.io)),
+      cache,
+      heads: new Http1HeadCache(),
       log: options.log,
       accessLog: options.accessLog,
       connections: new Set(),
       draining: () => this.isDraining,
       faultInjection: process.env.WEBROOT_FAULT_INJECTION === '1',
     };
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket, false));
+    // allowHalfOpen: a client's FIN must not end our side before its responses are sent (see Connection.onEnd).
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket, false));
     // Once listening, connections are accepted with the shared read buffer (see fast-socket.ts) where Node allows it.
     this.server.once('listening', () => {
       acceptWithSharedReads(this.server, (socket) => {

@@ -1,14 +1,11 @@
-import type { Entry, StoredObject, Webroot } from '@webroot/format';
+import type { Entry, Webroot } from '@webroot/format';
 
 /**
- * One loaded site: a webroot plus per-site caches of things derived from its
- * immutable index (header blocks, directory listings). Replaced whole on swap.
+ * One loaded site: a webroot plus what is derived from its immutable index
+ * (directory listings). Replaced whole on swap.
  */
 export class Site {
-  /** Fixed header lines per stored object (a file's identity or one of its variants). */
-  readonly headCache = new Map<StoredObject, string>();
-  /** Header lines of a 304 per stored object. */
-  readonly notModifiedCache = new Map<StoredObject, string>();
+  readonly kind = 'site';
   private listings?: Map<string, Entry[]>;
 
   constructor(

@@ -1,0 +1,80 @@
+import type { Writable } from 'node:stream';
+import type { HttpResponse } from '../http/response.js';
+import type { Executor } from './executors.js';
+import type { ObjectCache } from './object-cache.js';
+
+/**
+ * Where response bodies come from, for every protocol: the object cache for
+ * small hot objects, else the IO mode's executor. `gather` returns a small
+ * body whole (after `prefix`, written as latin1: an HTTP/1.1 head, so head
+ * and body leave in one write); `pump` sends a large one into a Writable (a
+ * socket, an HTTP/2 stream) with backpressure, resolving false when the sink
+ * closed first.
+ */
+export class BodySource {
+  constructor(
+    readonly cache: ObjectCache,
+    readonly executor: Executor,
+  ) {}
+
+  gather(res: HttpResponse, prefix = ''): Buffer | Promise<Buffer> {
+    const { cache, executor } = this;
+    const parts: (Buffer | Promise<Buffer>)[] = [];
+    let pending = false;
+    for (const seg of res.body) {
+      if (seg.kind === 'buffer') {
+        parts.push(seg.data);
+        continue;
+      }
+      const webroot = res.site!.webroot;
+      if (cache.cacheable(seg.object)) {
+        const hit = cache.get(seg.object);
+        if (hit) {
+          parts.push(seg.start === 0 && seg.end === hit.length ? hit : hit.subarray(seg.start, seg.end));
+          continue;
+        }
+        const whole = executor.read(webroot, seg.object, 0, seg.object.length);
+        const keep = (b: Buffer) => {
+          const kept = cache.set(seg.object, b);
+          return seg.start === 0 && seg.end === kept.length ? kept : kept.subarray(seg.start, seg.end);
+        };
+        if (whole instanceof Promise) {
+          pending = true;
+          parts.push(whole.then(keep));
+        } else parts.push(keep(whole));
+        continue;
+      }
+      const bytes = executor.read(webroot, seg.object, seg.start, seg.end);
+      if (bytes instanceof Promise) pending = true;
+      parts.push(bytes);
+    }
+    const join = (bodies: Buffer[]): Buffer => {
+      if (prefix === '' && bodies.length === 1) return bodies[0]!;
+      const prefixLength = Buffer.byteLength(prefix, 'latin1');
+      let total = prefixLength;
+      for (const b of bodies) total += b.length;
+      const out = Buffer.allocUnsafe(total);
+      out.write(prefix, 0, 'latin1');
+      let at = prefixLength;
+      for (const b of bodies) at += b.copy(out, at);
+      return out;
+    };
+    return pending ? Promise.all(parts).then(join) : join(parts as Buffer[]);
+  }
+
+  /** `prefix` (an HTTP/1.1 head) goes out in the same write as the first bytes of the body. */
+  async pump(sink: Writable, res: HttpResponse, prefix: Buffer[] = []): Promise<boolean> {
+    let pending = prefix;
+    for (const seg of res.body) {
+      if (sink.destroyed) return false;
+      if (seg.kind === 'buffer') pending.push(seg.data);
+      else {
+        const ok = await this.executor.pump(sink, res.site!.webroot, seg.object, seg.start, seg.end, pending);
+        pending = [];
+        if (!ok) return false;
+      }
+    }
+    for (const b of pending) sink.write(b);
+    return !sink.destroyed;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The HTTP/1.1 serializer (RFC 9112 section 4 and 5): a structured response ->
+ * its status line and header lines. Date and Connection are added by the
+ * connection when it writes. Header blocks that depend on one stored
+ * representation and the configuration alone are cached per stored object:
+ * this is the per-object memo that used to live inside the pure steps.
+ */
+import type { StoredObject } from '@webroot/format';
+import { formatHttpDate } from '../http/dates.js';
+import type { Field, HttpResponse } from '../http/response.js';
+import { statusLine } from '../http/status.js';
+
+/** Sent on every response. */
+export const COMMON_LINES = 'X-Content-Type-Options: nosniff\r\nServer: webroot\r\n';
+
+/** Status line and header lines of `res`, each ending in CRLF, without Date and Connection. */
+export function serializeHead(res: HttpResponse): string {
+  let s = statusLine(res.status);
+  if (res.location !== undefined) s += `Location: ${res.location}\r\n`;
+  if (res.allow !== undefined) s += `Allow: ${res.allow}\r\n`;
+  if (res.contentType !== undefined) s += `Content-Type: ${res.contentType}\r\n`;
+  if (res.contentLength !== undefined) s += `Content-Length: ${res.contentLength}\r\n`;
+  if (res.contentEncoding !== undefined) s += `Content-Encoding: ${res.contentEncoding}\r\n`;
+  if (res.contentRange !== undefined) s += `Content-Range: ${res.contentRange}\r\n`;
+  if (res.etag !== undefined) s += `ETag: ${res.etag}\r\n`;
+  if (res.lastModified !== undefined) s += `Last-Modified: ${formatHttpDate(res.lastModified)}\r\n`;
+  if (res.cacheControl !== undefined) s += `Cache-Control: ${res.cacheControl}\r\n`;
+  if (res.vary !== undefined) s += `Vary: ${res.vary}\r\n`;
+  if (res.acceptRanges) s += 'Accept-Ranges: bytes\r\n';
+  for (const [name, value] of res.extra) s += `${name}: ${value}\r\n`;
+  return s + COMMON_LINES;
+}
+
+interface CachedHead {
+  cacheControl: string | undefined;
+  extra: readonly Field[];
+  text: string;
+}
+
+/**
+ * serializeHead with a cache for responses that carry a `cacheKey`. An entry
+ * is reused only for the same Cache-Control and the same `extra` array (a
+ * configuration reload or other rules make a new one). Keyed weakly by the
+ * stored object: a swapped-out webroot's entries go with its objects.
+ */
+export class Http1HeadCache {
+  private readonly whole = new WeakMap<StoredObject, CachedHead>();
+  private readonly notModified = new WeakMap<StoredObject, CachedHead>();
+
+  head(res: HttpResponse): string {
+    const key = res.cacheKey;
+    if (key === undefined) return serializeHead(res);
+    const map = key.kind === 'whole' ? this.whole : this.notModified;
+    const hit = map.get(key.object);
+    if (hit !== undefined && hit.cacheControl === res.cacheControl && hit.extra === res.extra) return hit.text;
+    const text = serializeHead(res);
+    map.set(key.object, { cacheControl: res.cacheControl, extra: res.extra, text });
+    return text;
+  }
+}
