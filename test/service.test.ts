@@ -237,6 +237,35 @@ describe('--user/--group: dropping root after binding', () => {
       await srv.stop();
     }
   });
+
+  it.skipIf(!root)('after dropping to nobody, an upgrade still works: the new primary gets the socket without binding, and runs as nobody too', async () => {
+    for (const p of [vhosts, path.dirname(webroot)]) fs.chmodSync(p, 0o755);
+    fs.chmodSync(webroot, 0o644);
+    // The pid file is written after the drop, and rewritten by the new primary: its directory belongs to the service user.
+    const run = tmpDir('run-');
+    fs.chownSync(run, 65534, 65534);
+    const pidFile = path.join(run, 'httpd.pid');
+    const srv = await startHttpd(vhosts, ['--workers', '1', '--user', 'nobody', '--pid-file', pidFile]);
+    let newPid = 0;
+    try {
+      await waitForFile(pidFile);
+      const r = await runNode(HTTPD_BIN, ['upgrade', '--pid-file', pidFile, '--timeout', '20'], { timeoutMs: 30_000 });
+      expect([r.code, r.stderr]).toEqual([0, '']);
+      newPid = Number(fs.readFileSync(pidFile, 'utf8'));
+      expect(newPid).not.toBe(srv.proc.pid);
+      expect(ids(newPid).uid).toBe('65534\t65534\t65534\t65534');
+      const second = srv.logs.filter((l) => l.event === 'listening')[1];
+      expect(second).toMatchObject({ pid: newPid, port: srv.port, socket: 'upgrade' });
+      expect(await new Promise((resolve) => (srv.proc.exitCode !== null ? resolve(srv.proc.exitCode) : srv.proc.on('exit', resolve)))).toBe(0);
+      expect((await raw(srv.port, 'GET', '/')).status).toBe(200);
+    } finally {
+      await srv.stop();
+      if (newPid) {
+        process.kill(newPid, 'SIGTERM');
+        for (let i = 0; i < 200 && fs.existsSync(`/proc/${newPid}`); i++) await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+  });
   if (!root) console.log('skipped the --user test: it must run as root to switch users');
 
   it('an unknown user, or --group alone, is refused before serving', async () => {
