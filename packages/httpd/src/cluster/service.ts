@@ -142,8 +142,15 @@ export class ServiceLifecycle {
    * this one. A failure leaves this primary serving, logged with the reason.
    */
   onUpgradeSignal(handOver: () => void, isStopping: () => boolean): void {
-    if (this.upgrading || isStopping() || !this.isReady) {
-      this.log.log('warn', 'upgrade-ignored', { why: this.upgrading ? 'an upgrade is already running' : isStopping() ? 'stopping' : 'not ready yet' });
+    if (this.upgrading) {
+      // The `httpd upgrade` of the running one is waiting for its outcome: no status for this signal.
+      this.log.log('warn', 'upgrade-ignored', { why: 'an upgrade is already running' });
+      return;
+    }
+    if (isStopping() || !this.isReady) {
+      const why = isStopping() ? 'this primary is stopping' : 'this primary is not ready yet; send SIGUSR2 again once it is';
+      this.log.log('warn', 'upgrade-ignored', { why });
+      if (this.config.pidFile) writeUpgradeStatus(this.config.pidFile, { from: process.pid, outcome: 'failed', reason: why });
       return;
     }
     this.upgrading = true;
