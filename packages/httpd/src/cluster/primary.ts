@@ -7,6 +7,9 @@ import { acquireHttpSocket, ServiceLifecycle, UPGRADE_IDLE_GRACE_MS, type HttpSo
 import { listenErrorText, type PrimaryMessage, type WorkerMessage } from './worker.js';
 import { fastSockets } from '../server/fast-socket.js';
 import { VERSION } from '../version.js';
+import { PrimaryTls } from '../tls/primary-tls.js';
+import { startPrimaryAdmin } from '../admin/primary-admin.js';
+import { ConfigReloader } from '../config/reloader.js';
 
 /** Deaths within this window count toward a crash loop. */
 const CRASH_WINDOW_MS = 10_000;
@@ -26,15 +29,25 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   const log = createLogger(config.logLevel);
   let socket: HttpSocket;
   let service: ServiceLifecycle;
+  let inherited: Awaited<ReturnType<typeof acquireHttpSocket>>;
   try {
-    const acquired = await acquireHttpSocket(config, process.env, log);
-    socket = acquired.socket;
-    service = new ServiceLifecycle(config, log, socket, acquired.handoff);
-    service.dropPrivileges();
+    inherited = await acquireHttpSocket(config, process.env, log);
+    socket = inherited.socket;
+    service = new ServiceLifecycle(config, log, socket, inherited.handoff);
   } catch (err) {
     const text = err instanceof BindError ? listenErrorText(config, err.code ?? '', err.message) : (err as Error).message;
     process.stderr.write(`httpd: ${text}\n`);
     process.exit(1);
+  }
+  let tls: PrimaryTls | undefined;
+  if (config.tlsPort !== undefined) {
+    try {
+      tls = await PrimaryTls.bind(config, inherited.tls);
+    } catch (err) {
+      const e = err as BindError;
+      process.stderr.write(`httpd: ${listenErrorText({ ...config, port: config.tlsPort }, e.code ?? '', e.message).replace('--port', '--tls-port')}\n`);
+      process.exit(1);
+    }
   }
 
   const workers = new Map<number, ChildProcess>();
@@ -53,6 +66,14 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   const deaths: number[] = [];
   let backoff = 0;
 
+  const admin = await startPrimaryAdmin(config, log, () => workers, inherited.adminFd);
+  // Every socket is bound: drop root (--user) before any worker exists.
+  try {
+    service.dropPrivileges();
+  } catch (err) {
+    process.stderr.write(`httpd: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
   const tell = (m: PrimaryMessage) => {
     for (const w of workers.values()) if (w.connected) w.send(m);
   };
@@ -63,6 +84,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     workers.set(id, child);
+    tls?.onSpawn(child);
     child.send({ type: 'listen' } satisfies PrimaryMessage, socket.handle as never);
     child.on('message', (m: WorkerMessage) => {
       if (m.type === 'listening') {
@@ -70,12 +92,14 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
         if (listened.size >= config.workers) service.ready(config.workers);
       }
       if (m.type === 'rescanned') reloadStep(id);
+      admin?.onMessage(id, m);
       if (m.type === 'listening' && !announced) {
         announced = true;
         const shownHost = m.address.includes(':') ? `[${m.address}]` : m.address;
         log.log('info', 'listening', {
           url: `http://${shownHost}:${m.port}/`,
           port: m.port,
+          ...(tls ? { tlsUrl: `https://${shownHost}:${tls.port}/`, tlsPort: tls.port } : {}),
           io: config.io,
           workers: config.workers,
           vhosts: config.vhostsDir,
@@ -96,6 +120,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   const onExit = (id: number, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void => {
     workers.delete(id);
     reloadStep(id);
+    admin?.onExit(id, !stopping);
     if (stopping) {
       if (workers.size === 0) exit();
       return;
@@ -136,17 +161,41 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // The configuration file (when there is one) is watched; a valid change goes to every worker, and to workers started later.
+  const reloader =
+    config.configFile === undefined
+      ? undefined
+      : new ConfigReloader(config, log, (next) => {
+          config = next;
+          log.level = next.logLevel;
+          tell({ type: 'config', config: next });
+        });
+  reloader?.start(config.rescanIntervalMs);
   process.on('SIGHUP', () => {
     log.log('info', 'rescan', { why: 'SIGHUP' });
     reloadPending = new Set([...workers].filter(([, w]) => w.connected).map(([id]) => id));
     service.reloading();
+    reloader?.reload('SIGHUP');
     tell({ type: 'rescan' });
     if (reloadPending.size === 0) {
       reloadPending = undefined;
       service.reloaded();
     }
   });
-  process.on('SIGUSR2', () => service.onUpgradeSignal(() => shutdown('upgraded', UPGRADE_IDLE_GRACE_MS), () => stopping));
+  process.on('SIGUSR2', () =>
+    service.onUpgradeSignal(
+      () => shutdown('upgraded', UPGRADE_IDLE_GRACE_MS),
+      () => stopping,
+      [...(tls ? [{ fd: tls.fd, name: 'https' }] : []), ...(admin?.server.fd !== undefined ? [{ fd: admin.server.fd, name: 'admin' }] : [])],
+    ),
+  );
+  process.on('SIGUSR1', () => {
+    log.log('info', 'reopen-logs', { why: 'SIGUSR1' });
+    tell({ type: 'reopen-logs' });
+  });
 
+  tls?.start((m) => {
+    for (const w of workers.values()) if (w.connected) w.send(m);
+  });
   for (let i = 0; i < config.workers; i++) spawnWorker();
 }

@@ -9,6 +9,8 @@ import { forgetUpgradeEnv, parseUpgradeEnv, reportReady, startUpgrade, writeUpgr
 
 /** Keep-alive clients of the old primary get this long to send one more request (answered with Connection: close). */
 export const UPGRADE_IDLE_GRACE_MS = 1000;
+/** --upgrade-timeout's default. */
+export const DEFAULT_UPGRADE_TIMEOUT_MS = 30_000;
 
 export interface HttpSocket {
   handle: SocketHandle;
@@ -34,7 +36,11 @@ export class ServiceError extends Error {
  * variables are removed from the environment so no worker or later primary takes
  * them for its own.
  */
-export async function acquireHttpSocket(config: HttpdConfig, env: NodeJS.ProcessEnv, log: Logger): Promise<{ socket: HttpSocket; handoff?: UpgradeHandoff }> {
+export async function acquireHttpSocket(
+  config: HttpdConfig,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+): Promise<{ socket: HttpSocket; handoff?: UpgradeHandoff; tls?: { handle: SocketHandle; port: number }; adminFd?: number }> {
   const upgrade = parseUpgradeEnv(env);
   const activation = parseListenFds(env, process.pid);
   forgetUpgradeEnv(env);
@@ -62,11 +68,18 @@ export async function acquireHttpSocket(config: HttpdConfig, env: NodeJS.Process
   }
   const choice = chooseHttpSocket(fds);
   if (choice.kind === 'error') throw new ServiceError('HTTPD_BAD_LISTEN_FD', choice.message);
+  // The socket named "https" is the TLS listener's when there is one (--tls-port): served instead of binding that port.
+  const https = config.tlsPort !== undefined ? fds.find((f) => f !== choice.fd && f.name === 'https') : undefined;
+  // Likewise "admin" for the admin listener, when one is configured.
+  const admin = config.admin !== undefined ? fds.find((f) => f !== choice.fd && f.name === 'admin') : undefined;
   for (const other of fds) {
-    if (other !== choice.fd) log.log('warn', 'inherited-socket-unused', { fd: other.fd, name: other.name, why: 'only the socket named "http" (or the only one) is served' });
+    if (other !== choice.fd && other !== https && other !== admin) {
+      log.log('warn', 'inherited-socket-unused', { fd: other.fd, name: other.name, why: 'served are the socket named "http" (or the only one), and "https"/"admin" when those listeners are configured' });
+    }
   }
   const opened = openInheritedSocket(choice.fd.fd);
-  return { socket: { ...opened, fd: choice.fd, source }, handoff };
+  const tls = https ? openInheritedSocket(https.fd) : undefined;
+  return { socket: { ...opened, fd: choice.fd, source }, handoff, tls, adminFd: admin?.fd };
 }
 
 /**
@@ -141,7 +154,7 @@ export class ServiceLifecycle {
    * SIGUSR2: start a new primary with our socket; once it is ready, `handOver` drains
    * this one. A failure leaves this primary serving, logged with the reason.
    */
-  onUpgradeSignal(handOver: () => void, isStopping: () => boolean): void {
+  onUpgradeSignal(handOver: () => void, isStopping: () => boolean, otherSockets: InheritedFd[] = []): void {
     if (this.upgrading) {
       // The `httpd upgrade` of the running one is waiting for its outcome: no status for this signal.
       this.log.log('warn', 'upgrade-ignored', { why: 'an upgrade is already running' });
@@ -155,7 +168,7 @@ export class ServiceLifecycle {
     }
     this.upgrading = true;
     this.log.log('info', 'upgrade-starting', { fd: this.socket.fd.fd, command: process.argv.slice(1).join(' ') });
-    void startUpgrade([this.socket.fd], this.config.upgradeTimeoutMs).then((outcome) => {
+    void startUpgrade([this.socket.fd, ...otherSockets], this.config.upgradeTimeoutMs ?? DEFAULT_UPGRADE_TIMEOUT_MS).then((outcome) => {
       this.upgrading = false;
       if (outcome.ok && isStopping()) {
         // Stopped (SIGTERM) while the new one started: the service is going away, so is the new primary.
