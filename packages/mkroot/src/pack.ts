@@ -105,7 +105,10 @@ function rulesBytes(rules: ReturnType<typeof loadSiteRules>): number {
 function createdDefault(found: ReturnType<typeof walkSource>): number {
   const env = process.env.SOURCE_DATE_EPOCH;
   if (env && /^\d+$/.test(env)) return Number(env);
-  return Math.floor(Math.max(0, ...found.map((f) => f.mtimeMs)) / 1000);
+  // A loop, not Math.max(...list): spreading a per-file array into a call overflows the stack past ~120,000 files.
+  let newest = 0;
+  for (const f of found) if (f.mtimeMs > newest) newest = f.mtimeMs;
+  return Math.floor(newest / 1000);
 }
 
 function openWriter(dest: string): WebrootWriter {
@@ -191,7 +194,9 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
     const noteVariants = (size: number, variants: Variants): void => {
       if (variants.list.length === 0) return;
       summary.compressedFiles++;
-      summary.compressionSavings += size - Math.min(...variants.list.map((v) => v.object.length));
+      let smallest = size;
+      for (const v of variants.list) smallest = Math.min(smallest, v.object.length);
+      summary.compressionSavings += size - smallest;
     };
 
     const records: { file: FoundFile; mtimeMs: number; mime: string; object: ObjectRef; variants: Variants }[] = [];

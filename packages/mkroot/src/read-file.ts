@@ -41,6 +41,8 @@ export function readSourceFile(
       onChunk(buf.subarray(0, n), total === 0);
       total += n;
       if (total > before.size) throw changed(abs);
+      // A regular file reads short only at its end: no second read() to learn so (one syscall per small file).
+      if (n < buf.length) break;
     }
     const after = fs.fstatSync(fd);
     if (total !== before.size || after.size !== before.size || after.mtimeMs !== before.mtimeMs) throw changed(abs);

@@ -1,4 +1,4 @@
-import type { Entry, FileEntry, StoredObject, Webroot } from '@webroot/format';
+import { NO_RULES, comparePaths, type Entry, type FileEntry, type StoredObject, type Webroot } from '@webroot/format';
 import type { RequestInfo } from '../../src/http/response.js';
 import { Site } from '../../src/vhosts/site.js';
 
@@ -34,7 +34,9 @@ export function fakeSite(entries: FileEntry[], name = '__default__'): Site {
       if (!map.has(dir)) map.set(dir, { kind: 'directory', path: dir, mtime: 1_700_000_000 });
     }
   }
-  const webroot = { lookup: (p: string) => map.get(p), all: () => [...map.values()] } as unknown as Webroot;
+  const parentOf = (p: string) => p.slice(0, p.lastIndexOf('/')) || '/';
+  const children = (dir: string) => [...map.values()].filter((e) => e.path !== '/' && parentOf(e.path) === dir).sort((a, b) => comparePaths(a.path, b.path));
+  const webroot = { file: `${name}.webroot`, rules: NO_RULES, lookup: (p: string) => map.get(p), all: () => [...map.values()], children, close: () => {} } as unknown as Webroot;
   return new Site(name, webroot);
 }
 
