@@ -21,6 +21,15 @@ export interface HttpdConfig {
   keepAliveTimeoutMs: number;
   sendTimeoutMs: number;
   drainTimeoutMs: number;
+  /** --listen-fd: serve on this inherited listening socket instead of binding (see cluster/socket-activation.ts). */
+  listenFds?: number[];
+  /** --user/--group: the primary drops to these once its sockets are bound. */
+  user?: string;
+  group?: string;
+  /** --pid-file: the primary's PID, written once it is ready (an upgraded primary rewrites it). */
+  pidFile?: string;
+  /** --upgrade-timeout: how long a new primary started by SIGUSR2 may take to get ready. */
+  upgradeTimeoutMs?: number;
   /** --tls-port: the HTTPS listener (with certsDir); the primary replaces 0 with the bound port. */
   tlsPort?: number;
   /** --certs: CERTS_DIR of <host>.crt + <host>.key pairs (see tls/cert-store.ts). */

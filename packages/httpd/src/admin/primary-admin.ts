@@ -18,13 +18,13 @@ export interface PrimaryAdmin {
 }
 
 /** The admin listener of a supervised service, in the primary, over every worker's reports. Exits 1 if it cannot listen. */
-export async function startPrimaryAdmin(config: HttpdConfig, log: Logger, workers: () => ReadonlyMap<number, ChildProcess>): Promise<PrimaryAdmin | undefined> {
+export async function startPrimaryAdmin(config: HttpdConfig, log: Logger, workers: () => ReadonlyMap<number, ChildProcess>, inheritedFd?: number): Promise<PrimaryAdmin | undefined> {
   const address = config.admin;
   if (address === undefined) return undefined;
   const reports = new WorkerReports(workers);
   const { server, aggregator } = createAdmin(log, () => reports.collect());
   try {
-    const a = await server.listen(address.host, address.port);
+    const a = await server.listen(address.host, address.port, inheritedFd);
     log.log('info', 'admin-listening', { url: `http://${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}/`, port: a.port });
   } catch (err) {
     process.stderr.write(`httpd: cannot listen on the admin address ${address.host}:${address.port}: ${errorFields(err).error}; choose another admin address\n`);
