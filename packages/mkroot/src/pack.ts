@@ -66,6 +66,7 @@ export interface PackSummary {
 }
 
 interface Variants { list: { encoding: Encoding; object: ObjectRef }[] }
+const NO_VARIANTS: Variants = Object.freeze({ list: Object.freeze([]) as unknown as Variants['list'] });
 
 /** Variants reusable from an older webroot, by identity hash (hex). */
 function reusableVariants(old: Webroot): Map<string, { mime: string; variants: { encoding: Encoding; bytes: () => Buffer }[] }> {
@@ -189,8 +190,9 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
       const key = object.hash.toString('hex');
       let variants = variantsByHash.get(key);
       if (!variants) {
-        variants = { list: [] };
-        if (compress && isCompressible(mime)) {
+        // Nothing is ever added to NO_VARIANTS: one shared empty list instead of one per file.
+        variants = compress && isCompressible(mime) ? { list: [] } : NO_VARIANTS;
+        if (variants !== NO_VARIANTS) {
           variantsByHash.set(key, variants);
           const previous = reusable.get(key);
           const reuse = previous !== undefined && previous.mime === mime ? previous : undefined;
