@@ -27,7 +27,6 @@ const onlyScenarios = opt('--scenarios', undefined)?.split(',');
 
 const CORPUS = path.join(here, '.corpus');
 const HTTPD = path.join(root, 'packages/httpd/bin/httpd.js');
-const MKROOT = path.join(root, 'packages/mkroot/bin/mkroot.js');
 const log = (...a) => console.error(...a);
 
 const lines = [];

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { openWebroot, type FileEntry } from '@webroot/format';
-import { createLogger, VhostRegistry } from '@webroot/httpd';
+import { createLogger, VhostRegistry, type Site } from '@webroot/httpd';
 import { packDirectory } from '@webroot/mkroot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpd, type RunningHttpd } from './helpers/httpd.js';
@@ -102,7 +102,7 @@ describe('zero-downtime swaps', () => {
       else failures.push(v);
     };
     const pick = (i: number): [string, Record<string, string>] => {
-      const enc = [{}, { 'Accept-Encoding': 'br' }, { 'Accept-Encoding': 'gzip' }][i % 3]!;
+      const enc: Record<string, string> = [{}, { 'Accept-Encoding': 'br' }, { 'Accept-Encoding': 'gzip' }][i % 3]!;
       if (i % 4 === 0) {
         const start = (i * 7919) % (BIG - 300_000);
         return ['/big.bin', { Range: `bytes=${start}-${start + 262_143}` }];
@@ -191,7 +191,15 @@ describe('zero-downtime swaps', () => {
     ['a dangling symlink', 'ENOENT', undefined],
   ] as const)('%s swapped in is refused and the previous version keeps serving', async (name, code, make) => {
     swapLink(vhosts, '__default__', files[2]!);
-    while ((await versionNow(srv.port)) !== 2) await new Promise((r) => setTimeout(r, 5));
+    // Both workers must have moved to version 2 (each rescans on its own): the last load each one logged is of it.
+    const v2 = fs.realpathSync(files[2]!);
+    const everyWorkerOnV2 = () => {
+      const last = new Map<unknown, unknown>();
+      for (const l of srv.logs) if ((l.event === 'vhost-loaded' || l.event === 'vhost-swapped') && l.vhost === '__default__') last.set(l.worker, l.target);
+      return last.size >= 2 && [...last.values()].every((t) => t === v2);
+    };
+    for (let i = 0; i < 500 && !everyWorkerOnV2(); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(everyWorkerOnV2()).toBe(true);
     const bad = path.join(releases, `bad-${name.replace(/ /g, '-')}.webroot`);
     make?.(bad);
     const logsBefore = srv.logs.length;
@@ -254,11 +262,11 @@ describe('file descriptors across swaps', () => {
     swapLink(vhosts, '__default__', files[1]!);
     const registry = new VhostRegistry(vhosts, createLogger('error'));
     registry.rescan();
-    const old = registry.lookup('anything')!.webroot;
+    const old = (registry.lookup('anything') as Site).webroot;
     old.acquire(); // a response in flight
     swapLink(vhosts, '__default__', files[2]!);
     registry.rescan();
-    expect(registry.lookup('anything')!.webroot).not.toBe(old);
+    expect((registry.lookup('anything') as Site).webroot).not.toBe(old);
     expect(old.isClosed).toBe(false);
     const obj = (old.lookup('/index.html') as FileEntry).object;
     expect(old.readObjectSync(obj).toString()).toContain('version 1'); // the old response finishes on the old file

@@ -1,5 +1,11 @@
 import { comparePaths, openWebroot, type Entry, type FileEntry, type Webroot } from '@webroot/format';
 import { MkrootError } from './errors.js';
+import { diffRules, type RulesDiff } from './rules/inspect-rules.js';
+
+/** Site rules added, removed and changed between two webroots (format version 2; empty for version 1). */
+export function diffWebrootRules(older: Webroot, newer: Webroot): RulesDiff {
+  return diffRules(older.rules, newer.rules);
+}
 
 export interface ListedEntry {
   path: string;
@@ -52,6 +58,9 @@ export interface WebrootInfo {
   dataBytes: number;
   totalBytes: number;
   dataSha256: string;
+  /** Site rules (format version 2): `_redirects` rules, `_headers` blocks. */
+  redirectRules: number;
+  headerBlocks: number;
 }
 
 export function describeWebroot(w: Webroot): WebrootInfo {
@@ -76,6 +85,8 @@ export function describeWebroot(w: Webroot): WebrootInfo {
     dataBytes: w.meta.dataLength,
     totalBytes: w.identity.size,
     dataSha256: w.meta.dataSha256,
+    redirectRules: w.rules.redirects.length,
+    headerBlocks: w.rules.headers.length,
   };
 }
 

@@ -54,9 +54,8 @@ export function readSourceFile(
 
 /** Reads a whole (small) source file into one new buffer, with the same checks. */
 export function readSmallSourceFile(abs: string, expectedSize: number): { bytes: Buffer; mtimeMs: number } {
-  let bytes: Buffer | undefined;
   const parts: Buffer[] = [];
   const { mtimeMs } = readSourceFile(abs, expectedSize + 1, (chunk) => parts.push(Buffer.from(chunk)));
-  bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   return { bytes, mtimeMs };
 }

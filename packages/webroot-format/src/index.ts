@@ -6,3 +6,4 @@ export { DEFAULT_CACHE_ENTRIES, FULL_CHECK_ENTRIES, openWebroot, parseHeader, ty
 export { comparePaths } from './reader/path-order.js';
 export { RangeReadStream, type RangeStreamOptions } from './reader/range-stream.js';
 export { BoundedCache } from './reader/bounded-cache.js';
+export * from './rules/index.js';

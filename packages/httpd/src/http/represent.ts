@@ -6,7 +6,7 @@
  * the current time is a parameter, nothing is cached here.
  */
 import crypto from 'node:crypto';
-import type { Encoding, FileEntry, StoredObject } from '@webroot/format';
+import { NOT_MODIFIED_FIELDS, type Encoding, type FileEntry, type StoredObject } from '@webroot/format';
 import { renderListing } from './autoindex.js';
 import { parseHttpDate } from './dates.js';
 import { negotiateEncoding } from './negotiate.js';
@@ -131,6 +131,23 @@ function wholeBody(object: StoredObject, isHead: boolean): Segment[] {
   return isHead || object.length === 0 ? [] : [{ kind: 'object', object, start: 0, end: object.length }];
 }
 
+/** Whether the site's `_headers` set Cache-Control for this path: it then replaces `--cache-control`. */
+function setsCacheControl(extra: readonly Field[]): boolean {
+  for (const [name] of extra) if (name.length === 13 && name.toLowerCase() === 'cache-control') return true;
+  return false;
+}
+
+/**
+ * RFC 9110 section 15.4.5: a 304 carries, of the site's fields, only those a
+ * 200 would have sent for caching (Cache-Control, Content-Location, Expires;
+ * Date, ETag and Vary are the server's). The same array when nothing is dropped,
+ * so the serializer's header cache still hits.
+ */
+export function notModifiedFields(extra: readonly Field[]): readonly Field[] {
+  const kept = extra.filter(([name]) => (NOT_MODIFIED_FIELDS as readonly string[]).includes(name.toLowerCase()));
+  return kept.length === extra.length ? extra : kept;
+}
+
 /** A file with status 200: negotiation, preconditions, then Range. */
 function representFile(resource: Extract<Resource, { kind: 'file' }>, req: RequestInfo, config: RepresentConfig, now: number): HttpResponse {
   const { entry, site } = resource;
@@ -160,7 +177,8 @@ function representFile(resource: Extract<Resource, { kind: 'file' }>, req: Reque
   const stable = entry.mtime <= now;
   r.etag = object.etag;
   r.lastModified = lastModified;
-  r.cacheControl = config.cacheControl || undefined;
+  // A Cache-Control from the site's _headers replaces the host's ([[host]] in the configuration) or --cache-control.
+  r.cacheControl = setsCacheControl(extra) ? undefined : (site.settings?.cacheControl ?? config.cacheControl) || undefined;
   const outcome = evaluatePreconditions(
     req.method,
     { ifMatch: req.ifMatch, ifNoneMatch: req.ifNoneMatch, ifModifiedSince: req.ifModifiedSince, ifUnmodifiedSince: req.ifUnmodifiedSince },
@@ -172,6 +190,7 @@ function representFile(resource: Extract<Resource, { kind: 'file' }>, req: Reque
     r.contentType = undefined;
     r.contentLength = undefined;
     r.contentEncoding = undefined;
+    r.extra = notModifiedFields(extra);
     r.body = [];
     r.bodyLength = 0;
     r.site = undefined;
@@ -250,7 +269,7 @@ export function representResource(resource: Resource, req: RequestInfo, config: 
     case 'listing': {
       const r = textResponse(200, renderListing(resource.shownPath, resource.entries), isHead, resource.extra);
       r.contentType = 'text/html; charset=utf-8';
-      r.cacheControl = 'no-cache';
+      r.cacheControl = setsCacheControl(resource.extra ?? NO_FIELDS) ? undefined : 'no-cache';
       return r;
     }
     case 'options': {

@@ -54,9 +54,17 @@ export class ObjectCache {
     return this.budget > 0 && object.length <= this.maxObject;
   }
 
+  /** Lookups answered from memory and not (for the metrics). */
+  hits = 0;
+  misses = 0;
+
   get(object: StoredObject): Buffer | undefined {
     const slot = this.map.get(object);
-    if (slot === undefined) return undefined;
+    if (slot === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
     slot.used = true;
     return slot.data;
   }
@@ -91,6 +99,7 @@ export class ObjectCache {
     // `headers` is the whole head before Date: this cache knows no status line of its own.
     const slot = this.map.get(object);
     if (slot === undefined) return undefined;
+    this.hits++;
     slot.used = true;
     const current = slot.response;
     if (current !== null && slot.headers === headers) {

@@ -6,6 +6,7 @@ import { errorResponse, representResource } from '../http/represent.js';
 import { resolveRequest } from '../http/resolve.js';
 import type { HttpResponse, RequestInfo } from '../http/response.js';
 import { errorFields } from '../log.js';
+import type { Site } from '../vhosts/site.js';
 import type { ServerContext } from './context.js';
 import { isSharedRead, writeNow } from './fast-socket.js';
 
@@ -108,8 +109,21 @@ export class Connection {
     ctx.connections.add(this);
   }
 
-  /** Closes now if idle, else after the response in progress. */
-  shutdown(): void {
+  /**
+   * Closes now if idle, else after the response in progress. With `idleGraceMs`
+   * (an upgrade hands the socket to a new primary), a keep-alive client is told
+   * instead: the server is draining, so its next response says `Connection: close`
+   * (RFC 9112 section 9.6) and the connection ends after it; one that sends nothing
+   * within the grace is closed then. That avoids closing a connection just as its
+   * client sends the next request on it, which the client would see as a failure.
+   */
+  shutdown(idleGraceMs = 0): void {
+    if (idleGraceMs > 0) {
+      setTimeout(() => {
+        if (!this.busy && this.buf === null) this.shutdown();
+      }, idleGraceMs).unref();
+      return;
+    }
     this.closing = true;
     if (!this.busy) this.socket.destroy();
   }
@@ -185,17 +199,29 @@ export class Connection {
     this.endIfPeerEnded();
   }
 
+  /** When the response being answered started (performance.now(); 0: none), and the site answering it: for the access log and metrics. */
+  private started = 0;
+  private answeredBy: Site | undefined;
+
+  /** Whether a request is being answered (for the in-flight gauge). */
+  get answering(): boolean {
+    return this.started !== 0;
+  }
+
   private handle(head: RequestHead): void {
     let res: HttpResponse;
     const isHead = head.method === 'HEAD';
+    this.started = performance.now();
     try {
       if (this.ctx.faultInjection && head.target.startsWith('/__fault__/')) injectFault(head.target);
       const req = requestInfoOf(head, this.ctx.scheme);
-      res = representResource(resolveRequest(req, this.ctx.sites, this.ctx.resolve), req, this.ctx.represent, nowSeconds());
+      const resource = this.ctx.redirect?.(req) ?? resolveRequest(req, this.ctx.sites, this.ctx.resolve);
+      res = representResource(resource, req, this.ctx.represent, nowSeconds());
     } catch (err) {
       this.ctx.log.log('error', 'request-failed', { method: head.method, target: head.target, host: head.headers.host, ...errorFields(err), stack: (err as Error)?.stack });
       res = errorResponse(500, { isHead });
     }
+    this.answeredBy = res.site;
     let close = res.close || !head.keepAlive || this.closing || this.ctx.draining();
     if (head.chunked) close = true;
     else if (head.contentLength > MAX_SKIPPED_BODY) close = true;
@@ -206,6 +232,7 @@ export class Connection {
   private send(res: HttpResponse, head: RequestHead | null, close: boolean): void {
     this.busy = true;
     if (this.socket.destroyed) return this.finish(true);
+    if (this.ctx.decorate !== undefined) res = this.ctx.decorate(res);
     const date = currentHttpDate();
     const headBlock = this.ctx.heads.head(res);
     // The common case, a keep-alive GET of a whole cached object: one prebuilt buffer, no copy.
@@ -258,7 +285,9 @@ export class Connection {
    * pipelines requests without reading gets one queued response, not many.
    */
   private sent(written: boolean, head: RequestHead | null, status: number, bytes: number, close: boolean): void {
-    this.ctx.accessLog?.(this.socket, head, status, bytes);
+    if (this.ctx.accessLog !== undefined) this.ctx.accessLog(this.socket, head, status, bytes, this.answeredBy, this.started === 0 ? 0 : performance.now() - this.started);
+    this.started = 0;
+    this.answeredBy = undefined;
     if (written) this.finish(close);
     else {
       this.closeAfterDrain = close;

@@ -1,4 +1,7 @@
-import type { Entry, Webroot } from '@webroot/format';
+import { WebrootError, compileRules, headerFields, pathSegments, type CompiledRules, type Entry, type Field, type SiteIndex, type Webroot } from '@webroot/format';
+
+/** Distinct request paths whose `_headers` fields are kept per site (then the memo starts over). */
+const FIELD_MEMO_ENTRIES = 4096;
 
 /**
  * A Map that holds at most `capacity` keys, dropping the oldest insertion
@@ -25,16 +28,51 @@ export const LISTING_CACHE_ENTRIES = 64;
 
 /**
  * One loaded site: a webroot plus what is derived from its immutable index
- * (directory listings, bounded). Replaced whole on swap.
+ * (directory listings, bounded; the compiled site rules). Replaced whole on swap.
  */
 export class Site {
   readonly kind = 'site';
+  /** The webroot's rules, compiled once when it is loaded (before it can replace the old version). */
+  readonly rules: CompiledRules;
+  /** What the rules evaluator reads of the index. */
+  readonly index: SiteIndex;
   private readonly listings = new BoundedMap<string, Entry[]>(LISTING_CACHE_ENTRIES);
+  private readonly fieldMemo = new Map<string, readonly Field[]>();
+  private readonly hostHeaders: boolean;
 
   constructor(
     readonly name: string,
     readonly webroot: Webroot,
-  ) {}
+    /** Per-host settings from the configuration file ([[host]]), over the server-wide ones. */
+    readonly settings?: SiteSettings,
+    /** The rules already compiled for this webroot (a per-host view of a loaded site shares them). */
+    compiled?: CompiledRules,
+  ) {
+    try {
+      this.rules = compiled ?? compileRules(webroot.rules);
+    } catch (err) {
+      webroot.close();
+      throw new WebrootError('WEBROOT_CORRUPT_INDEX', `${webroot.file}: bad site rules (${(err as Error).message})`, webroot.file, { cause: err });
+    }
+    this.index = { kindOf: (p) => webroot.lookup(p)?.kind };
+    this.hostHeaders = webroot.rules.headers.some((h) => h.host !== undefined);
+  }
+
+  /**
+   * The `_headers` fields of a request path, the same array for the same path:
+   * serializers cache header blocks by the identity of `extra`, so a fresh
+   * array per request would rebuild every response head.
+   */
+  headerFields(host: string, path: string): readonly Field[] {
+    const key = this.hostHeaders ? `${host}\n${path}` : path;
+    let fields = this.fieldMemo.get(key);
+    if (fields === undefined) {
+      fields = headerFields(this.rules, host, pathSegments(path));
+      if (this.fieldMemo.size >= FIELD_MEMO_ENTRIES) this.fieldMemo.clear();
+      this.fieldMemo.set(key, fields);
+    }
+    return fields;
+  }
 
   /**
    * Entries directly inside directory `dir` ('/' or '/a/b'), in path order:
@@ -49,6 +87,11 @@ export class Site {
     }
     return list;
   }
+}
+
+export interface SiteSettings {
+  cacheControl?: string;
+  autoindex?: boolean;
 }
 
 /**

@@ -232,7 +232,7 @@ export class IndexReader {
    * may query this connection meanwhile, so `fn` must not look entries up).
    */
   forEachObjectByOffset(fn: (id: number, offset: number, length: number, hash: Buffer) => void): void {
-    const rows = this.db.prepare('SELECT id, offset, length, hash FROM objects ORDER BY offset, id').raw().iterate() as IterableIterator<[number, number, number, Buffer]>;
+    const rows = this.db.prepare('SELECT id, offset, length, hash FROM objects ORDER BY offset, length, id').raw().iterate() as IterableIterator<[number, number, number, Buffer]>;
     for (const [id, offset, length, hash] of rows) fn(id, this.dataStart + offset, length, hash);
   }
 

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
-import { APPLICATION_ID, FORMAT_VERSION, META_KEYS, SQLITE_HEADER, SQLITE_MAGIC } from '../constants.js';
+import { APPLICATION_ID, FORMAT_VERSION, META_KEYS, SQLITE_HEADER, SQLITE_MAGIC, SUPPORTED_VERSIONS } from '../constants.js';
 import { WebrootError } from '../errors.js';
 import { IndexReader } from './index-reader.js';
+import { loadRules, type LoadedRules } from './rules.js';
 import { Webroot } from './webroot.js';
 import type { WebrootMeta } from './types.js';
 
@@ -32,10 +33,10 @@ export function parseHeader(buf: Buffer, file: string): Header {
       file,
     );
   }
-  if (header.userVersion !== FORMAT_VERSION) {
+  if (!SUPPORTED_VERSIONS.includes(header.userVersion)) {
     throw new WebrootError(
       'WEBROOT_UNSUPPORTED_VERSION',
-      `${file}: webroot format version ${header.userVersion} is not supported (this reader knows version ${FORMAT_VERSION}); rebuild it with this mkroot or upgrade the server`,
+      `${file}: webroot format version ${header.userVersion} is not supported (this reader knows versions ${SUPPORTED_VERSIONS.join(' and ')}, up to ${FORMAT_VERSION}); rebuild it with this mkroot or upgrade the server`,
       file,
     );
   }
@@ -168,9 +169,10 @@ export function openWebroot(file: string, options: OpenOptions = {}): Webroot {
     const db = connectIndex(fd, dbLength, file);
     let meta: WebrootMeta;
     let index: IndexReader;
+    let rules: LoadedRules;
     try {
       meta = parseMeta(db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[], file);
-      if (meta.formatVersion !== FORMAT_VERSION) throw corrupt(file, `meta format_version ${meta.formatVersion} contradicts the header`);
+      if (meta.formatVersion !== header.userVersion) throw corrupt(file, `meta format_version ${meta.formatVersion} contradicts the header`);
       if (!(meta.dataOffset >= dbLength)) throw corrupt(file, `meta 'data_offset' lies inside the index (${meta.dataOffset} < ${dbLength})`);
       index = new IndexReader(db, file, meta.dataOffset, meta, options.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
       // Small indexes are checked whole (cheap); large ones row by row as they are read, and whole by verify().
@@ -178,6 +180,7 @@ export function openWebroot(file: string, options: OpenOptions = {}): Webroot {
         const problems = index.checkWhole();
         if (problems.length > 0) throw corrupt(file, problems[0]!);
       }
+      rules = loadRules(db, header.userVersion, file);
       // One lookup (its result does not matter), so a garbled root page fails here and not on the first request.
       index.lookup('/');
     } catch (err) {
@@ -199,7 +202,7 @@ export function openWebroot(file: string, options: OpenOptions = {}): Webroot {
       ino: stat.ino,
       size: stat.size,
       mtimeMs: stat.mtimeMs,
-    });
+    }, rules.rules, rules.digest);
   } catch (err) {
     fs.closeSync(fd);
     throw err;

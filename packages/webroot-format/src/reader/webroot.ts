@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import type Database from 'better-sqlite3';
 import { HASH_ALGORITHM } from '../constants.js';
 import { WebrootError } from '../errors.js';
+import { rulesDigest } from '../rules/digest.js';
+import { NO_RULES, type SiteRules } from '../rules/types.js';
 import type { IndexReader } from './index-reader.js';
 import { RangeReadStream, type RangeStreamOptions } from './range-stream.js';
 import type { Entry, FileIdentity, StoredObject, VerifyReport, WebrootMeta } from './types.js';
@@ -32,6 +34,10 @@ export class Webroot {
     private readonly index: IndexReader,
     private readonly db: Database.Database,
     readonly identity: FileIdentity,
+    /** The site rules (format version 2); NO_RULES for a version-1 file. */
+    readonly rules: SiteRules = NO_RULES,
+    /** meta rules_sha256, checked by verify(). */
+    private readonly rulesSha256?: string,
   ) {}
 
   /**
@@ -202,6 +208,7 @@ export class Webroot {
     if (mismatched.length > shown) problems.push(`${mismatched.length - shown} more objects do not match their hash`);
     if (expectedOffset !== this.dataStart + this.meta.dataLength) problems.push(`objects end at ${expectedOffset - this.dataStart}, the data region at ${this.meta.dataLength}`);
     if (digest.digest('hex') !== this.meta.dataSha256) problems.push('digest of the object hashes does not match meta data_sha256');
+    if (this.rulesSha256 !== undefined && rulesDigest(this.rules) !== this.rulesSha256) problems.push('digest of the site rules does not match meta rules_sha256');
     return { ok: problems.length === 0, objectsChecked: objects, bytesChecked: bytes, problems };
   }
 

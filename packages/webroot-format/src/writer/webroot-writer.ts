@@ -8,10 +8,15 @@ import {
   ENCODINGS,
   FORMAT_VERSION,
   HASH_ALGORITHM,
+  RULES_SCHEMA_SQL,
   SCHEMA_SQL,
   type Encoding,
 } from '../constants.js';
+import { rulesDigest } from '../rules/digest.js';
+import { rulesProblem } from '../rules/validate.js';
+import { NO_RULES, type SiteRules } from '../rules/types.js';
 import { forgetTemporary, removeTemporary, temporaryPathFor } from './temp-files.js';
+import { syncDirectory, writeAllAt } from '../fs-sync.js';
 
 const COPY_CHUNK = 4 << 20;
 /**
@@ -62,11 +67,6 @@ export interface ObjectSink {
   abort(): void;
 }
 
-function writeAll(fd: number, buf: Buffer, position: number): void {
-  let done = 0;
-  while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done, position + done);
-}
-
 /**
  * Builds one webroot file. Object bytes are written, as they arrive, straight
  * into a temporary file next to the destination, at an offset that leaves room
@@ -86,6 +86,7 @@ export class WebrootWriter {
   private readonly objectList: (ObjectRef & { offset: number })[] = [];
   private readonly files = new Map<string, FileRecord>();
   private readonly directories = new Map<string, number>();
+  private rules: SiteRules = NO_RULES;
   private openSink = false;
   private done = false;
   /** Bytes of the data region not yet written: they belong at dataStart + dataLength - pendingLength. */
@@ -122,7 +123,7 @@ export class WebrootWriter {
     if (existing) return existing;
     if (bytes.length >= WRITE_BUFFER) {
       this.flush();
-      writeAll(this.fd, bytes, this.dataStart + this.dataLength);
+      writeAllAt(this.fd, bytes, this.dataStart + this.dataLength);
     } else {
       if (this.pendingLength + bytes.length > WRITE_BUFFER) this.flush();
       this.pending ??= Buffer.allocUnsafe(WRITE_BUFFER);
@@ -135,7 +136,7 @@ export class WebrootWriter {
   /** Writes the gathered small objects out. */
   private flush(): void {
     if (this.pendingLength === 0) return;
-    writeAll(this.fd, this.pending!.subarray(0, this.pendingLength), this.dataStart + this.dataLength - this.pendingLength);
+    writeAllAt(this.fd, this.pending!.subarray(0, this.pendingLength), this.dataStart + this.dataLength - this.pendingLength);
     this.pendingLength = 0;
   }
 
@@ -153,7 +154,7 @@ export class WebrootWriter {
     };
     return {
       write: (chunk) => {
-        writeAll(this.fd, chunk, this.dataStart + start + length);
+        writeAllAt(this.fd, chunk, this.dataStart + start + length);
         hasher.update(chunk);
         length += chunk.length;
       },
@@ -186,6 +187,14 @@ export class WebrootWriter {
     this.directories.set(dirPath, mtime);
   }
 
+  /** The site rules to store (format version 2 tables); checked here, so a bad rule never reaches a file. */
+  setRules(rules: SiteRules): void {
+    this.assertWritable();
+    const problem = rulesProblem(rules);
+    if (problem !== undefined) throw new Error(`WebrootWriter: bad site rules: ${problem}`);
+    this.rules = rules;
+  }
+
   get bytesStored(): number {
     return this.dataLength;
   }
@@ -215,14 +224,14 @@ export class WebrootWriter {
         }
         if (image.length > newStart) throw new Error('internal: the index outgrew its reserved space twice');
       }
-      writeAll(this.fd, image, 0);
+      writeAllAt(this.fd, image, 0);
       // The gap between index and data stays a hole: zeros, and SQLite never reads it.
       fs.ftruncateSync(this.fd, this.dataStart + this.dataLength);
       fs.fsyncSync(this.fd);
       fs.closeSync(this.fd);
       fs.renameSync(this.tempPath, this.dest);
       forgetTemporary(this.tempPath);
-      this.syncDirectory();
+      syncDirectory(path.dirname(this.dest));
       return {
         file: this.dest,
         size: this.dataStart + this.dataLength,
@@ -258,6 +267,7 @@ export class WebrootWriter {
     db.pragma(`application_id = ${APPLICATION_ID}`);
     db.pragma(`user_version = ${FORMAT_VERSION}`);
     db.exec(SCHEMA_SQL);
+    db.exec(RULES_SCHEMA_SQL);
     const byPath = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
     db.transaction(() => {
       const meta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
@@ -270,6 +280,8 @@ export class WebrootWriter {
       meta.run('data_offset', String(dataOffset));
       meta.run('data_length', String(this.dataLength));
       meta.run('data_sha256', dataSha256);
+      meta.run('rules_sha256', rulesDigest(this.rules));
+      this.insertRules(db);
       const obj = db.prepare('INSERT INTO objects (id, hash, offset, length) VALUES (?, ?, ?, ?)');
       for (const o of this.objectList) obj.run(o.id, o.hash, o.offset, o.length);
       const entry = db.prepare('INSERT INTO entries (path, kind, mtime, mime, object_id) VALUES (?, ?, ?, ?, ?)');
@@ -287,6 +299,24 @@ export class WebrootWriter {
     return db.serialize();
   }
 
+  /** The rule tables of FORMAT.md section 1.2, rows in file order. */
+  private insertRules(db: Database.Database): void {
+    const r = this.rules;
+    const redirect = db.prepare('INSERT INTO redirect_rules (position, line, source, host, from_path, query, to_target, status, force) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    r.redirects.forEach((x, i) =>
+      redirect.run(i + 1, x.line, x.source, x.host ?? null, x.from, x.query.map((q) => `${q.key}=${q.value}`).join('&'), x.to, x.status, x.force ? 1 : 0),
+    );
+    const block = db.prepare('INSERT INTO header_blocks (position, line, host, pattern) VALUES (?, ?, ?, ?)');
+    const field = db.prepare('INSERT INTO header_fields (block, position, line, name, value) VALUES (?, ?, ?, ?, ?)');
+    r.headers.forEach((h, i) => {
+      block.run(i + 1, h.line, h.host ?? null, h.pattern);
+      h.ops.forEach((op, j) => field.run(i + 1, j + 1, op.line, op.name, op.op === 'set' ? op.value : null));
+    });
+    const option = db.prepare('INSERT INTO build_options (key, value) VALUES (?, ?)');
+    option.run('clean_urls', r.options.cleanUrls ? '1' : '0');
+    option.run('trailing_slash', r.options.trailingSlash);
+  }
+
   /** Moves the data region to start at `newStart` (> dataStart), copying from the end so nothing is overwritten early. */
   private moveData(newStart: number): void {
     const buf = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(this.dataLength, 1)));
@@ -295,23 +325,10 @@ export class WebrootWriter {
       const from = end - n;
       let got = 0;
       while (got < n) got += fs.readSync(this.fd, buf, got, n - got, this.dataStart + from + got);
-      writeAll(this.fd, buf.subarray(0, n), newStart + from);
+      writeAllAt(this.fd, buf.subarray(0, n), newStart + from);
       end = from;
     }
     this.dataStart = newStart;
-  }
-
-  private syncDirectory(): void {
-    try {
-      const dirFd = fs.openSync(path.dirname(this.dest), 'r');
-      try {
-        fs.fsyncSync(dirFd);
-      } finally {
-        fs.closeSync(dirFd);
-      }
-    } catch {
-      // Some filesystems refuse fsync on a directory; the rename itself is still atomic.
-    }
   }
 
   private closeTemp(): void {
