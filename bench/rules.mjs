@@ -13,7 +13,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileRules, openWebroot } from '@webroot/format';
 import { packDirectory } from '@webroot/mkroot';
-import { freePort, has, head, median, runWrk, startServer } from './lib.mjs';
+import { execFileSync } from 'node:child_process';
+import { ensureCorpus, freePort, has, head, median, runWrk, startServer } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const HTTPD = path.join(here, '..', 'packages/httpd/bin/httpd.js');
@@ -26,12 +27,14 @@ if (!has('wrk') || !has('taskset')) {
   process.exit(1);
 }
 
+// The corpus of `pnpm bench` (1k ... 20m files and 10,000 small ones), hard-linked into a
+// work tree so the rule files can be added without touching it.
+const corpus = path.join(here, '.corpus', 'http');
+ensureCorpus(corpus);
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-rules-'));
 const src = path.join(work, 'site');
-fs.mkdirSync(path.join(src, 'assets'), { recursive: true });
-fs.writeFileSync(path.join(src, '1k.bin'), Buffer.alloc(1024, 7));
-fs.writeFileSync(path.join(src, 'index.html'), '<p>home</p>\n');
-for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(src, 'assets', `a${i}.js`), `// asset ${i}\n`);
+execFileSync('cp', ['-al', corpus, src]);
+for (const extra of ['.complete', 'many.paths']) fs.rmSync(path.join(src, extra), { force: true });
 const plain = path.join(work, 'plain.webroot');
 await packDirectory(src, plain, { compress: false });
 
