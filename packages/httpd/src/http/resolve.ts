@@ -62,7 +62,7 @@ export function resolveRequest(req: RequestInfo, sites: SiteLookup, config: Reso
 export function resolvePath(site: Site, host: string, path: string, query: string, config: ResolveConfig): Resource {
   const { decision, fields } = evaluateRules(site.rules, { host, path, query }, site.index, {
     autoindex: config.autoindex,
-    headerFields: (h, p) => site.headerFields(h, p),
+    headerFields: site.headerFields,
   });
   const extra = fields.length === 0 ? undefined : fields;
   const withExtra = <R extends Resource>(r: R): R => (extra === undefined ? r : { ...r, extra });

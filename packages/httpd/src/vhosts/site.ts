@@ -36,7 +36,7 @@ export class Site {
    * serializers cache header blocks by the identity of `extra`, so a fresh
    * array per request would rebuild every response head.
    */
-  headerFields(host: string, path: string): readonly Field[] {
+  readonly headerFields = (host: string, path: string): readonly Field[] => {
     const key = this.hostHeaders ? `${host}\n${path}` : path;
     let fields = this.fieldMemo.get(key);
     if (fields === undefined) {
@@ -45,7 +45,7 @@ export class Site {
       this.fieldMemo.set(key, fields);
     }
     return fields;
-  }
+  };
 
   /** Entries directly inside directory `dir` ('/' or '/a/b'), sorted by path. */
   children(dir: string): Entry[] {
