@@ -8,7 +8,7 @@
  * with a placeholder or is `/*`. The candidates of a request are merged back
  * into file order, so the first match is the first in the file.
  */
-import { exactKey, matchPattern, parsePathPattern, pathSegments, type PathPattern } from './pattern.js';
+import { exactKey, parsePathPattern, type PathPattern } from './pattern.js';
 import type { HeaderBlock, RedirectRule, SiteRules } from './types.js';
 
 interface Table {
@@ -86,4 +86,3 @@ export function compileRules(rules: SiteRules): CompiledRules {
   };
 }
 
-export { matchPattern, pathSegments };
