@@ -14,6 +14,7 @@ export const MKROOT_ERROR_CODES = {
   MKROOT_LINK_LOOP: 'symbolic links form a loop',
   MKROOT_FILE_CHANGED: 'a file changed while it was being packed',
   MKROOT_DESTINATION_UNWRITABLE: 'the output file cannot be created in its directory',
+  MKROOT_OUTPUT_IS_DIRECTORY: 'OUT names an existing directory, not a file to write',
   MKROOT_BAD_OPTION: 'an option value is malformed',
   MKROOT_PATH_NOT_FOUND: 'a path asked for (mkroot cat) is not in the webroot',
   MKROOT_BAD_REDIRECTS: 'a line of _redirects is malformed or asks for something we do not do',

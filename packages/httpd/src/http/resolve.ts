@@ -7,6 +7,7 @@ import type { Site, UnavailableSite } from '../vhosts/site.js';
 import { normaliseHost } from './host.js';
 import type { Field, RequestInfo, Resource } from './response.js';
 import { parseTarget } from './target.js';
+import type { MountMatch } from '../vhosts/mounts.js';
 
 export interface ResolveConfig {
   /** HTML listings for directories without index.html. */
@@ -16,6 +17,8 @@ export interface ResolveConfig {
 export interface SiteLookup {
   /** The site for a normalised host (or `__default__`'s), an entry that exists but cannot be served, or nothing. */
   lookup(host: string): Site | UnavailableSite | undefined;
+  /** The mount ([[mount]] in the configuration) a normalised path of `host` falls in, if any (vhosts/mounts.ts). */
+  mount?(host: string, path: string): MountMatch | undefined;
 }
 
 /** Seconds a client is asked to wait before retrying a host whose entry cannot be loaded (RFC 9110 section 10.2.3). */
@@ -46,10 +49,15 @@ export function resolveRequest(req: RequestInfo, sites: SiteLookup, config: Reso
   if (method !== 'GET' && method !== 'HEAD') return { kind: 'error', status: 405 };
   if (target.kind !== 'path') return { kind: 'error', status: 400, close: true }; // asterisk-form is for OPTIONS only
 
-  const found = sites.lookup(host);
+  const mount = sites.mount?.(host, target.path);
+  // The prefix without its slash names the mount's root directory, as /dir names /dir/ (nginx's location /docs/ does the same).
+  if (mount?.kind === 'add-slash') return { kind: 'redirect', status: 301, location: `${encodePath(mount.prefix)}${target.query}` };
+  const found = mount !== undefined ? mount.site : sites.lookup(host);
   if (found === undefined) return { kind: 'not-found' };
   // An entry that exists but cannot be loaded is never answered with another site's content.
   if (!isSite(found)) return { kind: 'error', status: 503, extra: RETRY_AFTER };
+  // Inside a mount the webroot sees the path below the prefix; what goes back to the client is the full path.
+  if (mount !== undefined) return resolvePath(found, host, mount.path, target.query, config, mount.prefix);
   return resolvePath(found, host, target.path, target.query, config);
 }
 
@@ -58,14 +66,17 @@ export function resolveRequest(req: RequestInfo, sites: SiteLookup, config: Reso
  * trailing-slash policy, nearest 404.html; evaluateRules in @webroot/format,
  * the same code `mkroot test-rules` runs), then the index. The `_headers`
  * fields of the requested path go into `extra` of whatever it resolves to.
+ * `mountPrefix` ('/docs/') is what the client's path has in front of the
+ * site's path: site-relative Locations and listing titles get it back.
  */
-export function resolvePath(site: Site, host: string, path: string, query: string, config: ResolveConfig): Resource {
+export function resolvePath(site: Site, host: string, path: string, query: string, config: ResolveConfig, mountPrefix = '/'): Resource {
   const { decision, fields } = evaluateRules(site.rules, { host, path, query }, site.index, {
-    autoindex: config.autoindex,
+    autoindex: site.settings?.autoindex ?? config.autoindex,
     headerFields: site.headerFields,
   });
   const extra = fields.length === 0 ? undefined : fields;
   const withExtra = <R extends Resource>(r: R): R => (extra === undefined ? r : { ...r, extra });
+  const shown = (p: string) => (mountPrefix === '/' || !p.startsWith('/') ? p : encodePath(mountPrefix) + p.slice(1));
   switch (decision.kind) {
     case 'file': {
       const entry = site.webroot.lookup(decision.path);
@@ -75,9 +86,9 @@ export function resolvePath(site: Site, host: string, path: string, query: strin
     case 'redirect':
       // Locations are built from the normalised path (or a rule's target), never from the raw target;
       // the query is kept as sent: parseTarget admits visible ASCII only, so it cannot split a header.
-      return withExtra({ kind: 'redirect', status: decision.status, location: decision.location, site });
+      return withExtra({ kind: 'redirect', status: decision.status, location: shown(decision.location), site });
     case 'listing':
-      return withExtra({ kind: 'listing', site, dir: decision.dir, shownPath: path, entries: site.children(decision.dir) });
+      return withExtra({ kind: 'listing', site, dir: decision.dir, shownPath: mountPrefix === '/' ? path : mountPrefix + path.slice(1), entries: site.children(decision.dir) });
     case 'not-found': {
       const page = decision.page === undefined ? undefined : site.webroot.lookup(decision.page);
       if (decision.status !== 404) return withExtra({ kind: 'error', status: decision.status });

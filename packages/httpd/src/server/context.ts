@@ -5,7 +5,9 @@ import type { RepresentConfig } from '../http/represent.js';
 import type { ResolveConfig, SiteLookup } from '../http/resolve.js';
 import type { BodySource } from '../io/body-source.js';
 import type { ObjectCache } from '../io/object-cache.js';
+import type { HttpResponse, RequestInfo, Resource } from '../http/response.js';
 import type { Logger } from '../log.js';
+import type { Site } from '../vhosts/site.js';
 import type { Connection } from './connection.js';
 import type { Http1HeadCache } from './serialize-http1.js';
 
@@ -33,9 +35,14 @@ export interface ServerContext {
   cache: ObjectCache;
   heads: Http1HeadCache;
   log: Logger;
-  accessLog?: (socket: net.Socket, head: RequestHead | null, status: number, bytes: number) => void;
+  /** Called once per response handed over (access logs, metrics): `site` answered it, `durationMs` since its head was parsed (0 for a connection-level error). */
+  accessLog?: (socket: net.Socket, head: RequestHead | null, status: number, bytes: number, site: Site | undefined, durationMs: number) => void;
   connections: Set<Connection>;
   draining: () => boolean;
   /** WEBROOT_FAULT_INJECTION=1: see injectFault in connection.ts. */
   faultInjection: boolean;
+  /** Applied to every response of this listener before it is serialized (HSTS on the TLS listener). */
+  decorate?: (res: HttpResponse) => HttpResponse;
+  /** --redirect-http on the plain listener: the redirect to https:// for a request, or undefined to serve it. */
+  redirect?: (req: RequestInfo) => Resource | undefined;
 }

@@ -4,8 +4,31 @@ import { WebrootError, compileRules, headerFields, pathSegments, type CompiledRu
 const FIELD_MEMO_ENTRIES = 4096;
 
 /**
+ * A Map that holds at most `capacity` keys, dropping the oldest insertion
+ * first: per-site caches of derived data must stay bounded on a site of a
+ * million files, where the entries they derive from come and go from the
+ * reader's own bounded cache. A Map still, so its users need not change.
+ */
+export class BoundedMap<K, V> extends Map<K, V> {
+  constructor(readonly capacity: number) {
+    super();
+  }
+
+  override set(key: K, value: V): this {
+    if (!this.has(key) && this.size >= this.capacity) {
+      const oldest = this.keys().next();
+      if (!oldest.done) this.delete(oldest.value);
+    }
+    return super.set(key, value);
+  }
+}
+
+/** Directory listings kept per site (autoindex); each is built with one index scan. */
+export const LISTING_CACHE_ENTRIES = 64;
+
+/**
  * One loaded site: a webroot plus what is derived from its immutable index
- * (directory listings, the compiled site rules). Replaced whole on swap.
+ * (directory listings, bounded; the compiled site rules). Replaced whole on swap.
  */
 export class Site {
   readonly kind = 'site';
@@ -13,16 +36,20 @@ export class Site {
   readonly rules: CompiledRules;
   /** What the rules evaluator reads of the index. */
   readonly index: SiteIndex;
-  private listings?: Map<string, Entry[]>;
+  private readonly listings = new BoundedMap<string, Entry[]>(LISTING_CACHE_ENTRIES);
   private readonly fieldMemo = new Map<string, readonly Field[]>();
   private readonly hostHeaders: boolean;
 
   constructor(
     readonly name: string,
     readonly webroot: Webroot,
+    /** Per-host settings from the configuration file ([[host]]), over the server-wide ones. */
+    readonly settings?: SiteSettings,
+    /** The rules already compiled for this webroot (a per-host view of a loaded site shares them). */
+    compiled?: CompiledRules,
   ) {
     try {
-      this.rules = compileRules(webroot.rules);
+      this.rules = compiled ?? compileRules(webroot.rules);
     } catch (err) {
       webroot.close();
       throw new WebrootError('WEBROOT_CORRUPT_INDEX', `${webroot.file}: bad site rules (${(err as Error).message})`, webroot.file, { cause: err });
@@ -47,22 +74,24 @@ export class Site {
     return fields;
   };
 
-  /** Entries directly inside directory `dir` ('/' or '/a/b'), sorted by path. */
+  /**
+   * Entries directly inside directory `dir` ('/' or '/a/b'), in path order:
+   * read from the index on demand (one scan that skips each subdirectory's
+   * contents), not from a map of every entry built on first use.
+   */
   children(dir: string): Entry[] {
-    if (!this.listings) {
-      const map = new Map<string, Entry[]>();
-      for (const e of this.webroot.all()) {
-        if (e.path === '/') continue;
-        const parent = e.path.slice(0, e.path.lastIndexOf('/')) || '/';
-        const list = map.get(parent) ?? [];
-        list.push(e);
-        map.set(parent, list);
-      }
-      for (const list of map.values()) list.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-      this.listings = map;
+    let list = this.listings.get(dir);
+    if (list === undefined) {
+      list = this.webroot.children(dir);
+      this.listings.set(dir, list);
     }
-    return this.listings.get(dir) ?? [];
+    return list;
   }
+}
+
+export interface SiteSettings {
+  cacheControl?: string;
+  autoindex?: boolean;
 }
 
 /**

@@ -18,6 +18,12 @@ import { NO_RULES, type SiteRules } from '../rules/types.js';
 import { forgetTemporary, removeTemporary, temporaryPathFor } from './temp-files.js';
 
 const COPY_CHUNK = 4 << 20;
+/**
+ * Small objects are gathered into one buffer of this size and written with one
+ * write(): a write() per small file was an eighth of packing 100,000 files.
+ * Objects at least this large are written straight through.
+ */
+const WRITE_BUFFER = 1 << 20;
 /** Index space reserved when the caller gives no estimate. */
 const DEFAULT_RESERVE = 64 * 1024;
 
@@ -86,6 +92,9 @@ export class WebrootWriter {
   private rules: SiteRules = NO_RULES;
   private openSink = false;
   private done = false;
+  /** Bytes of the data region not yet written: they belong at dataStart + dataLength - pendingLength. */
+  private pending: Buffer | undefined;
+  private pendingLength = 0;
 
   /** Creates the temporary file next to `dest`; throws the fs error if the directory is not writable. */
   constructor(readonly dest: string) {
@@ -115,8 +124,23 @@ export class WebrootWriter {
     this.assertWritable();
     const existing = this.findObject(hash);
     if (existing) return existing;
-    writeAll(this.fd, bytes, this.dataStart + this.dataLength);
+    if (bytes.length >= WRITE_BUFFER) {
+      this.flush();
+      writeAll(this.fd, bytes, this.dataStart + this.dataLength);
+    } else {
+      if (this.pendingLength + bytes.length > WRITE_BUFFER) this.flush();
+      this.pending ??= Buffer.allocUnsafe(WRITE_BUFFER);
+      bytes.copy(this.pending, this.pendingLength);
+      this.pendingLength += bytes.length;
+    }
     return this.record(hash, this.dataLength, bytes.length);
+  }
+
+  /** Writes the gathered small objects out. */
+  private flush(): void {
+    if (this.pendingLength === 0) return;
+    writeAll(this.fd, this.pending!.subarray(0, this.pendingLength), this.dataStart + this.dataLength - this.pendingLength);
+    this.pendingLength = 0;
   }
 
   /** Streams one object in; on commit, a duplicate is cut off the data file again. */
@@ -124,6 +148,7 @@ export class WebrootWriter {
     this.assertWritable();
     if (this.openSink) throw new Error('WebrootWriter: one object at a time');
     this.openSink = true;
+    this.flush();
     const start = this.dataLength;
     const hasher = crypto.createHash(HASH_ALGORITHM);
     let length = 0;
@@ -179,6 +204,7 @@ export class WebrootWriter {
 
   finish(options: FinishOptions): FinishResult {
     this.assertWritable();
+    this.flush();
     this.done = true;
     const db = new Database(':memory:');
     try {
