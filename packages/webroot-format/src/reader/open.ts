@@ -202,7 +202,7 @@ export function openWebroot(file: string, options: OpenOptions = {}): Webroot {
       ino: stat.ino,
       size: stat.size,
       mtimeMs: stat.mtimeMs,
-    }, rules.rules, rules.digest);
+    }, rules.rules, rules.digest, rules.compiled);
   } catch (err) {
     fs.closeSync(fd);
     throw err;
