@@ -9,6 +9,7 @@ import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
 import { VERSION } from './version.js';
 import { fastSockets } from './server/fast-socket.js';
 import { checkConfig, commandLineOverrides, configFromFile } from './config/command-line.js';
+import { acmeFromFlags } from './acme/acme-flags.js';
 
 function fail(message: string): never {
   process.stderr.write(`httpd: ${message}\n`);
@@ -94,6 +95,11 @@ export function createProgram(): Command {
     .option('--certs <CERTS_DIR>', 'directory of <host>.crt + <host>.key PEM pairs (_.example.com for *.example.com, __default__ for clients without SNI)')
     .option('--redirect-http', 'answer plain-HTTP requests for hosts with a certificate with 308 to https:// (path and query kept)')
     .addOption(new Option('--hsts <seconds>', 'send Strict-Transport-Security: max-age=SECONDS on HTTPS responses').argParser(integer('--hsts', 0, 2 ** 31 - 1)))
+    .option('--acme-directory <URL>', "get a certificate for every vhost host name from this ACME CA's directory URL (needs the other --acme-* options, --tls-port and --certs)")
+    .option('--acme-email <EMAIL>', 'contact email of the ACME account')
+    .option('--acme-agree-tos', "agree to the ACME CA's terms of service")
+    .option('--acme-state <DIR>', 'directory for the ACME account key and issued certificates (created, files 0600)')
+    .addOption(new Option('--acme-retry <s>', 'first retry delay after a failed ACME order; doubles per failure up to 6 hours').default(undefined, '60').argParser(seconds('--acme-retry')))
     .addOption(new Option('--drain-timeout <s>', 'on SIGTERM, how long running responses may take to finish').default(10_000, '10').argParser(seconds('--drain-timeout')))
     .showHelpAfterError('(run httpd --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str.startsWith('error:') ? `httpd: ${str}` : str) })
@@ -111,6 +117,7 @@ export function createProgram(): Command {
       if (opts.redirectHttp && tlsPort === undefined) fail('--redirect-http needs --tls-port and --certs (it redirects to the HTTPS listener)');
       if (opts.hsts !== undefined && tlsPort === undefined) fail('--hsts needs --tls-port and --certs (the header is sent on HTTPS responses only)');
       if (certsDir !== undefined) checkVhostsDir(certsDir, 'certificate');
+      const acme = acmeFromFlags(opts, { tls: tlsPort !== undefined, workers: opts.workers as number }, fail);
       const config: HttpdConfig = {
         vhostsDir,
         io: (opts.io as IoMode | undefined) ?? (ioArg as IoMode | undefined) ?? 'sync',
@@ -129,6 +136,7 @@ export function createProgram(): Command {
         sendTimeoutMs: opts.sendTimeout as number,
         drainTimeoutMs: opts.drainTimeout as number,
         ...(tlsPort !== undefined ? { tlsPort, certsDir, redirectHttp: Boolean(opts.redirectHttp), hstsSeconds: opts.hsts as number | undefined } : {}),
+        ...(acme !== undefined ? { acme } : {}),
       };
       if (/[\r\n]/.test(config.cacheControl)) fail('--cache-control must not contain line breaks');
       start(config);

@@ -8,6 +8,7 @@ import { fastSockets } from '../server/fast-socket.js';
 import { PrimaryTls } from '../tls/primary-tls.js';
 import { startPrimaryAdmin } from '../admin/primary-admin.js';
 import { ConfigReloader } from '../config/reloader.js';
+import { PrimaryAcme } from '../acme/primary-acme.js';
 
 /** Deaths within this window count toward a crash loop. */
 const CRASH_WINDOW_MS = 10_000;
@@ -52,6 +53,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   let backoff = 0;
 
   const admin = await startPrimaryAdmin(config, log, () => workers);
+  const acme = config.acme && tls ? new PrimaryAcme(config, config.acme, log, () => workers) : undefined;
   const tell = (m: PrimaryMessage) => {
     for (const w of workers.values()) if (w.connected) w.send(m);
   };
@@ -63,9 +65,11 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     });
     workers.set(id, child);
     tls?.onSpawn(child);
+    acme?.onSpawn(child);
     child.send({ type: 'listen' } satisfies PrimaryMessage, socket.handle as never);
     child.on('message', (m: WorkerMessage) => {
       admin?.onMessage(id, m);
+      if (acme?.onMessage(id, m)) return;
       if (m.type === 'listening' && !announced) {
         announced = true;
         const shownHost = m.address.includes(':') ? `[${m.address}]` : m.address;
@@ -115,6 +119,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   const shutdown = (why: string) => {
     if (stopping) return;
     stopping = true;
+    acme?.stop();
     log.log('info', 'draining', { why, workers: workers.size });
     tell({ type: 'drain' });
     setTimeout(() => {
@@ -150,4 +155,5 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     for (const w of workers.values()) if (w.connected) w.send(m);
   });
   for (let i = 0; i < config.workers; i++) spawnWorker();
+  acme?.start();
 }
