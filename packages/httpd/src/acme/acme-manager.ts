@@ -26,6 +26,14 @@ interface Held {
 
 // acme-client retries 429 and 5xx itself, sleeping Retry-After inside the order; the manager retries with its own backoff instead.
 (acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings.retryMaxAttempts = 0;
+// acme-client 5.4.0's response interceptor reads `response.config` of a network error, which has no response, and
+// throws a TypeError in place of ECONNREFUSED; such errors pass through unchanged instead.
+{
+  const handlers = (acme.axios.interceptors.response as unknown as { handlers: ({ rejected?: (e: unknown) => unknown } | null)[] }).handlers;
+  const theirs = handlers[0];
+  const rejected = theirs?.rejected;
+  if (theirs && rejected) theirs.rejected = (err) => ((err as { response?: unknown }).response === undefined ? Promise.reject(err) : rejected(err));
+}
 
 /**
  * The primary's ACME work (RFC 8555): one account, one order at a time, per

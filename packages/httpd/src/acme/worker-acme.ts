@@ -58,7 +58,7 @@ export class WorkerAcme {
     const cert = check.cert;
     const renewed = this.certs.has(host);
     this.certs.set(host, { context: check.context, checkHost: (h) => cert.checkHost(h) !== undefined });
-    this.log.log('debug', renewed ? 'acme-cert-renewed' : 'acme-cert-loaded', { host, serial: cert.serialNumber, validTo: new Date(check.validTo).toISOString() });
+    this.log.log('info', renewed ? 'acme-cert-renewed' : 'acme-cert-loaded', { host, serial: cert.serialNumber, validTo: new Date(check.validTo).toISOString() });
   }
 
   /**
