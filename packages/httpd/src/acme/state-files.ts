@@ -96,3 +96,15 @@ export class StateDir {
     writeFileAtomic(this.certFile(host), cert);
   }
 }
+
+/**
+ * With --user, the state directory (made by root at start-up) goes to that
+ * user before the primary drops to it: the renewals are written by the user.
+ */
+export function giveStateTo(dir: string, uid: number, gid: number): void {
+  const walk = (p: string): void => {
+    fs.lchownSync(p, uid, gid);
+    if (fs.lstatSync(p).isDirectory()) for (const f of fs.readdirSync(p)) walk(path.join(p, f));
+  };
+  walk(dir);
+}

@@ -11,6 +11,8 @@ import { PrimaryTls } from '../tls/primary-tls.js';
 import { startPrimaryAdmin } from '../admin/primary-admin.js';
 import { ConfigReloader } from '../config/reloader.js';
 import { PrimaryAcme } from '../acme/primary-acme.js';
+import { giveStateTo } from '../acme/state-files.js';
+import { resolveUser } from './privileges.js';
 import { startDeploy } from '../follow/start-deploy.js';
 import { statusRoute } from '../follow/status-server.js';
 import { followMetrics } from '../follow/follow-metrics.js';
@@ -77,6 +79,10 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   admin?.addMetrics(() => followMetrics(deploy.followers.map((f) => f.status())));
   // Every socket is bound: drop root (--user) before any worker exists.
   try {
+    if (config.acme && config.user !== undefined) {
+      const ids = resolveUser(config.user, config.group);
+      giveStateTo(config.acme.stateDir, ids.uid, ids.gid);
+    }
     service.dropPrivileges();
   } catch (err) {
     process.stderr.write(`httpd: ${(err as Error).message}\n`);
