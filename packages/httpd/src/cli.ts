@@ -127,7 +127,10 @@ export function createProgram(): Command {
         // The deploy flags apply with a configuration file too (the file has no follow keys yet).
         const deploy = deployConfig(opts as Parameters<typeof deployConfig>[0], fromFile.vhostsDir);
         if ('error' in deploy) fail(deploy.error);
-        return start(Object.assign(fromFile, deploy));
+        // The --acme-* flags too (the file has no [acme] section yet); in the overrides, so a reload keeps them.
+        const acme = acmeFromFlags(opts, { tls: fromFile.tlsPort !== undefined, workers: fromFile.workers }, fail);
+        if (acme !== undefined) fromFile.overrides = { ...fromFile.overrides, acme };
+        return start(Object.assign(fromFile, deploy, acme !== undefined ? { acme } : {}));
       }
       if (vhostsDir === undefined) fail('give VHOSTS_DIR, or a configuration file with --config FILE (see: httpd --help)');
       checkVhostsDir(vhostsDir);

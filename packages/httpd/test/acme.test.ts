@@ -1,3 +1,4 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -137,5 +138,28 @@ describe('WorkerAcme.challengeResource: the HTTP-01 answer (RFC 8555 section 8.3
   it('a withdrawn token is served by the site again', () => {
     acme.onMessage({ type: 'acme-challenge', token: 'tok_en-1', seq: 8 } as never, () => {});
     expect(acme.challengeResource(req({ target: '/.well-known/acme-challenge/tok_en-1' }))).toBeUndefined();
+  });
+});
+
+describe('WorkerAcme certificates', () => {
+  const openssl = spawnSync('openssl', ['version']).status === 0;
+  if (!openssl) console.log('acme.test.ts: WorkerAcme certificates skipped: openssl is not installed');
+  it.skipIf(!openssl)('an installed certificate answers its exact name until it expires, then no longer (the default does)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'acme-cert-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', path.join(dir, 'k'), '-out', path.join(dir, 'c'), '-days', '1', '-subj', '/CN=a.test', '-addext', 'subjectAltName=DNS:a.test'], { stdio: 'ignore' });
+    const acme = new WorkerAcme(createLogger('error', () => {}));
+    acme.onMessage({ type: 'acme-cert', host: 'a.test', cert: fs.readFileSync(path.join(dir, 'c'), 'utf8'), key: fs.readFileSync(path.join(dir, 'k'), 'utf8') } as never, () => {});
+    expect(acme.contextFor('a.test')).toBeDefined();
+    expect(acme.contextFor('A.TEST.')).toBeDefined();
+    expect(acme.contextFor('b.test')).toBeUndefined();
+    expect(acme.covers('a.test')).toBe(true);
+    expect(acme.contextFor('a.test', Date.now() + 2 * 86_400_000)).toBeUndefined();
+  });
+  it('a certificate that does not parse is refused with a log line; nothing is installed', () => {
+    const lines: string[] = [];
+    const acme = new WorkerAcme(createLogger('info', (l) => lines.push(l)));
+    acme.onMessage({ type: 'acme-cert', host: 'a.test', cert: 'junk', key: 'junk' } as never, () => {});
+    expect(acme.contextFor('a.test')).toBeUndefined();
+    expect(lines.map((l) => JSON.parse(l).event)).toEqual(['acme-cert-refused']);
   });
 });

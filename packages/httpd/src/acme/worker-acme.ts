@@ -27,7 +27,7 @@ const TOKEN = /^[A-Za-z0-9_-]{1,256}$/;
  */
 export class WorkerAcme {
   private readonly challenges = new Map<string, string>();
-  private readonly certs = new Map<string, { context: tls.SecureContext; checkHost: (h: string) => boolean }>();
+  private readonly certs = new Map<string, { context: tls.SecureContext; checkHost: (h: string) => boolean; validTo: number }>();
   private ticketKeys?: Buffer;
 
   constructor(private readonly log: Logger) {}
@@ -57,7 +57,7 @@ export class WorkerAcme {
     if (this.ticketKeys) setContextTicketKeys(check.context, this.ticketKeys);
     const cert = check.cert;
     const renewed = this.certs.has(host);
-    this.certs.set(host, { context: check.context, checkHost: (h) => cert.checkHost(h) !== undefined });
+    this.certs.set(host, { context: check.context, checkHost: (h) => cert.checkHost(h) !== undefined, validTo: check.validTo });
     this.log.log('info', renewed ? 'acme-cert-renewed' : 'acme-cert-loaded', { host, serial: cert.serialNumber, validTo: new Date(check.validTo).toISOString() });
   }
 
@@ -76,10 +76,11 @@ export class WorkerAcme {
     return answer === undefined ? undefined : { kind: 'text', status: 200, text: answer, contentType: 'application/octet-stream' };
   };
 
-  /** The ACME certificate for exactly this server name, if any. */
-  contextFor(serverName: string | undefined): tls.SecureContext | undefined {
+  /** The ACME certificate for exactly this server name, if any and not expired (renewals failed that long: __default__ answers). */
+  contextFor(serverName: string | undefined, now = Date.now()): tls.SecureContext | undefined {
     if (serverName === undefined || this.certs.size === 0) return undefined;
-    return this.certs.get(serverName.toLowerCase().replace(/\.$/, ''))?.context;
+    const c = this.certs.get(serverName.toLowerCase().replace(/\.$/, ''));
+    return c !== undefined && c.validTo > now ? c.context : undefined;
   }
 
   covers(host: string): boolean {
