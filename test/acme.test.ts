@@ -111,7 +111,9 @@ describe.skipIf(skip !== undefined)('ACME with pebble: issuance, hand-placed pai
     }
   }, 30_000);
 
-  it('account key and certificates are 0600 in the state directory', () => {
+  it('account key and certificates are 0600 in the state directory', async () => {
+    // Workers get a certificate before it is written (acme-issued is logged after the write).
+    for (const host of ['a.test', 'b.test']) await srv.waitForLog((l) => l.event === 'acme-issued' && l.host === host, 5000);
     for (const f of ['account.key', 'certs/a.test.crt', 'certs/a.test.key', 'certs/b.test.crt', 'certs/b.test.key']) {
       expect(fs.statSync(path.join(dirs.state, f)).mode & 0o777, f).toBe(0o600);
     }
