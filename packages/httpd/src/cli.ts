@@ -105,7 +105,7 @@ export function createProgram(): Command {
     .option('--acme-state <DIR>', 'directory for the ACME account key and issued certificates (created, files 0600)')
     .addOption(new Option('--acme-retry <s>', 'first retry delay after a failed ACME order; doubles per failure up to 6 hours').default(undefined, '60').argParser(seconds('--acme-retry')))
     .addOption(new Option('--drain-timeout <s>', 'on SIGTERM, how long running responses may take to finish').default(10_000, '10').argParser(seconds('--drain-timeout')))
-    .option('--follow <spec>', 'follow a release channel: host=H,manifest=URL,key=FILE.pub|BASE64[,interval=10s][,timeout=30s][,preview=SUFFIX|off] (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
+    .option('--follow <spec>', 'follow a release channel: host=H,manifest=URL,key=KEY.pub, and optionally interval=10s, timeout=30s, preview=SUFFIX|off (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
     .option('--releases <DIR>', 'where followed releases are kept, one directory per host')
     .option('--keep <N>', `releases kept per followed host (default: ${FOLLOW_DEFAULTS.keep})`)
     .option('--status <[HOST:]PORT>', 'serve GET /status (which release each host serves) on HOST:PORT, loopback by default')
@@ -127,6 +127,8 @@ export function createProgram(): Command {
         // The deploy flags apply with a configuration file too (the file has no follow keys yet).
         const deploy = deployConfig(opts as Parameters<typeof deployConfig>[0], fromFile.vhostsDir);
         if ('error' in deploy) fail(deploy.error);
+        // Like the other flags, they hold on every reload (which reads the file with the overrides on top).
+        fromFile.overrides = { ...fromFile.overrides, ...deploy };
         // The --acme-* flags too (the file has no [acme] section yet); in the overrides, so a reload keeps them.
         const acme = acmeFromFlags(opts, { tls: fromFile.tlsPort !== undefined, workers: fromFile.workers }, fail);
         if (acme !== undefined) fromFile.overrides = { ...fromFile.overrides, acme };
