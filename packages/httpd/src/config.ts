@@ -1,3 +1,4 @@
+import type { AcmeConfig } from './acme/acme-options.js';
 import type { IoMode } from './io/executors.js';
 import type { LogLevel } from './log.js';
 import type { FollowSpec } from './follow/follow-options.js';
@@ -38,6 +39,8 @@ export interface HttpdConfig {
   redirectHttp?: boolean;
   /** --hsts: Strict-Transport-Security max-age on HTTPS responses. */
   hstsSeconds?: number;
+  /** --acme-*: certificates for every vhost from an ACME CA (acme/); needs tlsPort and certsDir. */
+  acme?: AcmeConfig;
   /** From the configuration file (config/load.ts); absent when started from flags only. */
   accessLogFormat?: AccessLogFormat;
   /** The admin listener (/metrics, /healthz, /readyz); off when absent. */
