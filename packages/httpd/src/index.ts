@@ -19,3 +19,8 @@ export { ObjectCache } from './io/object-cache.js';
 export { createLogger, type Logger, type LogLevel } from './log.js';
 export { parseSize, type HttpdConfig } from './config.js';
 export { combinedLine } from './server/access-log.js';
+export { serveWebroot, webrootResponder, type ServeWebrootOptions, type WebrootMiddleware, type WebrootResponder, type NextFunction } from './app/serve-webroot.js';
+export { webrootPlugin, type WebrootPluginOptions } from './app/fastify-plugin.js';
+export { resolveMounted, normaliseMount, type MountedOutcome } from './app/resolve-mounted.js';
+export { responseFields } from './http/fields.js';
+export { WatchedWebroot, type LogSink } from './vhosts/watched-file.js';
