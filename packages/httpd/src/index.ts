@@ -24,3 +24,7 @@ export { webrootPlugin, type WebrootPluginOptions } from './app/fastify-plugin.j
 export { resolveMounted, normaliseMount, type MountedOutcome } from './app/resolve-mounted.js';
 export { responseFields } from './http/fields.js';
 export { WatchedWebroot, type LogSink } from './vhosts/watched-file.js';
+export { RouteTable, RouteLoadError, type RouteContext, type RouteHandler } from './routes/route-table.js';
+export { parseRouteSpec, routeSpecOf, chooseRoute, underPrefix, type RouteSpec, type RouteSpecOutcome } from './routes/route-spec.js';
+export { ChunkedDecoder, type ChunkedOutcome } from './routes/chunked.js';
+export type { RouteLimits } from './routes/route-exchange.js';

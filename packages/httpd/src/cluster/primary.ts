@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { CONFIG_ENV, type HttpdConfig } from '../config.js';
+import { CONFIG_ENV, ROUTE_DEFAULTS, type HttpdConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { BindError, bindListenSocket, type SocketHandle } from './listen-socket.js';
 import { listenErrorText, type PrimaryMessage, type WorkerMessage } from './worker.js';
@@ -32,6 +32,10 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   }
 
   const workers = new Map<number, ChildProcess>();
+  /** With routes: when each worker last said its event loop is alive (see the watchdog below). */
+  const heartbeats = new Map<number, number>();
+  /** Workers finishing their responses after a crash in a route module; their replacement already runs. */
+  const retiring = new Set<number>();
   let nextId = 1;
   let stopping = false;
   let announced = false;
@@ -62,6 +66,19 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
           cacheBytes: config.cacheBytes,
           fastSockets,
         });
+      } else if (m.type === 'heartbeat') {
+        heartbeats.set(id, Date.now());
+      } else if (m.type === 'retiring') {
+        if (!stopping && !retiring.has(id)) {
+          retiring.add(id);
+          heartbeats.delete(id);
+          log.log('warn', 'worker-retiring', { retiring: id, retiringPid: child.pid });
+          spawnWorker();
+        }
+      } else if (m.type === 'route-error') {
+        process.stderr.write(`httpd: ${m.message}\n`);
+        process.exitCode = 2;
+        shutdown('a route module failed to load');
       } else if (m.type === 'listen-error') {
         process.stderr.write(`httpd: ${listenErrorText(config, m.code, m.message)}\n`);
         process.exitCode = 1;
@@ -73,6 +90,8 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
 
   const onExit = (id: number, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void => {
     workers.delete(id);
+    heartbeats.delete(id);
+    const replaced = retiring.delete(id);
     if (stopping) {
       if (workers.size === 0) process.exit(process.exitCode ?? 0);
       return;
@@ -90,6 +109,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
       restartInMs: backoff,
       recentDeaths: deaths.length,
     });
+    if (replaced) return; // its replacement started when it began retiring
     if (backoff === 0) spawnWorker();
     else setTimeout(() => !stopping && spawnWorker(), backoff);
   };
@@ -112,6 +132,22 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     log.log('info', 'rescan', { why: 'SIGHUP' });
     tell({ type: 'rescan' });
   });
+
+  if (config.routes !== undefined && config.routes.length > 0) {
+    // Watchdog: a route handler that blocks its worker's event loop stops its heartbeats; past the limit the
+    // worker is killed, and replaced like any worker that died.
+    const limit = config.watchdogMs ?? ROUTE_DEFAULTS.watchdogMs;
+    setInterval(() => {
+      const now = Date.now();
+      for (const [id, last] of heartbeats) {
+        if (now - last <= limit) continue;
+        heartbeats.delete(id);
+        const w = workers.get(id);
+        log.log('error', 'worker-unresponsive', { worker: id, workerPid: w?.pid, blockedMs: now - last, limitMs: limit });
+        w?.kill('SIGKILL');
+      }
+    }, Math.min(1000, Math.max(50, limit / 4))).unref();
+  }
 
   for (let i = 0; i < config.workers; i++) spawnWorker();
 }

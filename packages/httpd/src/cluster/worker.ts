@@ -4,8 +4,18 @@ import { createLogger, errorFields } from '../log.js';
 import { openAccessLog } from '../server/access-log.js';
 import { HttpServer } from '../server/http-server.js';
 import { VhostRegistry } from '../vhosts/registry.js';
+import { ROUTE_DEFAULTS } from '../config.js';
+import { RouteTable } from '../routes/route-table.js';
 
-export type WorkerMessage = { type: 'listening'; address: string; port: number } | { type: 'listen-error'; code: string; message: string };
+export type WorkerMessage =
+  | { type: 'listening'; address: string; port: number }
+  | { type: 'listen-error'; code: string; message: string }
+  /** A route module failed to load: start-up stops (exit 2). */
+  | { type: 'route-error'; message: string }
+  /** The event loop is alive (sent only when routes are configured: the primary's watchdog). */
+  | { type: 'heartbeat' }
+  /** The worker's state is unknown (an uncaught error in a route module): it finishes its responses and exits; start a replacement now. */
+  | { type: 'retiring' };
 
 export type PrimaryMessage = { type: 'listen' } | { type: 'rescan' } | { type: 'drain' };
 
@@ -21,6 +31,22 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
   registry.rescan();
   registry.watch(config.rescanIntervalMs, config.watch);
   const access = config.accessLog ? openAccessLog(config.accessLog) : undefined;
+  const routes =
+    config.routes !== undefined && config.routes.length > 0
+      ? new RouteTable(
+          config.routes,
+          {
+            bodyLimit: config.routeBodyLimit ?? ROUTE_DEFAULTS.routeBodyLimit,
+            bodyTimeoutMs: config.routeBodyTimeoutMs ?? ROUTE_DEFAULTS.routeBodyTimeoutMs,
+            responseTimeoutMs: config.routeTimeoutMs ?? ROUTE_DEFAULTS.routeTimeoutMs,
+            sendTimeoutMs: config.sendTimeoutMs,
+          },
+          log,
+          registry,
+        )
+      : undefined;
+  // Route modules are imported before the worker accepts anything; one that fails stops start-up (exit 2).
+  const ready = routes === undefined ? Promise.resolve() : routes.load();
   const server = new HttpServer({
     sites: registry,
     io: config.io,
@@ -29,11 +55,12 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
     timeouts: { headerMs: config.headerTimeoutMs, keepAliveMs: config.keepAliveTimeoutMs, sendMs: config.sendTimeoutMs },
     log,
     accessLog: access?.write,
+    routes,
   });
   const send = (m: WorkerMessage) => process.send?.(m);
 
   let draining = false;
-  const drain = (why: string) => {
+  const drain = (why: string, exitCode = 0) => {
     if (draining) return;
     draining = true;
     log.log('info', 'draining', { why, connections: server.connectionCount });
@@ -41,7 +68,7 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
       registry.close();
       access?.close();
       log.log('info', 'stopped', {});
-      process.exit(0);
+      process.exit(exitCode);
     });
   };
 
@@ -67,23 +94,49 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
     onListening?.(addr);
   };
 
+  ready.catch((err: Error) => {
+    if (supervised) {
+      process.send!({ type: 'route-error', message: err.message } satisfies WorkerMessage, () => process.exit(2));
+      return;
+    }
+    process.stderr.write(`httpd: ${err.message}\n`);
+    process.exit(2);
+  });
   process.on('message', (m: PrimaryMessage, handle?: unknown) => {
-    if (m?.type === 'listen' && handle) server.server.listen(handle as object, listening);
+    if (m?.type === 'listen' && handle) void ready.then(() => server.server.listen(handle as object, listening), () => undefined);
     else if (m?.type === 'rescan') registry.rescan();
     else if (m?.type === 'drain') drain('primary asked');
   });
-  if (!supervised) server.server.listen({ port: config.port, host: config.host }, listening);
+  if (!supervised) void ready.then(() => server.server.listen({ port: config.port, host: config.host }, listening), () => undefined);
   process.on('SIGHUP', () => registry.rescan());
   process.on('SIGTERM', () => drain('SIGTERM'));
   // Under a supervisor the primary owns Ctrl-C (the terminal signals the whole group): it tells every worker to drain.
   process.on('SIGINT', () => (supervised ? undefined : drain('SIGINT')));
   // The primary going away (killed with SIGKILL) must not leave orphans serving.
   if (supervised) process.on('disconnect', () => drain('primary gone'));
-  process.on('uncaughtException', (err) => {
-    // State is unknown after an exception outside request handling: log it and let the supervisor replace us.
-    log.log('error', 'worker-crashed', { ...errorFields(err), stack: err.stack });
-    process.exit(70);
-  });
+  if (routes !== undefined) {
+    // The primary's watchdog: a handler that blocks the event loop stops these, and the worker is replaced.
+    if (supervised) setInterval(() => send({ type: 'heartbeat' }), Math.min(1000, Math.max(50, (config.watchdogMs ?? ROUTE_DEFAULTS.watchdogMs) / 4))).unref();
+    // An error thrown (or a promise rejected) outside any handler's call, in a route module: this worker
+    // finishes the responses it has, then exits and is replaced; a replacement starts at once.
+    let crashed = false;
+    const crash = (err: unknown, event: string) => {
+      const e = err as Error;
+      log.log('error', event, { ...errorFields(err), stack: e?.stack });
+      if (crashed || !listened) process.exit(70);
+      crashed = true;
+      send({ type: 'retiring' });
+      drain(event, 70);
+    };
+    process.on('uncaughtException', (err) => crash(err, 'worker-crashed'));
+    process.on('unhandledRejection', (reason) => crash(reason, 'unhandled-rejection'));
+  } else {
+    process.on('uncaughtException', (err) => {
+      // State is unknown after an exception outside request handling: log it and let the supervisor replace us.
+      log.log('error', 'worker-crashed', { ...errorFields(err), stack: err.stack });
+      process.exit(70);
+    });
+  }
 }
 
 export function listenErrorText(config: HttpdConfig, code: string, message: string): string {

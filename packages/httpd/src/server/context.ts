@@ -8,6 +8,7 @@ import type { ObjectCache } from '../io/object-cache.js';
 import type { Logger } from '../log.js';
 import type { Connection } from './connection.js';
 import type { Http1HeadCache } from './serialize-http1.js';
+import type { RouteTable } from '../routes/route-table.js';
 
 export interface Timeouts {
   /** A request head must be complete within this long of its first byte (else 408). */
@@ -36,6 +37,8 @@ export interface ServerContext {
   accessLog?: (socket: net.Socket, head: RequestHead | null, status: number, bytes: number) => void;
   connections: Set<Connection>;
   draining: () => boolean;
+  /** Dynamic routes, tried before the static site for their prefixes; undefined when none are configured. */
+  routes?: RouteTable;
   /** WEBROOT_FAULT_INJECTION=1: see injectFault in connection.ts. */
   faultInjection: boolean;
 }

@@ -21,6 +21,8 @@ export interface HttpServerOptions {
   limits?: ParseLimits;
   log: Logger;
   accessLog?: ServerContext['accessLog'];
+  /** Dynamic routes (loaded before the server listens). */
+  routes?: ServerContext['routes'];
 }
 
 /** The static HTTP/1.1 server over `net`: one Connection per socket, sharing one context. */
@@ -43,6 +45,7 @@ export class HttpServer {
       heads: new Http1HeadCache(),
       log: options.log,
       accessLog: options.accessLog,
+      routes: options.routes,
       connections: new Set(),
       draining: () => this.isDraining,
       faultInjection: process.env.WEBROOT_FAULT_INJECTION === '1',
