@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_ENV, ROUTE_DEFAULTS, type HttpdConfig } from '../config.js';
-import { createLogger } from '../log.js';
+import { createLogger, errorFields } from '../log.js';
 import { BindError, bindListenSocket, type SocketHandle } from './listen-socket.js';
 import { listenErrorText, type PrimaryMessage, type WorkerMessage } from './worker.js';
 import { fastSockets } from '../server/fast-socket.js';
@@ -36,6 +36,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   const heartbeats = new Map<number, number>();
   /** Workers finishing their responses after a crash in a route module; their replacement already runs. */
   const retiring = new Set<number>();
+  const routed = config.routes !== undefined && config.routes.length > 0;
   let nextId = 1;
   let stopping = false;
   let announced = false;
@@ -54,6 +55,8 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     workers.set(id, child);
     child.send({ type: 'listen' } satisfies PrimaryMessage, socket.handle as never);
     child.on('message', (m: WorkerMessage) => {
+      // The watchdog counts from when a worker serves: a handler may block before its first heartbeat.
+      if (m.type === 'listening' && routed) heartbeats.set(id, Date.now());
       if (m.type === 'listening' && !announced) {
         announced = true;
         const shownHost = m.address.includes(':') ? `[${m.address}]` : m.address;
@@ -86,6 +89,8 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
       }
     });
     child.on('exit', (code, signal) => onExit(id, child, code, signal));
+    // A message to a worker that is exiting fails with EPIPE: its 'exit' is what matters, handled above.
+    child.on('error', (err) => log.log('debug', 'worker-ipc-error', { to: id, ...errorFields(err) }));
   };
 
   const onExit = (id: number, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void => {
@@ -109,7 +114,11 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
       restartInMs: backoff,
       recentDeaths: deaths.length,
     });
-    if (replaced) return; // its replacement started when it began retiring
+    if (replaced) {
+      // Its replacement started when it began retiring.
+      log.log('info', 'worker-retired', { retired: id, retiredPid: child.pid, exitCode: code, signal });
+      return;
+    }
     if (backoff === 0) spawnWorker();
     else setTimeout(() => !stopping && spawnWorker(), backoff);
   };
@@ -133,7 +142,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     tell({ type: 'rescan' });
   });
 
-  if (config.routes !== undefined && config.routes.length > 0) {
+  if (routed) {
     // Watchdog: a route handler that blocks its worker's event loop stops its heartbeats; past the limit the
     // worker is killed, and replaced like any worker that died.
     const limit = config.watchdogMs ?? ROUTE_DEFAULTS.watchdogMs;
@@ -143,7 +152,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
         if (now - last <= limit) continue;
         heartbeats.delete(id);
         const w = workers.get(id);
-        log.log('error', 'worker-unresponsive', { worker: id, workerPid: w?.pid, blockedMs: now - last, limitMs: limit });
+        log.log('error', 'worker-unresponsive', { unresponsive: id, unresponsivePid: w?.pid, blockedMs: now - last, limitMs: limit });
         w?.kill('SIGKILL');
       }
     }, Math.min(1000, Math.max(50, limit / 4))).unref();
