@@ -87,7 +87,11 @@ beforeAll(async () => {
   mod('root-only.mjs', named('exact'));
 });
 
-describe('httpd --route', () => {
+// WEBROOT_PORTABLE_ROUTES=1: every response body is read through its stream (routes/response-source.ts).
+describe.each([
+  { name: '', env: {} },
+  { name: ' (bodies read through their streams)', env: { WEBROOT_PORTABLE_ROUTES: '1' } },
+])('httpd --route$name', ({ env }) => {
   let srv: RunningHttpd;
   beforeAll(async () => {
     srv = await startHttpd(fx.vhosts, [
@@ -98,7 +102,7 @@ describe('httpd --route', () => {
       '--route-body-limit', '64K',
       '--route-body-timeout', '0.5',
       '--route-timeout', '0.7',
-    ]);
+    ], env);
   });
   afterAll(async () => {
     expect(await srv.stop()).toBe(0);

@@ -11,9 +11,11 @@
  */
 import type net from 'node:net';
 import { currentHttpDate } from '../http/dates.js';
+import { writeNow } from '../server/fast-socket.js';
 import type { RequestHead } from '../http/parse-request.js';
 import { REASONS, statusLine } from '../http/status.js';
 import { errorFields, type Logger } from '../log.js';
+import { sourceBytes } from './response-source.js';
 import { HIGH_WATER, RequestBody, type BodyFailure } from './request-body.js';
 
 export interface RouteLimits {
@@ -77,7 +79,6 @@ export class RouteExchange {
   private status = 0;
   private body: RequestBody | undefined;
   private bodyTimer: NodeJS.Timeout | undefined;
-  private readonly abort = new AbortController();
   private closeAfter: boolean;
 
   constructor(
@@ -90,12 +91,9 @@ export class RouteExchange {
   }
 
   /** Runs the exchange; `makeRequest` builds the Request (it may throw: 400), `handle` calls the route's handler. */
-  run(makeRequest: (body: ReadableStream<Uint8Array> | null, signal: AbortSignal, fields: [string, string][]) => Request, handle: (request: Request) => unknown): void {
+  run(makeRequest: (body: ReadableStream<Uint8Array> | null, fields: [string, string][]) => Request, handle: (request: Request) => unknown): void {
     const { head, socket } = this.h;
-    socket.once('close', () => {
-      this.abort.abort();
-      this.body?.fail({ kind: 'incomplete' });
-    });
+    socket.once('close', this.onClose);
     const fields = headFields(this.h.headBytes);
     const hasBody = head.chunked || head.contentLength > 0;
     if (hasBody && head.contentLength > this.limits.bodyLimit) {
@@ -139,7 +137,7 @@ export class RouteExchange {
     }
     let request: Request;
     try {
-      request = makeRequest(stream, this.abort.signal, fields);
+      request = makeRequest(stream, fields);
     } catch (err) {
       this.log.log('debug', 'bad-request', { reason: 'not a valid URL for a Request', ...errorFields(err) });
       return this.sendError(400, true);
@@ -155,6 +153,11 @@ export class RouteExchange {
   }
 
   private pipelined: Buffer | null = null;
+
+  /** The client went away: a body still arriving fails (a streamed response is cancelled when a write fails). */
+  private readonly onClose = () => {
+    this.body?.fail({ kind: 'incomplete' });
+  };
 
   private onBodyFailure(failure: BodyFailure): void {
     clearTimeout(this.bodyTimer);
@@ -227,6 +230,15 @@ export class RouteExchange {
       this.write(`${this.baseHead(res.status, this.willClose())}${fields}${length}\r\n`);
       return this.complete();
     }
+    const whole = sourceBytes(res);
+    if (whole !== undefined) {
+      const headText = `${this.baseHead(res.status, this.willClose())}${fields}Content-Length: ${whole.length}\r\n\r\n`;
+      const out = Buffer.allocUnsafe(headText.length + whole.length);
+      out.write(headText, 0, 'latin1');
+      whole.copy(out, headText.length);
+      await this.writeWhole(out);
+      return this.complete();
+    }
     const reader = res.body?.getReader();
     const first = reader === undefined ? undefined : await this.nextChunk(reader);
     if (first === undefined) {
@@ -240,7 +252,7 @@ export class RouteExchange {
       const out = Buffer.allocUnsafe(headText.length + first.length);
       out.write(headText, 0, 'latin1');
       out.set(first, headText.length);
-      await this.drained(this.write(out));
+      await this.writeWhole(out);
       return this.complete();
     }
     // A stream: chunked for HTTP/1.1 (RFC 9112 section 7.1), the connection's end for HTTP/1.0.
@@ -274,6 +286,28 @@ export class RouteExchange {
       if (!(value instanceof Uint8Array)) throw new TypeError('a response body stream must yield Uint8Array chunks');
       if (value.length > 0) return value;
     }
+  }
+
+  /**
+   * A whole response in one write, straight to the socket's handle where the
+   * fast paths are on (server/fast-socket.ts); resolves once the kernel has it,
+   * or the socket failed, or the client read nothing for sendTimeoutMs.
+   */
+  private writeWhole(out: Buffer): Promise<void> | void {
+    const socket = this.h.socket;
+    if (socket.destroyed) return;
+    this.started = true;
+    this.bytesSent += out.length;
+    let resolveDrained: () => void = () => undefined;
+    const drained = new Promise<void>((resolve) => (resolveDrained = resolve));
+    if (writeNow(socket, out, () => resolveDrained())) return;
+    const timer = setTimeout(() => socket.destroy(), this.limits.sendTimeoutMs);
+    const onClose = () => resolveDrained();
+    socket.once('close', onClose);
+    return drained.finally(() => {
+      clearTimeout(timer);
+      socket.off('close', onClose);
+    });
   }
 
   /** Waits until the socket wants more (backpressure), or fails after sendTimeoutMs without progress. */
@@ -319,6 +353,7 @@ export class RouteExchange {
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.bodyTimer);
+    this.h.socket.off('close', this.onClose);
     this.h.setSink(undefined);
     const leftover = this.body !== undefined ? this.body.leftover : this.pipelined;
     this.h.done(close ? null : leftover, close || this.closeAfter, this.status, this.bytesSent);

@@ -124,13 +124,13 @@ export class RouteTable {
     };
     const exchange = new RouteExchange(handOff, this.limits, log, name);
     exchange.run(
-      (body, signal, fields) => {
-        const headers = new Headers();
-        for (const [n, v] of fields) headers.append(n, v);
+      (body, fields) => {
         const path = target.kind === 'path' ? `${target.rawPath}${target.query}` : '/';
-        const url = new URL(path, `${handOff.scheme}://${authority === '' ? 'localhost' : authority}`);
-        const method = head.method;
-        return new Request(url, { method, headers, body, signal, ...(body !== null ? { duplex: 'half' } : {}) } as RequestInit);
+        // The authority passed normaliseHost and the path is visible ASCII: Request's own URL parser checks the rest
+        // (and throws for what it refuses: a 400). No AbortSignal is passed: making one cost about a third of a Request.
+        const url = `${handOff.scheme}://${authority === '' ? 'localhost' : authority}${path}`;
+        const init = body === null ? { method: head.method, headers: fields } : { method: head.method, headers: fields, body, duplex: 'half' };
+        return new Request(url, init as RequestInit);
       },
       (request) => handler(request, context),
     );
