@@ -77,13 +77,29 @@ const SCENARIOS = {
   hello: { target: '/hello' },
 };
 
-const load = (port, id, seconds) => {
+/** CPU seconds (user + system, every thread) a process has used, from /proc (Linux). */
+const cpuSeconds = (pid) => {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100 on Linux)
+};
+
+/**
+ * One wrk run; also the server's CPU time per request. On a machine shared with
+ * other work, req/s favours servers with more threads (serve-static and
+ * @fastify/static read files on libuv's thread pool: the scheduler gives each
+ * thread its share), so CPU per request is the fairer comparison there.
+ */
+const load = (server, id, seconds) => {
   const sc = SCENARIOS[id];
-  return runWrk({ port, target: sc.target, seconds, threads: 1, connections: 50, script: sc.script, scriptArgs: sc.scriptArgs ?? [], cpu: pin ? 1 : undefined });
+  const before = cpuSeconds(server.child.pid);
+  const r = runWrk({ port: server.port, target: sc.target, seconds, threads: 1, connections: 50, script: sc.script, scriptArgs: sc.scriptArgs ?? [], cpu: pin ? 1 : undefined });
+  const requests = Number(/(\d+) requests in/.exec(r.raw)?.[1] ?? NaN);
+  return { ...r, cpuUs: ((cpuSeconds(server.child.pid) - before) * 1e6) / requests };
 };
 
 const lines = [`# issue 14 benchmark, ${new Date().toISOString()}`, '', `Command: \`node bench/app.mjs ${argv.join(' ')}\`. Node ${process.version}, ${os.cpus().length} CPUs. Single-core: servers ${pin ? 'pinned to CPU 0' : 'NOT pinned (no taskset)'}, one process each; wrk -t1 -c50${pin ? ' on CPU 1' : ''}. ${REPS} interleaved repetitions of ${SECONDS} s after a 1 s warm-up; medians (min-max).`, ''];
-lines.push('| pair | scenario | ours req/s | peer req/s | ours / peer |', '|---|---|---:|---:|---:|');
+lines.push('| pair | scenario | ours req/s | peer req/s | ours / peer | ours us CPU/req | peer us CPU/req | peer CPU / ours |', '|---|---|---:|---:|---:|---:|---:|---:|');
 for (const g of groups) {
   const servers = [];
   for (const d of [g.ours, g.peer]) {
@@ -93,15 +109,17 @@ for (const g of groups) {
     servers.push({ ...(await startServer(d.name, c, a, port)), label: d.name });
   }
   const res = {};
+  const cpu = {};
   try {
-    for (const s of servers) for (const id of g.scenarios) load(s.port, id, 1);
+    for (const s of servers) for (const id of g.scenarios) load(s, id, 1);
     for (let rep = 0; rep < REPS; rep++) {
       for (const id of g.scenarios) {
         for (const s of servers) {
-          const r = load(s.port, id, SECONDS);
+          const r = load(s, id, SECONDS);
           if (r.errors > 0) log(`  ${s.label} ${id}: ${r.errors} errors`);
           ((res[s.label] ??= {})[id] ??= []).push(r.rps);
-          log(`  [rep ${rep + 1}/${REPS}] ${id.padEnd(6)} ${s.label.padEnd(24)} ${r.rps.toFixed(0).padStart(7)} req/s`);
+          ((cpu[s.label] ??= {})[id] ??= []).push(r.cpuUs);
+          log(`  [rep ${rep + 1}/${REPS}] ${id.padEnd(6)} ${s.label.padEnd(24)} ${r.rps.toFixed(0).padStart(7)} req/s ${r.cpuUs.toFixed(0).padStart(5)} us CPU/request`);
         }
       }
     }
@@ -112,7 +130,9 @@ for (const g of groups) {
   for (const id of g.scenarios) {
     const a = res[g.ours.name][id];
     const b = res[g.peer.name][id];
-    lines.push(`| ${g.ours.name} / ${g.peer.name} | ${id} | ${cell(a)} | ${cell(b)} | ${(median(a) / median(b)).toFixed(2)}x |`);
+    const ca = cpu[g.ours.name][id];
+    const cb = cpu[g.peer.name][id];
+    lines.push(`| ${g.ours.name} / ${g.peer.name} | ${id} | ${cell(a)} | ${cell(b)} | ${(median(a) / median(b)).toFixed(2)}x | ${median(ca).toFixed(0)} | ${median(cb).toFixed(0)} | ${(median(cb) / median(ca)).toFixed(2)}x |`);
   }
 }
 fs.rmSync(vhosts, { recursive: true, force: true });
