@@ -3,7 +3,8 @@ import os from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runPrimary } from './cluster/primary.js';
 import { runWorker } from './cluster/worker.js';
-import { parseSize, type HttpdConfig } from './config.js';
+import { parseSize, ROUTE_DEFAULTS, type HttpdConfig } from './config.js';
+import { parseRouteSpec, type RouteSpec } from './routes/route-spec.js';
 import { IO_MODES, type IoMode } from './io/executors.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
 import { VERSION } from './version.js';
@@ -40,6 +41,23 @@ function size(v: string): number {
   const n = parseSize(v);
   if (n === undefined) throw new InvalidArgumentError('expected a size like 0, 65536, 512K, 64M or 1G.');
   return n;
+}
+
+/** --route values, checked at start-up: the syntax, and that each module file exists (it is imported by the workers). */
+function routesOf(values: string[]): RouteSpec[] {
+  return values.map((value) => {
+    const parsed = parseRouteSpec(value, process.cwd());
+    if (parsed.kind === 'error') fail(`--route ${parsed.message}`);
+    const { spec } = parsed;
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.statSync(spec.module);
+    } catch {
+      fail(`--route ${value}: ${spec.module}: no such file; give the path of an ES module whose default export handles the requests`);
+    }
+    if (!stat.isFile()) fail(`--route ${value}: ${spec.module} is not a file`);
+    return spec;
+  });
 }
 
 /** Checks the vhosts (or certificate) directory once, at start-up, so a typo fails fast with a clear line. */
@@ -115,6 +133,11 @@ export function createProgram(): Command {
     .option('--group <name>', "with --user: the group to drop to (default: the user's primary group)")
     .option('--pid-file <FILE>', "write the primary's PID here once it is ready (for httpd upgrade)")
     .addOption(new Option('--upgrade-timeout <s>', 'on SIGUSR2, how long the new primary may take to get ready before the old one gives up on it').default(30_000, '30').argParser(seconds('--upgrade-timeout')))
+    .option('--route <[HOST]/PREFIX=MODULE>', 'serve PREFIX (on HOST, or every host) with the default export of an ES module, a fetch-style handler (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .addOption(new Option('--route-body-limit <size>', 'largest request body a route accepts (else 413)').default(ROUTE_DEFAULTS.routeBodyLimit, '1M').argParser(size))
+    .addOption(new Option('--route-body-timeout <s>', "a route's request body must arrive within this long (else 408)").default(ROUTE_DEFAULTS.routeBodyTimeoutMs, '30').argParser(seconds('--route-body-timeout')))
+    .addOption(new Option('--route-timeout <s>', 'a route handler must answer within this long (else 504)').default(ROUTE_DEFAULTS.routeTimeoutMs, '30').argParser(seconds('--route-timeout')))
+    .addOption(new Option('--watchdog <s>', "with routes: replace a worker whose event loop is blocked this long").default(ROUTE_DEFAULTS.watchdogMs, '10').argParser(seconds('--watchdog')))
     .showHelpAfterError('(run httpd --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str.startsWith('error:') ? `httpd: ${str}` : str) })
     .action((vhostsDir: string | undefined, ioArg: string | undefined, opts: Record<string, unknown>, cmd: Command) => {
@@ -164,6 +187,11 @@ export function createProgram(): Command {
         ...(tlsPort !== undefined ? { tlsPort, certsDir, redirectHttp: Boolean(opts.redirectHttp), hstsSeconds: opts.hsts as number | undefined } : {}),
         ...(acme !== undefined ? { acme } : {}),
         ...serviceOptions(opts),
+        routes: routesOf(opts.route as string[]),
+        routeBodyLimit: opts.routeBodyLimit as number,
+        routeBodyTimeoutMs: opts.routeBodyTimeout as number,
+        routeTimeoutMs: opts.routeTimeout as number,
+        watchdogMs: opts.watchdog as number,
       };
       if (/[\r\n]/.test(config.cacheControl)) fail('--cache-control must not contain line breaks');
       const deploy = deployConfig(opts as Parameters<typeof deployConfig>[0], vhostsDir);

@@ -2,6 +2,7 @@ import type { AcmeConfig } from './acme/acme-options.js';
 import type { IoMode } from './io/executors.js';
 import type { LogLevel } from './log.js';
 import type { FollowSpec } from './follow/follow-options.js';
+import type { RouteSpec } from './routes/route-spec.js';
 
 /** Everything a worker needs, validated once by the CLI and passed to workers as JSON. */
 export interface HttpdConfig {
@@ -61,6 +62,16 @@ export interface HttpdConfig {
   keepReleases?: number;
   /** The GET /status listener (--status). */
   status?: { host: string; port: number };
+  /** Dynamic routes (--route); none when absent. */
+  routes?: RouteSpec[];
+  /** Largest request body a route accepts, in bytes (--route-body-limit). */
+  routeBodyLimit?: number;
+  /** A route's request body must arrive within this (--route-body-timeout). */
+  routeBodyTimeoutMs?: number;
+  /** A route's handler must answer within this (--route-timeout), else 504. */
+  routeTimeoutMs?: number;
+  /** With routes, the primary kills a worker whose event loop is blocked this long (--watchdog). */
+  watchdogMs?: number;
 }
 
 export type AccessLogFormat = 'combined' | 'json';
@@ -81,6 +92,9 @@ export interface MountConfig {
   prefix: string;
   webroot: string;
 }
+
+/** Defaults of the route settings, shared by the CLI and the workers. */
+export const ROUTE_DEFAULTS = { routeBodyLimit: 1024 * 1024, routeBodyTimeoutMs: 30_000, routeTimeoutMs: 30_000, watchdogMs: 10_000 } as const;
 
 export const CONFIG_ENV = 'WEBROOT_HTTPD_CONFIG';
 

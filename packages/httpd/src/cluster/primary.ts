@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { CONFIG_ENV, type HttpdConfig } from '../config.js';
-import { createLogger } from '../log.js';
+import { CONFIG_ENV, ROUTE_DEFAULTS, type HttpdConfig } from '../config.js';
+import { createLogger, errorFields } from '../log.js';
 import { BindError } from './listen-socket.js';
 import { acquireHttpSocket, ServiceLifecycle, UPGRADE_IDLE_GRACE_MS, type HttpSocket } from './service.js';
 import { listenErrorText, type PrimaryMessage, type WorkerMessage } from './worker.js';
@@ -57,6 +57,11 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   }
 
   const workers = new Map<number, ChildProcess>();
+  /** With routes: when each worker last said its event loop is alive (see the watchdog below). */
+  const heartbeats = new Map<number, number>();
+  /** Workers finishing their responses after a crash in a route module; their replacement already runs. */
+  const retiring = new Set<number>();
+  const routed = config.routes !== undefined && config.routes.length > 0;
   let nextId = 1;
   let stopping = false;
   let announced = false;
@@ -110,6 +115,8 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
       if (m.type === 'rescanned') reloadStep(id);
       admin?.onMessage(id, m);
       if (acme?.onMessage(id, m)) return;
+      // The watchdog counts from when a worker serves: a handler may block before its first heartbeat.
+      if (m.type === 'listening' && routed) heartbeats.set(id, Date.now());
       if (m.type === 'listening' && !announced) {
         announced = true;
         const shownHost = m.address.includes(':') ? `[${m.address}]` : m.address;
@@ -125,6 +132,19 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
           version: VERSION,
           ...(socket.source !== 'bound' ? { socket: socket.source, fd: socket.fd.fd } : {}),
         });
+      } else if (m.type === 'heartbeat') {
+        heartbeats.set(id, Date.now());
+      } else if (m.type === 'retiring') {
+        if (!stopping && !retiring.has(id)) {
+          retiring.add(id);
+          heartbeats.delete(id);
+          log.log('warn', 'worker-retiring', { retiring: id, retiringPid: child.pid });
+          spawnWorker();
+        }
+      } else if (m.type === 'route-error') {
+        process.stderr.write(`httpd: ${m.message}\n`);
+        process.exitCode = 2;
+        shutdown('a route module failed to load');
       } else if (m.type === 'listen-error') {
         process.stderr.write(`httpd: ${listenErrorText(config, m.code, m.message)}\n`);
         process.exitCode = 1;
@@ -132,12 +152,16 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
       }
     });
     child.on('exit', (code, signal) => onExit(id, child, code, signal));
+    // A message to a worker that is exiting fails with EPIPE: its 'exit' is what matters, handled above.
+    child.on('error', (err) => log.log('debug', 'worker-ipc-error', { to: id, ...errorFields(err) }));
   };
 
   const onExit = (id: number, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void => {
     workers.delete(id);
     reloadStep(id);
     admin?.onExit(id, !stopping);
+    heartbeats.delete(id);
+    const replaced = retiring.delete(id);
     if (stopping) {
       if (workers.size === 0) exit();
       return;
@@ -155,6 +179,11 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
       restartInMs: backoff,
       recentDeaths: deaths.length,
     });
+    if (replaced) {
+      // Its replacement started when it began retiring.
+      log.log('info', 'worker-retired', { retired: id, retiredPid: child.pid, exitCode: code, signal });
+      return;
+    }
     if (backoff === 0) spawnWorker();
     else setTimeout(() => !stopping && spawnWorker(), backoff);
   };
@@ -212,6 +241,22 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     log.log('info', 'reopen-logs', { why: 'SIGUSR1' });
     tell({ type: 'reopen-logs' });
   });
+
+  if (routed) {
+    // Watchdog: a route handler that blocks its worker's event loop stops its heartbeats; past the limit the
+    // worker is killed, and replaced like any worker that died.
+    const limit = config.watchdogMs ?? ROUTE_DEFAULTS.watchdogMs;
+    setInterval(() => {
+      const now = Date.now();
+      for (const [id, last] of heartbeats) {
+        if (now - last <= limit) continue;
+        heartbeats.delete(id);
+        const w = workers.get(id);
+        log.log('error', 'worker-unresponsive', { unresponsive: id, unresponsivePid: w?.pid, blockedMs: now - last, limitMs: limit });
+        w?.kill('SIGKILL');
+      }
+    }, Math.min(1000, Math.max(50, limit / 4))).unref();
+  }
 
   tls?.start((m) => {
     for (const w of workers.values()) if (w.connected) w.send(m);

@@ -8,13 +8,21 @@ import { WorkerState } from './worker-state.js';
 import { WorkerAcme } from '../acme/worker-acme.js';
 import type { WorkerReport } from '../metrics/worker-metrics.js';
 import type { RequestInfo } from '../http/response.js';
+import { ROUTE_DEFAULTS } from '../config.js';
+import { RouteTable } from '../routes/route-table.js';
 
 export type WorkerMessage =
   | { type: 'listening'; address: string; port: number; tlsPort?: number }
   | { type: 'listen-error'; code: string; message: string }
   | { type: 'report'; id: number; report: WorkerReport }
   // After a rescan the primary asked for: the primary reports READY=1 to systemd once every worker has.
-  | { type: 'rescanned' };
+  | { type: 'rescanned' }
+  /** A route module failed to load: start-up stops (exit 2). */
+  | { type: 'route-error'; message: string }
+  /** The event loop is alive (sent only when routes are configured: the primary's watchdog). */
+  | { type: 'heartbeat' }
+  /** The worker's state is unknown (an uncaught error in a route module): it finishes its responses and exits; start a replacement now. */
+  | { type: 'retiring' };
 
 export type PrimaryMessage =
   | { type: 'listen' }
@@ -42,12 +50,28 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
   const tls: WorkerTls | undefined = config.tlsPort !== undefined ? new WorkerTls(config, log, (): HttpServer => server, acme) : undefined;
   // The plain listener answers ACME's HTTP-01 requests before any redirect or site rule.
   const redirect = acme && tls?.redirect ? (req: RequestInfo) => acme.challengeResource(req) ?? tls.redirect!(req) : (acme?.challengeResource ?? tls?.redirect);
-  const server: HttpServer = new HttpServer({ ...state.serverOptions(), io: config.io, log, redirect });
+  const routes =
+    config.routes !== undefined && config.routes.length > 0
+      ? new RouteTable(
+          config.routes,
+          {
+            bodyLimit: config.routeBodyLimit ?? ROUTE_DEFAULTS.routeBodyLimit,
+            bodyTimeoutMs: config.routeBodyTimeoutMs ?? ROUTE_DEFAULTS.routeBodyTimeoutMs,
+            responseTimeoutMs: config.routeTimeoutMs ?? ROUTE_DEFAULTS.routeTimeoutMs,
+            sendTimeoutMs: config.sendTimeoutMs,
+          },
+          log,
+          state.registry,
+        )
+      : undefined;
+  // Route modules are imported before the worker accepts anything; one that fails stops start-up (exit 2).
+  const ready = routes === undefined ? Promise.resolve() : routes.load();
+  const server: HttpServer = new HttpServer({ ...state.serverOptions(), io: config.io, log, redirect, routes });
   state.attach(server);
   const send = (m: WorkerMessage) => process.send?.(m);
 
   let draining = false;
-  const drain = (why: string, idleGraceMs = 0) => {
+  const drain = (why: string, idleGraceMs = 0, exitCode = 0) => {
     if (draining) return;
     draining = true;
     log.log('info', 'draining', { why, connections: server.connectionCount });
@@ -57,7 +81,7 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
       .then(() => state.close())
       .then(() => {
         log.log('info', 'stopped', {});
-        process.exit(0);
+        process.exit(exitCode);
       });
   };
 
@@ -83,10 +107,18 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
     onListening?.(addr, tls?.boundPort);
   };
 
+  ready.catch((err: Error) => {
+    if (supervised) {
+      process.send!({ type: 'route-error', message: err.message } satisfies WorkerMessage, () => process.exit(2));
+      return;
+    }
+    process.stderr.write(`httpd: ${err.message}\n`);
+    process.exit(2);
+  });
   process.on('message', (m: PrimaryMessage, handle?: unknown) => {
     if (tls?.onMessage(m, handle, () => {})) return;
     if (acme?.onMessage(m, (reply) => process.send?.(reply))) return;
-    if (m?.type === 'listen' && handle) server.server.listen(handle as object, listening);
+    if (m?.type === 'listen' && handle) void ready.then(() => server.server.listen(handle as object, listening), () => undefined);
     else if (m?.type === 'rescan') {
       state.rescan();
       tls?.rescan();
@@ -98,7 +130,7 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
       log.log('info', 'logs-reopened', {});
     } else if (m?.type === 'report') send({ type: 'report', id: m.id, report: state.report() });
   });
-  const listenAlone = () => server.server.listen({ port: config.port, host: config.host }, listening);
+  const listenAlone = () => void ready.then(() => server.server.listen({ port: config.port, host: config.host }, listening), () => undefined);
   if (!supervised && tls) {
     tls.listener.server.once('error', (err: NodeJS.ErrnoException) => {
       process.stderr.write(`httpd: ${listenErrorText({ ...config, port: config.tlsPort! }, err.code ?? '', err.message).replace('--port', '--tls-port')}\n`);
@@ -127,11 +159,29 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
   process.on('SIGINT', () => (supervised ? undefined : drain('SIGINT')));
   // The primary going away (killed with SIGKILL) must not leave orphans serving.
   if (supervised) process.on('disconnect', () => drain('primary gone'));
-  process.on('uncaughtException', (err) => {
-    // State is unknown after an exception outside request handling: log it and let the supervisor replace us.
-    log.log('error', 'worker-crashed', { ...errorFields(err), stack: err.stack });
-    process.exit(70);
-  });
+  if (routes !== undefined) {
+    // The primary's watchdog: a handler that blocks the event loop stops these, and the worker is replaced.
+    if (supervised) setInterval(() => send({ type: 'heartbeat' }), Math.min(1000, Math.max(50, (config.watchdogMs ?? ROUTE_DEFAULTS.watchdogMs) / 4))).unref();
+    // An error thrown (or a promise rejected) outside any handler's call, in a route module: this worker
+    // finishes the responses it has, then exits and is replaced; a replacement starts at once.
+    let crashed = false;
+    const crash = (err: unknown, event: string) => {
+      const e = err as Error;
+      log.log('error', event, { ...errorFields(err), stack: e?.stack });
+      if (crashed || !listened) process.exit(70);
+      crashed = true;
+      send({ type: 'retiring' });
+      drain(event, 0, 70);
+    };
+    process.on('uncaughtException', (err) => crash(err, 'worker-crashed'));
+    process.on('unhandledRejection', (reason) => crash(reason, 'unhandled-rejection'));
+  } else {
+    process.on('uncaughtException', (err) => {
+      // State is unknown after an exception outside request handling: log it and let the supervisor replace us.
+      log.log('error', 'worker-crashed', { ...errorFields(err), stack: err.stack });
+      process.exit(70);
+    });
+  }
 }
 
 export function listenErrorText(config: HttpdConfig, code: string, message: string): string {

@@ -130,6 +130,7 @@ export class Connection {
 
   /** Bytes read from the socket; `chunk` may be a view into the shared read buffer, valid only during this call. */
   onData(chunk: Buffer): void {
+    if (this.routeSink !== undefined) return this.routeSink(chunk);
     if (this.closing) return;
     this.buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
     if (this.headStart === 0) this.headStart = Date.now();
@@ -188,6 +189,11 @@ export class Connection {
           this.send(errorResponse(r.status, { close: true, isHead: startsWithHead(this.buf) }), null, true);
           break;
         }
+        const route = this.ctx.routes === undefined ? -1 : this.ctx.routes.match(r.head);
+        if (route !== -1) {
+          this.handOff(route, r.head, r.end);
+          break;
+        }
         this.buf = r.end < this.buf.length ? this.buf.subarray(r.end) : null;
         this.handle(r.head);
         // The next head (or the body being skipped) is timed from here.
@@ -206,6 +212,39 @@ export class Connection {
   /** Whether a request is being answered (for the in-flight gauge). */
   get answering(): boolean {
     return this.started !== 0;
+  }
+
+  /** While a dynamic route owns the connection, reads go to it. */
+  private routeSink: ((chunk: Buffer) => void) | undefined;
+
+  /**
+   * Gives the request (its head, the bytes after it, the socket) to its
+   * dynamic route (routes/), which reads its body and writes its response,
+   * then hands back what it read past the body.
+   */
+  private handOff(route: number, head: RequestHead, headEnd: number): void {
+    const buf = this.buf!;
+    const routeStarted = performance.now();
+    this.busy = true;
+    this.buf = null;
+    this.socket.setTimeout(0); // the route runs its own body, response and send deadlines
+    this.ctx.routes!.serve(route, {
+      socket: this.socket,
+      head,
+      headBytes: Buffer.from(buf.subarray(0, headEnd)),
+      rest: headEnd < buf.length ? Buffer.from(buf.subarray(headEnd)) : null,
+      scheme: this.ctx.scheme,
+      setSink: (sink) => (this.routeSink = sink),
+      draining: () => this.closing || this.ctx.draining(),
+      done: (leftover, close, status, bytes) => {
+        this.routeSink = undefined;
+        this.ctx.accessLog?.(this.socket, head, status, bytes, undefined, performance.now() - routeStarted);
+        if (!this.socket.destroyed) this.socket.setTimeout(this.ctx.timeouts.keepAliveMs);
+        this.buf = leftover;
+        this.headStart = leftover === null ? 0 : Date.now();
+        this.finish(close);
+      },
+    });
   }
 
   private handle(head: RequestHead): void {

@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import type { Site } from '../vhosts/site.js';
 import type { Connection } from './connection.js';
 import type { Http1HeadCache } from './serialize-http1.js';
+import type { RouteTable } from '../routes/route-table.js';
 
 export interface Timeouts {
   /** A request head must be complete within this long of its first byte (else 408). */
@@ -39,6 +40,8 @@ export interface ServerContext {
   accessLog?: (socket: net.Socket, head: RequestHead | null, status: number, bytes: number, site: Site | undefined, durationMs: number) => void;
   connections: Set<Connection>;
   draining: () => boolean;
+  /** Dynamic routes, tried before the static site for their prefixes; undefined when none are configured. */
+  routes?: RouteTable;
   /** WEBROOT_FAULT_INJECTION=1: see injectFault in connection.ts. */
   faultInjection: boolean;
   /** Applied to every response of this listener before it is serialized (HSTS on the TLS listener). */

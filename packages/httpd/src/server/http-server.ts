@@ -23,6 +23,8 @@ export interface HttpServerOptions {
   accessLog?: ServerContext['accessLog'];
   /** --redirect-http (see tls/redirect-http.ts). */
   redirect?: ServerContext['redirect'];
+  /** Dynamic routes (loaded before the server listens). */
+  routes?: ServerContext['routes'];
 }
 
 /** The static HTTP/1.1 server over `net`: one Connection per socket, sharing one context. */
@@ -47,6 +49,7 @@ export class HttpServer {
       heads: new Http1HeadCache(),
       log: options.log,
       accessLog: options.accessLog,
+      routes: options.routes,
       connections: new Set(),
       draining: () => this.isDraining,
       faultInjection: process.env.WEBROOT_FAULT_INJECTION === '1',

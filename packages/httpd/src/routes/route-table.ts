@@ -1,0 +1,138 @@
+/**
+ * The dynamic routes of a server: which requests they take (before the static
+ * site, for their prefix only), the modules that answer them, and the context
+ * each handler gets. Loaded once per worker, before it accepts connections.
+ */
+import { pathToFileURL } from 'node:url';
+import type { Webroot } from '@webroot/format';
+import { normaliseHost } from '../http/host.js';
+import type { RequestHead } from '../http/parse-request.js';
+import type { SiteLookup } from '../http/resolve.js';
+import { parseTarget } from '../http/target.js';
+import type { Logger, LogLevel } from '../log.js';
+import { chooseRoute, type RouteSpec } from './route-spec.js';
+import { RouteExchange, type RouteHandOff, type RouteLimits } from './route-exchange.js';
+
+/** What a handler gets besides the Request. */
+export interface RouteContext {
+  /** The request's host, normalised (lower case, no port); '' when none was sent (HTTP/1.0). */
+  host: string;
+  remoteAddress: string | undefined;
+  /** The route's prefix, as configured. */
+  prefix: string;
+  /** Log lines in httpd's log (JSON on stderr), with the route and the message. */
+  logger: Record<LogLevel, (message: string, fields?: Record<string, unknown>) => void>;
+  /** The webroot of the request's site (the host's entry, else __default__); undefined when there is none. */
+  webroot: Webroot | undefined;
+  /** The stored bytes (identity encoding) of a file of the site, or undefined when it has none at that path. */
+  readFile(path: string): Buffer | undefined;
+}
+
+export type RouteHandler = (request: Request, context: RouteContext) => Response | Promise<Response>;
+
+/** A route module that cannot be used; `message` names the file and what to do. */
+export class RouteLoadError extends Error {
+  readonly code = 'WEBROOT_ROUTE_UNLOADABLE';
+  constructor(
+    readonly spec: RouteSpec,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+function routeName(spec: RouteSpec): string {
+  return `${spec.host ?? ''}${spec.prefix}`;
+}
+
+export class RouteTable {
+  private readonly handlers: (RouteHandler | undefined)[];
+
+  constructor(
+    readonly specs: readonly RouteSpec[],
+    private readonly limits: RouteLimits,
+    private readonly log: Logger,
+    private readonly sites: SiteLookup,
+  ) {
+    this.handlers = specs.map(() => undefined);
+  }
+
+  /** Imports every module and checks its default export; the first failure rejects with a RouteLoadError. */
+  async load(): Promise<void> {
+    for (const [i, spec] of this.specs.entries()) {
+      let mod: { default?: unknown };
+      try {
+        mod = (await import(pathToFileURL(spec.module).href)) as { default?: unknown };
+      } catch (err) {
+        const e = err as Error;
+        throw new RouteLoadError(spec, `route ${routeName(spec)}: cannot load ${spec.module}: ${e?.message ?? String(err)}`, { cause: err });
+      }
+      if (typeof mod.default !== 'function') {
+        throw new RouteLoadError(spec, `route ${routeName(spec)}: ${spec.module} has no default export function; export default (request, context) => new Response(...)`);
+      }
+      this.handlers[i] = mod.default as RouteHandler;
+      this.log.log('info', 'route-loaded', { route: routeName(spec), module: spec.module });
+    }
+  }
+
+  /** The route a request belongs to, or -1 (the static site). */
+  match(head: RequestHead): number {
+    const target = parseTarget(head.target);
+    if (target.kind !== 'path') return -1;
+    // RFC 9112 section 3.2: an HTTP/1.1 request without exactly one Host is the static path's 400.
+    if (head.hostCount > 1 || (head.minor >= 1 && head.headers.host === undefined && target.authority === undefined)) return -1;
+    const host = normaliseHost(target.authority ?? head.headers.host ?? '');
+    if (host === undefined) return -1; // a bad Host is the static path's 400
+    return chooseRoute(this.specs, host, target.path);
+  }
+
+  /** Serves one request on route `index`; the connection gets its socket back through `handOff.done`. */
+  serve(index: number, handOff: RouteHandOff): void {
+    const spec = this.specs[index]!;
+    const handler = this.handlers[index]!;
+    const head = handOff.head;
+    const target = parseTarget(head.target);
+    const authority = (target.kind === 'path' ? target.authority : undefined) ?? head.headers.host ?? '';
+    const host = normaliseHost(authority) ?? '';
+    const site = this.sites.lookup(host);
+    const webroot = site?.kind === 'site' ? site.webroot.acquire() : undefined;
+    const name = routeName(spec);
+    const log = this.log;
+    const logger = Object.fromEntries(
+      (['debug', 'info', 'warn', 'error'] as const).map((level) => [level, (message: string, fields?: Record<string, unknown>) => log.log(level, 'route-log', { route: name, message, ...fields })]),
+    ) as RouteContext['logger'];
+    const context: RouteContext = {
+      host,
+      remoteAddress: handOff.socket.remoteAddress,
+      prefix: spec.prefix,
+      logger,
+      webroot,
+      readFile: (path) => {
+        const entry = webroot?.lookup(path);
+        if (webroot === undefined || entry?.kind !== 'file') return undefined;
+        const out = Buffer.allocUnsafe(entry.object.length);
+        const n = webroot.readSync(entry.object, 0, out.length, out);
+        return n === out.length ? out : undefined;
+      },
+    };
+    const done = handOff.done;
+    // The webroot stays open for this exchange even if the site is swapped meanwhile.
+    handOff.done = (leftover, close, status, bytes) => {
+      webroot?.release();
+      done(leftover, close, status, bytes);
+    };
+    const exchange = new RouteExchange(handOff, this.limits, log, name);
+    exchange.run(
+      (body, fields) => {
+        const path = target.kind === 'path' ? `${target.rawPath}${target.query}` : '/';
+        // The authority passed normaliseHost and the path is visible ASCII: Request's own URL parser checks the rest
+        // (and throws for what it refuses: a 400). No AbortSignal is passed: making one cost about a third of a Request.
+        const url = `${handOff.scheme}://${authority === '' ? 'localhost' : authority}${path}`;
+        const init = body === null ? { method: head.method, headers: fields } : { method: head.method, headers: fields, body, duplex: 'half' };
+        return new Request(url, init as RequestInit);
+      },
+      (request) => handler(request, context),
+    );
+  }
+}
