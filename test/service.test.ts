@@ -162,7 +162,11 @@ function notifySocket(): { path: string; messages: string[]; next: (pred: (m: st
       if (line === 'bound') continue;
       const m = JSON.parse(line) as string;
       messages.push(m);
-      for (const w of [...waiters]) if (w.pred(m)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(m));
+      for (const w of [...waiters]) {
+        if (!w.pred(m)) continue;
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(m);
+      }
     }
   });
   return {

@@ -73,7 +73,10 @@ function startLoad(port: number, keepAlive = 3, newConnection = 2): Load {
     while (running()) {
       try {
         const r = await client.request('GET', '/');
-        if (check(r.status, r.body)) (load.ok++, load.keepAliveOk++);
+        if (check(r.status, r.body)) {
+          load.ok++;
+          load.keepAliveOk++;
+        }
         if (r.headers.connection === 'close') {
           load.closedByServer++;
           client.close();
@@ -91,7 +94,10 @@ function startLoad(port: number, keepAlive = 3, newConnection = 2): Load {
     while (running()) {
       try {
         const r = await raw(port, 'GET', '/');
-        if (check(r.status, r.body)) (load.ok++, load.newConnectionOk++);
+        if (check(r.status, r.body)) {
+          load.ok++;
+          load.newConnectionOk++;
+        }
       } catch (err) {
         load.failures.push(`new connection: ${(err as Error).message}`);
       }
