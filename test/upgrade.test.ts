@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attachHttpd, type RunningHttpd } from './helpers/httpd.js';
+import { makeCert, opensslMissing } from './helpers/certs.js';
+import { attachHttpd, startHttpd, type RunningHttpd } from './helpers/httpd.js';
 import { HTTPD_BIN, ROOT } from './helpers/paths.js';
 import { KeepAliveClient, raw } from './helpers/raw.js';
 import { runNode } from './helpers/run.js';
@@ -244,3 +246,58 @@ describe('httpd upgrade: bad input', () => {
     expect(usage.stderr).toMatch(/required option '--pid-file <FILE>' not specified/);
   });
 });
+
+describe('upgrading with an HTTPS listener', () => {
+  it.skipIf(opensslMissing !== undefined)('the TLS socket is handed over too: the same port answers HTTPS after the upgrade, with the same socket', async () => {
+    const { vhosts } = await singleSiteVhosts({ 'index.html': BODY });
+    const certs = tmpDir('certs-');
+    makeCert(certs, '__default__', { cn: 'localhost' });
+    const pidFile = path.join(tmpDir('run-'), 'httpd.pid');
+    const srv = await startHttpd(vhosts, ['--workers', '1', '--tls-port', '0', '--certs', certs, '--pid-file', pidFile]);
+    let newPid = 0;
+    try {
+      const tlsPort = srv.logs.find((l) => l.event === 'listening')!.tlsPort as number;
+      const before = tlsListener(tlsPort);
+      expect(await httpsStatus(tlsPort)).toBe(200);
+      const r = await runNode(HTTPD_BIN, ['upgrade', '--pid-file', pidFile, '--timeout', '20'], { timeoutMs: 30_000 });
+      expect([r.code, r.stderr]).toEqual([0, '']);
+      newPid = Number(fs.readFileSync(pidFile, 'utf8'));
+      await new Promise((resolve) => (srv.proc.exitCode !== null ? resolve(null) : srv.proc.on('exit', resolve)));
+      expect(srv.logs.filter((l) => l.event === 'listening').map((l) => [l.pid, l.port, l.tlsPort])).toEqual([
+        [srv.proc.pid, srv.port, tlsPort],
+        [newPid, srv.port, tlsPort],
+      ]);
+      expect(await httpsStatus(tlsPort)).toBe(200);
+      expect(tlsListener(tlsPort)).toBe(before);
+    } finally {
+      await srv.stop();
+      if (newPid && alive(newPid)) process.kill(newPid, 'SIGTERM');
+      await waitUntil('the new primary to stop', () => !newPid || !alive(newPid)).catch(() => newPid && process.kill(newPid, 'SIGKILL'));
+    }
+  });
+  if (opensslMissing) console.log(`skipped the HTTPS upgrade test: ${opensslMissing}`);
+});
+
+/** The inode of the socket listening on `port` (/proc/net/tcp, state 0A): the same inode means it was never re-bound. */
+function tlsListener(port: number): string {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const found = fs
+    .readFileSync('/proc/net/tcp', 'utf8')
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((f) => f.length > 9 && f[1]!.endsWith(hex) && f[3] === '0A');
+  expect(found).toHaveLength(1);
+  return found[0]![9]!;
+}
+
+function httpsStatus(port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false }, () => socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n'));
+    let data = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (c: string) => (data += c));
+    socket.on('end', () => resolve(Number(data.split(' ')[1])));
+    socket.on('error', reject);
+    socket.setTimeout(10_000, () => socket.destroy(new Error('no HTTPS response in 10 s')));
+  });
+}
