@@ -135,7 +135,9 @@ describe('httpd --help', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
     for (const l of lines) expect(l.length, l).toBeLessThanOrEqual(80);
-    const paragraph = lines.slice(2, lines.indexOf('', 2));
+    const start = lines.findIndex((l) => l.startsWith('Serve every webroot'));
+    expect(start).toBeGreaterThan(0);
+    const paragraph = lines.slice(start, lines.indexOf('', start));
     expect(paragraph.join(' ')).toBe(
       'Serve every webroot in VHOSTS_DIR: each entry (a webroot file or a symlink to one) is a site named after its host; __default__ serves hosts with no entry. Swap an entry (mv -T) to deploy: new requests move to the new file at once, running ones finish on the old one.',
     );

@@ -77,11 +77,19 @@ describe('a mistyped subcommand suggests the nearest command', () => {
     [['biuld', 'site', 'out.webroot'], 'build'],
     [['lss', 'site.webroot'], 'ls'],
     [['verfy', 'site.webroot'], 'verify'],
+    [['hlep'], 'help'],
   ])('mkroot %j suggests %s', async (args, nearest) => {
     const r = await mkroot(args, { cwd: tmpDir() });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`mkroot: unknown command '${args[0]}' (and no directory of that name); did you mean 'mkroot ${nearest}'? (run mkroot --help for usage)\n`);
+  });
+
+  it('mkroot help is commander\'s own command, not a typo', async () => {
+    const r = await mkroot(['help'], { cwd: tmpDir() });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: mkroot \[options\] \[command\]/);
+    expect(r.stderr).toBe('');
   });
 
   it('a word close to no command is still taken as SRC_DIR, and an existing directory named like a typo is packed', async () => {

@@ -25,6 +25,8 @@ export interface CheckOptions {
   mayBeHead: boolean;
   /** The connection was reset: the last response may be cut short (its bytes were in flight). */
   reset: boolean;
+  /** The first request is certainly a HEAD: its response has no body, errors included (RFC 9110 section 9.3.2). */
+  firstIsHead?: boolean;
 }
 
 export function checkResponseStream(data: Buffer, known: KnownBodies, opts: CheckOptions): StreamCheck {
@@ -58,6 +60,9 @@ export function checkResponseStream(data: Buffer, known: KnownBodies, opts: Chec
       fields.set(name, f[2]!);
     }
     if (fields.get('server') !== 'webroot') out.problems.push(`${status} without Server: webroot`);
+    // A Location is built from the normalised path: never a network-path reference a browser would send elsewhere.
+    const location = fields.get('location');
+    if (location !== undefined && !/^\/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*(\?[\x21-\x7e]*)?$/.test(location)) out.problems.push(`unsafe Location ${JSON.stringify(location)}`);
     if (!fields.has('date')) out.problems.push(`${status} without Date`);
     pos = end + 4;
     const bodiless = status === 204 || status === 304;
@@ -72,6 +77,10 @@ export function checkResponseStream(data: Buffer, known: KnownBodies, opts: Chec
     }
     const length = Number(cl);
     const rest = data.subarray(pos);
+    if (opts.firstIsHead && out.responses === 1 && rest.length > 0 && !rest.subarray(0, HTTP_START.length).equals(HTTP_START)) {
+      out.problems.push(`${status} to HEAD carries a body: ${JSON.stringify(rest.toString('latin1', 0, 60))}`);
+      break;
+    }
     // A response to HEAD: the next response (or the end) follows the head at once. No stored body starts with "HTTP/1.1 ".
     if (opts.mayBeHead && length > 0 && (rest.length === 0 || rest.subarray(0, HTTP_START.length).equals(HTTP_START))) continue;
     if (rest.length < length) {

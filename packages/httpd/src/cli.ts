@@ -10,6 +10,10 @@ import { VERSION } from './version.js';
 import { fastSockets } from './server/fast-socket.js';
 import { createUpgradeProgram } from './upgrade-command.js';
 import { checkConfig, commandLineOverrides, configFromFile } from './config/command-line.js';
+import { acmeFromFlags } from './acme/acme-flags.js';
+import { deployConfig } from './follow/deploy-options.js';
+import { FOLLOW_DEFAULTS } from './follow/follow-options.js';
+import { startDeploy } from './follow/start-deploy.js';
 
 function fail(message: string): never {
   process.stderr.write(`httpd: ${message}\n`);
@@ -95,7 +99,16 @@ export function createProgram(): Command {
     .option('--certs <CERTS_DIR>', 'directory of <host>.crt + <host>.key PEM pairs (_.example.com for *.example.com, __default__ for clients without SNI)')
     .option('--redirect-http', 'answer plain-HTTP requests for hosts with a certificate with 308 to https:// (path and query kept)')
     .addOption(new Option('--hsts <seconds>', 'send Strict-Transport-Security: max-age=SECONDS on HTTPS responses').argParser(integer('--hsts', 0, 2 ** 31 - 1)))
+    .option('--acme-directory <URL>', "get a certificate for every vhost host name from this ACME CA's directory URL (needs the other --acme-* options, --tls-port and --certs)")
+    .option('--acme-email <EMAIL>', 'contact email of the ACME account')
+    .option('--acme-agree-tos', "agree to the ACME CA's terms of service")
+    .option('--acme-state <DIR>', 'directory for the ACME account key and issued certificates (created, files 0600)')
+    .addOption(new Option('--acme-retry <s>', 'first retry delay after a failed ACME order; doubles per failure up to 6 hours').default(undefined, '60').argParser(seconds('--acme-retry')))
     .addOption(new Option('--drain-timeout <s>', 'on SIGTERM, how long running responses may take to finish').default(10_000, '10').argParser(seconds('--drain-timeout')))
+    .option('--follow <spec>', 'follow a release channel: host=H,manifest=URL,key=KEY.pub, and optionally interval=10s, timeout=30s, preview=SUFFIX|off (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
+    .option('--releases <DIR>', 'where followed releases are kept, one directory per host')
+    .option('--keep <N>', `releases kept per followed host (default: ${FOLLOW_DEFAULTS.keep})`)
+    .option('--status <[HOST:]PORT>', 'serve GET /status (which release each host serves) on HOST:PORT, loopback by default')
     // Running as a service: see README "Under systemd" and "Upgrading httpd itself".
     .addOption(new Option('--listen-fd <fd>', 'serve on this inherited listening socket instead of binding --host/--port (systemd LISTEN_FDS is used without it)').argParser(integer('--listen-fd', 3, 65535)))
     .option('--user <name>', 'once the socket is bound, the primary drops to this user (started as root); workers never run as root')
@@ -108,8 +121,19 @@ export function createProgram(): Command {
       if (ioArg !== undefined && !IO_MODES.includes(ioArg as IoMode)) fail(`unknown IO mode '${ioArg}'; choose one of: ${IO_MODES.join(', ')}`);
       if (ioArg !== undefined && opts.io !== undefined && ioArg !== opts.io) fail(`IO mode given twice ('${ioArg}' and --io ${opts.io}); give one`);
       if (opts.config !== undefined && /[\r\n]/.test(String(opts.cacheControl))) fail('--cache-control must not contain line breaks');
-      // The service options ride with the command line's overrides, so a reload of the file keeps them (and does not report them as changes).
-      if (opts.config !== undefined) return start(configFromFile(opts.config as string, { ...commandLineOverrides(cmd, opts, vhostsDir, ioArg), ...serviceOptions(opts) }));
+      if (opts.config !== undefined) {
+        // The service options ride with the command line's overrides, so a reload of the file keeps them (and does not report them as changes).
+        const fromFile = configFromFile(opts.config as string, { ...commandLineOverrides(cmd, opts, vhostsDir, ioArg), ...serviceOptions(opts) });
+        // The deploy flags apply with a configuration file too (the file has no follow keys yet).
+        const deploy = deployConfig(opts as Parameters<typeof deployConfig>[0], fromFile.vhostsDir);
+        if ('error' in deploy) fail(deploy.error);
+        // Like the other flags, they hold on every reload (which reads the file with the overrides on top).
+        fromFile.overrides = { ...fromFile.overrides, ...deploy };
+        // The --acme-* flags too (the file has no [acme] section yet); in the overrides, so a reload keeps them.
+        const acme = acmeFromFlags(opts, { tls: fromFile.tlsPort !== undefined, workers: fromFile.workers }, fail);
+        if (acme !== undefined) fromFile.overrides = { ...fromFile.overrides, acme };
+        return start(Object.assign(fromFile, deploy, acme !== undefined ? { acme } : {}));
+      }
       if (vhostsDir === undefined) fail('give VHOSTS_DIR, or a configuration file with --config FILE (see: httpd --help)');
       checkVhostsDir(vhostsDir);
       const tlsPort = opts.tlsPort as number | undefined;
@@ -119,6 +143,7 @@ export function createProgram(): Command {
       if (opts.redirectHttp && tlsPort === undefined) fail('--redirect-http needs --tls-port and --certs (it redirects to the HTTPS listener)');
       if (opts.hsts !== undefined && tlsPort === undefined) fail('--hsts needs --tls-port and --certs (the header is sent on HTTPS responses only)');
       if (certsDir !== undefined) checkVhostsDir(certsDir, 'certificate');
+      const acme = acmeFromFlags(opts, { tls: tlsPort !== undefined, workers: opts.workers as number }, fail);
       const config: HttpdConfig = {
         vhostsDir,
         io: (opts.io as IoMode | undefined) ?? (ioArg as IoMode | undefined) ?? 'sync',
@@ -137,10 +162,13 @@ export function createProgram(): Command {
         sendTimeoutMs: opts.sendTimeout as number,
         drainTimeoutMs: opts.drainTimeout as number,
         ...(tlsPort !== undefined ? { tlsPort, certsDir, redirectHttp: Boolean(opts.redirectHttp), hstsSeconds: opts.hsts as number | undefined } : {}),
+        ...(acme !== undefined ? { acme } : {}),
         ...serviceOptions(opts),
       };
       if (/[\r\n]/.test(config.cacheControl)) fail('--cache-control must not contain line breaks');
-      start(config);
+      const deploy = deployConfig(opts as Parameters<typeof deployConfig>[0], vhostsDir);
+      if ('error' in deploy) fail(deploy.error);
+      start(Object.assign(config, deploy));
     });
 }
 
@@ -161,6 +189,7 @@ function start(config: HttpdConfig): void {
     const serviceOption = config.listenFds ? '--listen-fd' : config.user ? '--user' : config.group ? '--group' : config.pidFile ? '--pid-file' : process.env.LISTEN_FDS ? 'LISTEN_FDS (socket activation)' : undefined;
     if (serviceOption) fail(`${serviceOption} needs the supervisor: use --workers 1 or more, not 0`);
     const log = createLogger(config.logLevel);
+    void startDeploy(config, log, () => []);
     runWorker(config, (addr, boundTlsPort) => {
       const shownHost = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
       const tlsFields = boundTlsPort !== undefined ? { tlsUrl: `https://${shownHost}:${boundTlsPort}/`, tlsPort: boundTlsPort } : {};

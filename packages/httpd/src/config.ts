@@ -1,5 +1,7 @@
+import type { AcmeConfig } from './acme/acme-options.js';
 import type { IoMode } from './io/executors.js';
 import type { LogLevel } from './log.js';
+import type { FollowSpec } from './follow/follow-options.js';
 
 /** Everything a worker needs, validated once by the CLI and passed to workers as JSON. */
 export interface HttpdConfig {
@@ -37,6 +39,8 @@ export interface HttpdConfig {
   redirectHttp?: boolean;
   /** --hsts: Strict-Transport-Security max-age on HTTPS responses. */
   hstsSeconds?: number;
+  /** --acme-*: certificates for every vhost from an ACME CA (acme/); needs tlsPort and certsDir. */
+  acme?: AcmeConfig;
   /** From the configuration file (config/load.ts); absent when started from flags only. */
   accessLogFormat?: AccessLogFormat;
   /** The admin listener (/metrics, /healthz, /readyz); off when absent. */
@@ -49,6 +53,14 @@ export interface HttpdConfig {
   configFile?: string;
   /** Settings given on the command line, which keep winning over the file on every reload. */
   overrides?: Partial<HttpdConfig>;
+  /** Release channels the primary follows (--follow); see follow/. */
+  follow?: FollowSpec[];
+  /** Where followed releases are kept (--releases), one directory per host. */
+  releasesDir?: string;
+  /** Releases kept per followed host (--keep). */
+  keepReleases?: number;
+  /** The GET /status listener (--status). */
+  status?: { host: string; port: number };
 }
 
 export type AccessLogFormat = 'combined' | 'json';

@@ -33,6 +33,8 @@ function summary(r: Resource): string {
       return `error ${r.status}${r.close ? ' close' : ''}`;
     case 'options':
       return 'options';
+    case 'text':
+      return `text ${r.status}`;
   }
 }
 

@@ -14,6 +14,7 @@ import { parseMimeOverrides } from './mime.js';
 import { formatRuleTests, formatRules, listRules, testRules } from './rules/inspect-rules.js';
 import { packDirectory, type PackProgress } from './pack.js';
 import { VERSION } from './version.js';
+import { deployCommands } from './deploy-cli.js';
 
 function fail(message: string): never {
   process.stderr.write(`mkroot: ${message}\n`);
@@ -336,6 +337,8 @@ export function createProgram(): Command {
         report(err);
       }
     });
+
+  deployCommands(program, report);
   return program;
 }
 
@@ -348,9 +351,9 @@ export function createProgram(): Command {
 function mistypedCommand(program: Command, args: string[]): string | undefined {
   const word = args[0];
   if (word === undefined || word.startsWith('-') || word.includes('/')) return undefined;
-  const names = program.commands.map((c) => c.name());
+  const names = [...program.commands.map((c) => c.name()), 'help']; // commander adds `help` itself
   if (names.includes(word) || fs.existsSync(word)) return undefined;
-  const nearest = suggestCommand(word, [...names, 'help']);
+  const nearest = suggestCommand(word, names);
   return nearest && `unknown command '${word}' (and no directory of that name); did you mean 'mkroot ${nearest}'? (run mkroot --help for usage)`;
 }
 

@@ -10,6 +10,12 @@ import { VERSION } from '../version.js';
 import { PrimaryTls } from '../tls/primary-tls.js';
 import { startPrimaryAdmin } from '../admin/primary-admin.js';
 import { ConfigReloader } from '../config/reloader.js';
+import { PrimaryAcme } from '../acme/primary-acme.js';
+import { giveStateTo } from '../acme/state-files.js';
+import { resolveUser } from './privileges.js';
+import { startDeploy } from '../follow/start-deploy.js';
+import { statusRoute } from '../follow/status-server.js';
+import { followMetrics } from '../follow/follow-metrics.js';
 
 /** Deaths within this window count toward a crash loop. */
 const CRASH_WINDOW_MS = 10_000;
@@ -65,15 +71,24 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   };
   const deaths: number[] = [];
   let backoff = 0;
+  // Release channels are followed here, once per node, never in the workers (which see the swaps through their registry).
+  const deploy = await startDeploy(config, log, () => [...workers.values()].flatMap((w) => (w.pid ? [w.pid] : [])));
 
   const admin = await startPrimaryAdmin(config, log, () => workers, inherited.adminFd);
+  admin?.server.route('/status', statusRoute(deploy.status));
+  admin?.addMetrics(() => followMetrics(deploy.followers.map((f) => f.status())));
   // Every socket is bound: drop root (--user) before any worker exists.
   try {
+    if (config.acme && config.user !== undefined) {
+      const ids = resolveUser(config.user, config.group);
+      giveStateTo(config.acme.stateDir, ids.uid, ids.gid);
+    }
     service.dropPrivileges();
   } catch (err) {
     process.stderr.write(`httpd: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  const acme = config.acme && tls ? new PrimaryAcme(config, config.acme, log, () => workers) : undefined;
   const tell = (m: PrimaryMessage) => {
     for (const w of workers.values()) if (w.connected) w.send(m);
   };
@@ -85,6 +100,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     });
     workers.set(id, child);
     tls?.onSpawn(child);
+    acme?.onSpawn(child);
     child.send({ type: 'listen' } satisfies PrimaryMessage, socket.handle as never);
     child.on('message', (m: WorkerMessage) => {
       if (m.type === 'listening') {
@@ -93,6 +109,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
       }
       if (m.type === 'rescanned') reloadStep(id);
       admin?.onMessage(id, m);
+      if (acme?.onMessage(id, m)) return;
       if (m.type === 'listening' && !announced) {
         announced = true;
         const shownHost = m.address.includes(':') ? `[${m.address}]` : m.address;
@@ -149,6 +166,8 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   const shutdown = (why: string, idleGraceMs = 0) => {
     if (stopping) return;
     stopping = true;
+    acme?.stop();
+    deploy.stop();
     service.stopping();
     log.log('info', 'draining', { why, workers: workers.size });
     tell({ type: 'drain', idleGraceMs });
@@ -198,4 +217,5 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     for (const w of workers.values()) if (w.connected) w.send(m);
   });
   for (let i = 0; i < config.workers; i++) spawnWorker();
+  acme?.start();
 }

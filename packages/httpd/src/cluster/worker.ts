@@ -5,7 +5,9 @@ import { HttpServer } from '../server/http-server.js';
 import { WorkerTls } from '../tls/worker-tls.js';
 import { startLoneAdmin, startLoneReload } from './lone-process.js';
 import { WorkerState } from './worker-state.js';
+import { WorkerAcme } from '../acme/worker-acme.js';
 import type { WorkerReport } from '../metrics/worker-metrics.js';
+import type { RequestInfo } from '../http/response.js';
 
 export type WorkerMessage =
   | { type: 'listening'; address: string; port: number; tlsPort?: number }
@@ -36,8 +38,11 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
   const log = createLogger(config.logLevel);
   const state = new WorkerState(config, log);
   // The TLS side hands its sockets to the server made just below (called only once listening).
-  const tls: WorkerTls | undefined = config.tlsPort !== undefined ? new WorkerTls(config, log, (): HttpServer => server) : undefined;
-  const server: HttpServer = new HttpServer({ ...state.serverOptions(), io: config.io, log, redirect: tls?.redirect });
+  const acme = config.acme !== undefined && config.tlsPort !== undefined ? new WorkerAcme(log) : undefined;
+  const tls: WorkerTls | undefined = config.tlsPort !== undefined ? new WorkerTls(config, log, (): HttpServer => server, acme) : undefined;
+  // The plain listener answers ACME's HTTP-01 requests before any redirect or site rule.
+  const redirect = acme && tls?.redirect ? (req: RequestInfo) => acme.challengeResource(req) ?? tls.redirect!(req) : (acme?.challengeResource ?? tls?.redirect);
+  const server: HttpServer = new HttpServer({ ...state.serverOptions(), io: config.io, log, redirect });
   state.attach(server);
   const send = (m: WorkerMessage) => process.send?.(m);
 
@@ -80,6 +85,7 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
 
   process.on('message', (m: PrimaryMessage, handle?: unknown) => {
     if (tls?.onMessage(m, handle, () => {})) return;
+    if (acme?.onMessage(m, (reply) => process.send?.(reply))) return;
     if (m?.type === 'listen' && handle) server.server.listen(handle as object, listening);
     else if (m?.type === 'rescan') {
       state.rescan();

@@ -272,6 +272,12 @@ export function representResource(resource: Resource, req: RequestInfo, config: 
       r.cacheControl = setsCacheControl(resource.extra ?? NO_FIELDS) ? undefined : 'no-cache';
       return r;
     }
+    case 'text': {
+      const r = textResponse(resource.status, resource.text, isHead);
+      r.contentType = resource.contentType;
+      r.cacheControl = 'no-store';
+      return r;
+    }
     case 'options': {
       const r = new Response(204);
       r.allow = ALLOW;

@@ -48,6 +48,8 @@ export type Resource =
   /** Nothing at the path; `page` is the site's 404 page when it has one. */
   | { kind: 'not-found'; site?: Site; page?: FileEntry; extra?: readonly Field[] }
   | { kind: 'options' }
+  /** A short body decided before the site (the ACME HTTP-01 answer, acme/worker-acme.ts). */
+  | { kind: 'text'; status: 200; text: string; contentType: string }
   /** A plain error with a short text body: 400, 405, 408, 503... `close` ends the connection after it. */
   | { kind: 'error'; status: number; close?: boolean; extra?: readonly Field[] };
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type tls from 'node:tls';
 import { errorFields, type Logger } from '../log.js';
-import { certNameOf, checkPair, selectCertName } from './cert-pair.js';
+import { certNameOf, checkPair, DEFAULT_CERT, selectCertName } from './cert-pair.js';
 
 interface LoadedPair {
   context: tls.SecureContext;
@@ -11,7 +11,7 @@ interface LoadedPair {
 }
 
 /** What tls.Server.setTicketKeys does to its own context (Node keeps the native context in `.context`). */
-function setContextTicketKeys(context: tls.SecureContext, keys: Buffer): void {
+export function setContextTicketKeys(context: tls.SecureContext, keys: Buffer): void {
   (context as unknown as { context: { setTicketKeys(keys: Buffer): void } }).context.setTicketKeys(keys);
 }
 
@@ -50,6 +50,12 @@ export class CertStore {
   contextFor(serverName: string | undefined): tls.SecureContext | undefined {
     const name = selectCertName(serverName, this.names);
     return name === undefined ? undefined : this.pairs.get(name)!.context;
+  }
+
+  /** Like contextFor, without the default: a pair placed for this name (exact or wildcard), which wins over ACME's. */
+  specificContextFor(serverName: string | undefined): tls.SecureContext | undefined {
+    const name = selectCertName(serverName, this.names);
+    return name === undefined || name === DEFAULT_CERT ? undefined : this.pairs.get(name)!.context;
   }
 
   /**

@@ -5,7 +5,7 @@ import type { CertStore } from './cert-store.js';
 import { MAX_HELLO_RECORD, readClientHello } from './client-hello.js';
 
 export interface TlsListenerOptions {
-  certs: CertStore;
+  certs: Pick<CertStore, 'contextFor'>;
   /** A handshake must finish within this long of the connection (the header timeout). */
   handshakeTimeoutMs: number;
   /** A socket that negotiated HTTP/1.1 (or no ALPN), after its handshake. */

@@ -3,7 +3,7 @@ import type { SiteLookup } from '../http/resolve.js';
 import { mountKey, type MountRegistry } from './mount-registry.js';
 import { matchMount, sortPrefixes, type MountMatch } from './mounts.js';
 import { DEFAULT_SITE, type VhostRegistry } from './registry.js';
-import { Site, type SiteSettings } from './site.js';
+import { Site, type SiteSettings, type UnavailableSite } from './site.js';
 
 /**
  * The sites as the configuration file shapes them: aliases ([[host]]
@@ -44,10 +44,12 @@ export class ConfiguredSites implements SiteLookup {
     return DEFAULT_SITE;
   }
 
-  lookup(host: string): Site | undefined {
+  lookup(host: string): Site | UnavailableSite | undefined {
     const name = this.canonical.get(host) ?? host;
-    const site = this.registry.entry(name) ?? this.registry.entry(DEFAULT_SITE);
-    return site && this.withSettings(this.nameOf(host), site);
+    // The registry's lookup, not entry(): an entry that exists but cannot load is a 503, never __default__ (issue 9 item 7).
+    const found = this.registry.lookup(name);
+    if (found === undefined || found.kind === 'unavailable') return found;
+    return this.withSettings(this.nameOf(host), found);
   }
 
   mount(host: string, path: string): MountMatch | undefined {
