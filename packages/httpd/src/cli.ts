@@ -95,7 +95,7 @@ export function createProgram(): Command {
         'running ones finish on the old one.\n\nClassic form: httpd VHOSTS_DIR [sync|stream|async]',
     )
     .version(VERSION, '-V, --version')
-    .usage('[options] <VHOSTS_DIR> [IO]\n       httpd --config FILE [options] [VHOSTS_DIR]\n       httpd check-config FILE [--json]\n       httpd upgrade --pid-file FILE [--timeout S]')
+    .usage('[options] <VHOSTS_DIR> [IO]\n       httpd --config FILE [options] [VHOSTS_DIR]\n       httpd check-config FILE [--json]')
     .argument('[VHOSTS_DIR]', 'directory of vhost entries (optional with --config, where it overrides vhosts)')
     .argument('[IO]', 'IO mode, as in --io (classic form)')
     .addOption(new Option('--io <mode>', 'how bytes are read: sync (positioned reads), stream (sendfile-like stream from the fd), async (thread-pool reads)').choices(IO_MODES as string[]))
