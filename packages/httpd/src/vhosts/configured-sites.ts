@@ -47,7 +47,9 @@ export class ConfiguredSites implements SiteLookup {
   lookup(host: string): Site | undefined {
     const name = this.canonical.get(host) ?? host;
     const site = this.registry.entry(name) ?? this.registry.entry(DEFAULT_SITE);
-    return site && this.withSettings(this.nameOf(host), site);
+    // Without per-host settings (the common case, and every start without a file) the loaded Site is served as it is.
+    if (site === undefined || this.settings.size === 0) return site;
+    return this.withSettings(this.nameOf(host), site);
   }
 
   mount(host: string, path: string): MountMatch | undefined {
