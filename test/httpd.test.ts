@@ -1,9 +1,10 @@
-import net from 'node:net';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openWebroot, type FileEntry } from '@webroot/format';
 import { startHttpd, type RunningHttpd } from './helpers/httpd.js';
-import { KeepAliveClient, parseResponses, raw, rawExchange, rawRequests, type RawResponse } from './helpers/raw.js';
+import { makeCert, opensslMissing } from './helpers/certs.js';
+import { connectTo, KeepAliveClient, parseResponses, raw, rawExchange, rawRequests, type Endpoint, type RawResponse } from './helpers/raw.js';
+import { tmpDir } from './helpers/tmp.js';
 import { MTIME, makeFixture, type Fixture } from './helpers/site.js';
 
 const LAST_MODIFIED = new Date(MTIME * 1000).toUTCString();
@@ -35,21 +36,32 @@ function entryOf(path: string): FileEntry {
 // of them are prebuilt whole responses. Sockets read into one shared buffer and write
 // to their handles directly unless WEBROOT_PORTABLE_SOCKETS=1 (then through
 // net.Socket's streams, the fallback when Node's internals are not what
-// server/fast-socket.ts expects).
-describe.each([
-  { name: 'sync', io: 'sync', cache: '0', portable: false },
-  { name: 'stream', io: 'stream', cache: '0', portable: false },
-  { name: 'async, portable writes', io: 'async', cache: '0', portable: true },
-  { name: 'sync with the object cache', io: 'sync', cache: '32M', portable: false },
-  { name: 'sync with the object cache, portable writes', io: 'sync', cache: '32M', portable: true },
-] as const)('httpd --io $name', ({ io, cache, portable }) => {
+// server/fast-socket.ts expects). The HTTPS/1.1 runs send every request over TLS to
+// --tls-port (the same Connection code; a certificate generated for the run).
+const HTTPS_SKIP = opensslMissing !== undefined;
+if (HTTPS_SKIP) console.log(`httpd.test.ts: the HTTPS/1.1 configurations are skipped: ${opensslMissing}`);
+describe.each(([
+  { name: 'sync', io: 'sync', cache: '0', portable: false, https: false },
+  { name: 'stream', io: 'stream', cache: '0', portable: false, https: false },
+  { name: 'async, portable writes', io: 'async', cache: '0', portable: true, https: false },
+  { name: 'sync with the object cache', io: 'sync', cache: '32M', portable: false, https: false },
+  { name: 'sync with the object cache, portable writes', io: 'sync', cache: '32M', portable: true, https: false },
+  { name: 'sync with the object cache over HTTPS/1.1', io: 'sync', cache: '32M', portable: false, https: true },
+  { name: 'stream over HTTPS/1.1, portable writes', io: 'stream', cache: '0', portable: true, https: true },
+] as const).filter((c) => !(c.https && HTTPS_SKIP)))('httpd --io $name', ({ io, cache, portable, https }) => {
   let srv: RunningHttpd;
-  let port: number;
+  let port: Endpoint;
   beforeAll(async () => {
-    srv = await startHttpd(fx.vhosts, ['--io', io, '--workers', '1', '--cache-size', cache, '--header-timeout', '1', '--keepalive-timeout', '4'], portable ? { WEBROOT_PORTABLE_SOCKETS: '1' } : {});
+    const tlsArgs: string[] = [];
+    if (https) {
+      const certs = tmpDir('certs-');
+      makeCert(certs, '__default__', { cn: 'localhost' });
+      tlsArgs.push('--tls-port', '0', '--certs', certs);
+    }
+    srv = await startHttpd(fx.vhosts, ['--io', io, '--workers', '1', '--cache-size', cache, '--header-timeout', '1', '--keepalive-timeout', '4', ...tlsArgs], portable ? { WEBROOT_PORTABLE_SOCKETS: '1' } : {});
     // The Node versions we support have the internals the fast paths use: losing them must show here.
     expect((await srv.waitForLog((l) => l.event === 'listening')).fastSockets).toBe(!portable);
-    port = srv.port;
+    port = https ? { port: srv.tlsPort!, tls: true } : srv.port;
   });
   afterAll(async () => {
     expect(await srv.stop()).toBe(0);
@@ -83,7 +95,7 @@ describe.each([
 
     it('a client that disconnects mid-body does not disturb later responses', async () => {
       for (let i = 0; i < 3; i++) {
-        const socket = net.connect(port, '127.0.0.1');
+        const socket = connectTo(port);
         socket.on('error', () => {});
         await new Promise((r) => socket.once('connect', r));
         socket.write('GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -479,7 +491,7 @@ describe.each([
 
     it('a head split across reads survives other connections reading in between', async () => {
       const connect = async () => {
-        const s = net.connect(port, '127.0.0.1');
+        const s = connectTo(port);
         const chunks: Buffer[] = [];
         s.on('data', (c: Buffer) => chunks.push(c));
         s.on('error', () => {});
@@ -558,7 +570,7 @@ describe.each([
     });
 
     it('a slowloris trickling header bytes is cut off by the header deadline', async () => {
-      const socket = net.connect(port, '127.0.0.1');
+      const socket = connectTo(port);
       const chunks: Buffer[] = [];
       socket.on('data', (c) => chunks.push(c));
       const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));

@@ -3,6 +3,8 @@ import { HTTPD_BIN } from './paths.js';
 
 export interface RunningHttpd {
   port: number;
+  /** The HTTPS port, when started with --tls-port. */
+  tlsPort: number | undefined;
   proc: ChildProcess;
   /** Every log line so far (stderr), parsed when JSON. */
   logs: Record<string, unknown>[];
@@ -77,6 +79,7 @@ export function startHttpdWith(args: string[], env: NodeJS.ProcessEnv = {}, time
     const port = line.port as number;
     return {
       port,
+      tlsPort: line.tlsPort as number | undefined,
       proc,
       logs,
       stdout,

@@ -1,4 +1,18 @@
 import net from 'node:net';
+import tls from 'node:tls';
+
+/**
+ * Where a raw client connects: a plain port, or a TLS port (HTTP/1.1 over TLS,
+ * ALPN http/1.1, SNI `servername`, the certificate not verified: the matrix
+ * tests HTTP, the TLS tests check certificates themselves).
+ */
+export type Endpoint = number | { port: number; tls: true; servername?: string };
+
+/** A socket to `ep` on 127.0.0.1; write to it at once (TLS buffers until its handshake is done). */
+export function connectTo(ep: Endpoint): net.Socket {
+  if (typeof ep === 'number') return net.connect(ep, '127.0.0.1');
+  return tls.connect({ port: ep.port, host: '127.0.0.1', servername: ep.servername ?? 'localhost', rejectUnauthorized: false, ALPNProtocols: ['http/1.1'] });
+}
 
 export interface RawResponse {
   status: number;
@@ -43,10 +57,10 @@ export function parseResponses(data: Buffer, noBody: boolean[] = []): RawRespons
 }
 
 /** Sends raw bytes and collects everything until the server closes (or `timeoutMs`). */
-export function rawExchange(port: number, request: string | Buffer, timeoutMs = 5000): Promise<{ data: Buffer; closed: boolean }> {
+export function rawExchange(port: Endpoint, request: string | Buffer, timeoutMs = 5000): Promise<{ data: Buffer; closed: boolean }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = connectTo(port);
     const timer = setTimeout(() => {
       socket.destroy();
       resolve({ data: Buffer.concat(chunks), closed: false });
@@ -67,10 +81,10 @@ export function rawExchange(port: number, request: string | Buffer, timeoutMs = 
 }
 
 /** One raw request expecting `count` responses (keep-alive: it waits until they are all in, not for close). */
-export function rawRequests(port: number, request: string | Buffer, count: number, noBody: boolean[] = [], timeoutMs = 5000): Promise<RawResponse[]> {
+export function rawRequests(port: Endpoint, request: string | Buffer, count: number, noBody: boolean[] = [], timeoutMs = 5000): Promise<RawResponse[]> {
   return new Promise((resolve, reject) => {
     let data = Buffer.alloc(0);
-    const socket = net.connect(port, '127.0.0.1');
+    const socket = connectTo(port);
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`timed out waiting for ${count} responses; got ${JSON.stringify(data.toString('latin1').slice(0, 500))}`));
@@ -107,7 +121,7 @@ export function rawRequests(port: number, request: string | Buffer, count: numbe
 }
 
 /** A single GET/HEAD over a raw socket, with `Connection: close`. */
-export async function raw(port: number, method: string, target: string, headers: Record<string, string> = {}, host = 'localhost'): Promise<RawResponse> {
+export async function raw(port: Endpoint, method: string, target: string, headers: Record<string, string> = {}, host = 'localhost'): Promise<RawResponse> {
   const lines = [`${method} ${target} HTTP/1.1`, `Host: ${host}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), 'Connection: close', '', ''];
   const { data } = await rawExchange(port, lines.join('\r\n'));
   const [r] = parseResponses(data, [method === 'HEAD']);
@@ -122,8 +136,8 @@ export class KeepAliveClient {
   private waiter?: { noBody: boolean; resolve: (r: RawResponse) => void; reject: (e: Error) => void };
   private closedError?: Error;
 
-  constructor(port: number) {
-    this.socket = net.connect(port, '127.0.0.1');
+  constructor(port: Endpoint) {
+    this.socket = connectTo(port);
     this.socket.on('data', (c: Buffer) => {
       this.data = Buffer.concat([this.data, c]);
       this.pump();

@@ -37,17 +37,17 @@ function size(v: string): number {
   return n;
 }
 
-/** Checks the vhosts directory once, at start-up, so a typo fails fast with a clear line. */
-function checkVhostsDir(dir: string): void {
+/** Checks the vhosts (or certificate) directory once, at start-up, so a typo fails fast with a clear line. */
+function checkVhostsDir(dir: string, what = 'vhost entries'): void {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') fail(`${dir}: no such directory; give the directory of vhost entries (see: httpd --help)`);
+    if (code === 'ENOENT') fail(`${dir}: no such directory; give the directory of ${what} (see: httpd --help)`);
     fail(`${dir}: cannot read (${code}); check its permissions`);
   }
-  if (!stat.isDirectory()) fail(`${dir}: not a directory; give the directory of vhost entries, not a webroot file`);
+  if (!stat.isDirectory()) fail(`${dir}: not a directory; give the directory of ${what}${what === 'vhost entries' ? ', not a webroot file' : ''}`);
   try {
     fs.readdirSync(dir);
   } catch (err) {
@@ -66,8 +66,9 @@ export function createProgram(): Command {
     .action((file: string, o: { json?: boolean }) => checkConfig(file, o.json === true));
   return program
     .description(
-      'Serve every webroot in VHOSTS_DIR: each entry (a webroot file or a symlink to one) is a site named after its host;\n' +
-        '__default__ serves hosts with no entry. Swap an entry (mv -T) to deploy: new requests move to the new file at once,\n' +
+      // One paragraph per line: commander wraps them to the terminal's width.
+      'Serve every webroot in VHOSTS_DIR: each entry (a webroot file or a symlink to one) is a site named after its host; ' +
+        '__default__ serves hosts with no entry. Swap an entry (mv -T) to deploy: new requests move to the new file at once, ' +
         'running ones finish on the old one.\n\nClassic form: httpd VHOSTS_DIR [sync|stream|async]',
     )
     .version(VERSION, '-V, --version')
@@ -89,6 +90,10 @@ export function createProgram(): Command {
     .addOption(new Option('--header-timeout <s>', 'a request head must arrive within this long (else 408)').default(10_000, '10').argParser(seconds('--header-timeout')))
     .addOption(new Option('--keepalive-timeout <s>', 'close idle keep-alive connections after this long').default(5_000, '5').argParser(seconds('--keepalive-timeout')))
     .addOption(new Option('--send-timeout <s>', 'abandon a response whose client reads nothing for this long').default(30_000, '30').argParser(seconds('--send-timeout')))
+    .addOption(new Option('--tls-port <port>', 'also serve HTTPS on this TCP port (needs --certs; 0: any free port)').argParser(integer('--tls-port', 0, 65535)))
+    .option('--certs <CERTS_DIR>', 'directory of <host>.crt + <host>.key PEM pairs (_.example.com for *.example.com, __default__ for clients without SNI)')
+    .option('--redirect-http', 'answer plain-HTTP requests for hosts with a certificate with 308 to https:// (path and query kept)')
+    .addOption(new Option('--hsts <seconds>', 'send Strict-Transport-Security: max-age=SECONDS on HTTPS responses').argParser(integer('--hsts', 0, 2 ** 31 - 1)))
     .addOption(new Option('--drain-timeout <s>', 'on SIGTERM, how long running responses may take to finish').default(10_000, '10').argParser(seconds('--drain-timeout')))
     .showHelpAfterError('(run httpd --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str.startsWith('error:') ? `httpd: ${str}` : str) })
@@ -99,6 +104,13 @@ export function createProgram(): Command {
       if (opts.config !== undefined) return start(configFromFile(opts.config as string, commandLineOverrides(cmd, opts, vhostsDir, ioArg)));
       if (vhostsDir === undefined) fail('give VHOSTS_DIR, or a configuration file with --config FILE (see: httpd --help)');
       checkVhostsDir(vhostsDir);
+      const tlsPort = opts.tlsPort as number | undefined;
+      const certsDir = opts.certs as string | undefined;
+      if (tlsPort !== undefined && certsDir === undefined) fail('--tls-port needs --certs CERTS_DIR (the directory of <host>.crt and <host>.key files)');
+      if (certsDir !== undefined && tlsPort === undefined) fail('--certs needs --tls-port PORT (the port to serve HTTPS on, e.g. 8443)');
+      if (opts.redirectHttp && tlsPort === undefined) fail('--redirect-http needs --tls-port and --certs (it redirects to the HTTPS listener)');
+      if (opts.hsts !== undefined && tlsPort === undefined) fail('--hsts needs --tls-port and --certs (the header is sent on HTTPS responses only)');
+      if (certsDir !== undefined) checkVhostsDir(certsDir, 'certificate');
       const config: HttpdConfig = {
         vhostsDir,
         io: (opts.io as IoMode | undefined) ?? (ioArg as IoMode | undefined) ?? 'sync',
@@ -116,6 +128,7 @@ export function createProgram(): Command {
         keepAliveTimeoutMs: opts.keepaliveTimeout as number,
         sendTimeoutMs: opts.sendTimeout as number,
         drainTimeoutMs: opts.drainTimeout as number,
+        ...(tlsPort !== undefined ? { tlsPort, certsDir, redirectHttp: Boolean(opts.redirectHttp), hstsSeconds: opts.hsts as number | undefined } : {}),
       };
       if (/[\r\n]/.test(config.cacheControl)) fail('--cache-control must not contain line breaks');
       start(config);
@@ -125,9 +138,10 @@ export function createProgram(): Command {
 function start(config: HttpdConfig): void {
   if (config.workers === 0) {
     const log = createLogger(config.logLevel);
-    runWorker(config, (addr) => {
+    runWorker(config, (addr, boundTlsPort) => {
       const shownHost = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
-      log.log('info', 'listening', { url: `http://${shownHost}:${addr.port}/`, port: addr.port, io: config.io, workers: 0, vhosts: config.vhostsDir, cacheBytes: config.cacheBytes, fastSockets });
+      const tlsFields = boundTlsPort !== undefined ? { tlsUrl: `https://${shownHost}:${boundTlsPort}/`, tlsPort: boundTlsPort } : {};
+      log.log('info', 'listening', { url: `http://${shownHost}:${addr.port}/`, port: addr.port, ...tlsFields, io: config.io, workers: 0, vhosts: config.vhostsDir, cacheBytes: config.cacheBytes, fastSockets });
     });
   } else {
     void runPrimary(config);

@@ -20,6 +20,14 @@ export interface HttpdConfig {
   keepAliveTimeoutMs: number;
   sendTimeoutMs: number;
   drainTimeoutMs: number;
+  /** --tls-port: the HTTPS listener (with certsDir); the primary replaces 0 with the bound port. */
+  tlsPort?: number;
+  /** --certs: CERTS_DIR of <host>.crt + <host>.key pairs (see tls/cert-store.ts). */
+  certsDir?: string;
+  /** --redirect-http: the plain listener answers 308 to https:// for hosts with a certificate. */
+  redirectHttp?: boolean;
+  /** --hsts: Strict-Transport-Security max-age on HTTPS responses. */
+  hstsSeconds?: number;
   /** From the configuration file (config/load.ts); absent when started from flags only. */
   accessLogFormat?: AccessLogFormat;
   /** The admin listener (/metrics, /healthz, /readyz); off when absent. */

@@ -5,6 +5,7 @@ import { createLogger } from '../log.js';
 import { BindError, bindListenSocket, type SocketHandle } from './listen-socket.js';
 import { listenErrorText, type PrimaryMessage, type WorkerMessage } from './worker.js';
 import { fastSockets } from '../server/fast-socket.js';
+import { PrimaryTls } from '../tls/primary-tls.js';
 import { startPrimaryAdmin } from '../admin/primary-admin.js';
 import { ConfigReloader } from '../config/reloader.js';
 
@@ -32,6 +33,16 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     process.stderr.write(`httpd: ${listenErrorText(config, e.code ?? '', e.message)}\n`);
     process.exit(1);
   }
+  let tls: PrimaryTls | undefined;
+  if (config.tlsPort !== undefined) {
+    try {
+      tls = await PrimaryTls.bind(config);
+    } catch (err) {
+      const e = err as BindError;
+      process.stderr.write(`httpd: ${listenErrorText({ ...config, port: config.tlsPort }, e.code ?? '', e.message).replace('--port', '--tls-port')}\n`);
+      process.exit(1);
+    }
+  }
 
   const workers = new Map<number, ChildProcess>();
   let nextId = 1;
@@ -51,6 +62,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     workers.set(id, child);
+    tls?.onSpawn(child);
     child.send({ type: 'listen' } satisfies PrimaryMessage, socket.handle as never);
     child.on('message', (m: WorkerMessage) => {
       admin?.onMessage(id, m);
@@ -60,6 +72,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
         log.log('info', 'listening', {
           url: `http://${shownHost}:${m.port}/`,
           port: m.port,
+          ...(tls ? { tlsUrl: `https://${shownHost}:${tls.port}/`, tlsPort: tls.port } : {}),
           io: config.io,
           workers: config.workers,
           vhosts: config.vhostsDir,
@@ -133,5 +146,8 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     tell({ type: 'reopen-logs' });
   });
 
+  tls?.start((m) => {
+    for (const w of workers.values()) if (w.connected) w.send(m);
+  });
   for (let i = 0; i < config.workers; i++) spawnWorker();
 }

@@ -2,12 +2,13 @@ import type { AddressInfo } from 'node:net';
 import type { HttpdConfig } from '../config.js';
 import { createLogger, errorFields } from '../log.js';
 import { HttpServer } from '../server/http-server.js';
+import { WorkerTls } from '../tls/worker-tls.js';
 import { startLoneAdmin, startLoneReload } from './lone-process.js';
 import { WorkerState } from './worker-state.js';
 import type { WorkerReport } from '../metrics/worker-metrics.js';
 
 export type WorkerMessage =
-  | { type: 'listening'; address: string; port: number }
+  | { type: 'listening'; address: string; port: number; tlsPort?: number }
   | { type: 'listen-error'; code: string; message: string }
   | { type: 'report'; id: number; report: WorkerReport };
 
@@ -27,11 +28,13 @@ export type PrimaryMessage =
  * server, and the handlers that drain it. Supervised (forked by the primary,
  * which sends the listening socket) or alone (`--workers 0`, binds itself).
  */
-export function runWorker(config: HttpdConfig, onListening?: (address: AddressInfo) => void): void {
+export function runWorker(config: HttpdConfig, onListening?: (address: AddressInfo, tlsPort?: number) => void): void {
   const supervised = process.send !== undefined && process.env.WEBROOT_WORKER_ID !== undefined;
   const log = createLogger(config.logLevel);
   const state = new WorkerState(config, log);
-  const server = new HttpServer({ ...state.serverOptions(), io: config.io, log });
+  // The TLS side hands its sockets to the server made just below (called only once listening).
+  const tls: WorkerTls | undefined = config.tlsPort !== undefined ? new WorkerTls(config, log, (): HttpServer => server) : undefined;
+  const server: HttpServer = new HttpServer({ ...state.serverOptions(), io: config.io, log, redirect: tls?.redirect });
   state.attach(server);
   const send = (m: WorkerMessage) => process.send?.(m);
 
@@ -40,6 +43,7 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
     if (draining) return;
     draining = true;
     log.log('info', 'draining', { why, connections: server.connectionCount });
+    tls?.close();
     server
       .drain(state.config.drainTimeoutMs)
       .then(() => state.close())
@@ -67,13 +71,17 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
   const listening = () => {
     listened = true;
     const addr = server.server.address() as AddressInfo;
-    send({ type: 'listening', address: addr.address, port: addr.port });
-    onListening?.(addr);
+    send({ type: 'listening', address: addr.address, port: addr.port, tlsPort: tls?.boundPort });
+    onListening?.(addr, tls?.boundPort);
   };
 
   process.on('message', (m: PrimaryMessage, handle?: unknown) => {
+    if (tls?.onMessage(m, handle, () => {})) return;
     if (m?.type === 'listen' && handle) server.server.listen(handle as object, listening);
-    else if (m?.type === 'rescan') state.rescan();
+    else if (m?.type === 'rescan') {
+      state.rescan();
+      tls?.rescan();
+    }
     else if (m?.type === 'drain') drain('primary asked');
     else if (m?.type === 'config') state.apply(m.config);
     else if (m?.type === 'reopen-logs') {
@@ -81,13 +89,22 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
       log.log('info', 'logs-reopened', {});
     } else if (m?.type === 'report') send({ type: 'report', id: m.id, report: state.report() });
   });
-  if (!supervised) server.server.listen({ port: config.port, host: config.host }, listening);
+  const listenAlone = () => server.server.listen({ port: config.port, host: config.host }, listening);
+  if (!supervised && tls) {
+    tls.listener.server.once('error', (err: NodeJS.ErrnoException) => {
+      process.stderr.write(`httpd: ${listenErrorText({ ...config, port: config.tlsPort! }, err.code ?? '', err.message).replace('--port', '--tls-port')}\n`);
+      process.exit(1);
+    });
+    tls.listenAlone(listenAlone);
+  } else if (!supervised) listenAlone();
+  tls?.listener.server.on('error', (err: NodeJS.ErrnoException) => listened && log.log('warn', 'accept-failed', { listener: 'tls', ...errorFields(err) }));
   // A lone process (--workers 0) is its own primary: it reloads its configuration and serves the admin listener itself.
   const reloader = supervised ? undefined : startLoneReload(state, log);
   if (!supervised) startLoneAdmin(state, log);
   process.on('SIGHUP', () => {
     reloader?.reload('SIGHUP');
     state.rescan();
+    tls?.rescan();
   });
   process.on('SIGUSR1', () => {
     if (supervised) return; // the primary tells every worker

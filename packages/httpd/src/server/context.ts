@@ -5,6 +5,7 @@ import type { RepresentConfig } from '../http/represent.js';
 import type { ResolveConfig, SiteLookup } from '../http/resolve.js';
 import type { BodySource } from '../io/body-source.js';
 import type { ObjectCache } from '../io/object-cache.js';
+import type { HttpResponse, RequestInfo, Resource } from '../http/response.js';
 import type { Logger } from '../log.js';
 import type { Site } from '../vhosts/site.js';
 import type { Connection } from './connection.js';
@@ -40,4 +41,8 @@ export interface ServerContext {
   draining: () => boolean;
   /** WEBROOT_FAULT_INJECTION=1: see injectFault in connection.ts. */
   faultInjection: boolean;
+  /** Applied to every response of this listener before it is serialized (HSTS on the TLS listener). */
+  decorate?: (res: HttpResponse) => HttpResponse;
+  /** --redirect-http on the plain listener: the redirect to https:// for a request, or undefined to serve it. */
+  redirect?: (req: RequestInfo) => Resource | undefined;
 }

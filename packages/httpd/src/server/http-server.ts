@@ -21,6 +21,8 @@ export interface HttpServerOptions {
   limits?: ParseLimits;
   log: Logger;
   accessLog?: ServerContext['accessLog'];
+  /** --redirect-http (see tls/redirect-http.ts). */
+  redirect?: ServerContext['redirect'];
 }
 
 /** The static HTTP/1.1 server over `net`: one Connection per socket, sharing one context. */
@@ -48,8 +50,10 @@ export class HttpServer {
       connections: new Set(),
       draining: () => this.isDraining,
       faultInjection: process.env.WEBROOT_FAULT_INJECTION === '1',
+      redirect: options.redirect,
     };
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket, false));
+    // allowHalfOpen: a client's FIN must not end our side before its responses are sent (see Connection.onEnd).
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket, false));
     // Once listening, connections are accepted with the shared read buffer (see fast-socket.ts) where Node allows it.
     this.server.once('listening', () => {
       acceptWithSharedReads(this.server, (socket) => {
@@ -65,6 +69,25 @@ export class HttpServer {
       return undefined;
     }
     return new Connection(socket, this.ctx, sharedReads);
+  }
+
+  /**
+   * An accept function for sockets that arrive another way (TLS sockets after
+   * their handshake): the same Connection code and drain, as `scheme`, with
+   * `decorate` applied to every response (HSTS). Their reads are 'data'
+   * events; their HTTP/1.1 heads are cached apart from the plain listener's.
+   */
+  acceptWith(overrides: Pick<ServerContext, 'scheme' | 'decorate'>): (socket: net.Socket) => void {
+    const ctx = this.contextWith(overrides);
+    return (socket) => {
+      if (this.isDraining) socket.destroy();
+      else new Connection(socket, ctx, false);
+    };
+  }
+
+  /** This server's context for another listener or protocol (the same sites, bodies, cache, drain state). */
+  contextWith(overrides: Pick<ServerContext, 'scheme' | 'decorate'>): ServerContext {
+    return { ...this.ctx, redirect: undefined, heads: new Http1HeadCache(), ...overrides };
   }
 
   get connectionCount(): number {

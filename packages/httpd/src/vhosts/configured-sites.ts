@@ -3,7 +3,7 @@ import type { SiteLookup } from '../http/resolve.js';
 import { mountKey, type MountRegistry } from './mount-registry.js';
 import { matchMount, sortPrefixes, type MountMatch } from './mounts.js';
 import { DEFAULT_SITE, type VhostRegistry } from './registry.js';
-import { Site, type SiteSettings } from './site.js';
+import { Site, type SiteSettings, type UnavailableSite } from './site.js';
 
 /**
  * The sites as the configuration file shapes them: aliases ([[host]]
@@ -44,12 +44,13 @@ export class ConfiguredSites implements SiteLookup {
     return DEFAULT_SITE;
   }
 
-  lookup(host: string): Site | undefined {
+  lookup(host: string): Site | UnavailableSite | undefined {
     const name = this.canonical.get(host) ?? host;
-    const site = this.registry.entry(name) ?? this.registry.entry(DEFAULT_SITE);
+    // The registry's lookup, not entry(): an entry that exists but cannot load is a 503, never __default__ (issue 9 item 7).
+    const found = this.registry.lookup(name);
     // Without per-host settings (the common case, and every start without a file) the loaded Site is served as it is.
-    if (site === undefined || this.settings.size === 0) return site;
-    return this.withSettings(this.nameOf(host), site);
+    if (found === undefined || found.kind === 'unavailable' || this.settings.size === 0) return found;
+    return this.withSettings(this.nameOf(host), found);
   }
 
   mount(host: string, path: string): MountMatch | undefined {
@@ -71,7 +72,7 @@ export class ConfiguredSites implements SiteLookup {
     let views = this.views.get(name);
     if (views === undefined) this.views.set(name, (views = new WeakMap()));
     let view = views.get(site);
-    if (view === undefined) views.set(site, (view = new Site(site.name, site.webroot, settings)));
+    if (view === undefined) views.set(site, (view = new Site(site.name, site.webroot, settings, site.rules)));
     return view;
   }
 }

@@ -1,0 +1,190 @@
+import http2 from 'node:http2';
+import type net from 'node:net';
+import { currentHttpDate, nowSeconds } from '../http/dates.js';
+import { errorResponse, representResource } from '../http/represent.js';
+import { resolveRequest } from '../http/resolve.js';
+import type { HttpResponse, RequestInfo } from '../http/response.js';
+import { errorFields } from '../log.js';
+import { SMALL_BODY } from '../server/connection.js';
+import type { ServerContext } from '../server/context.js';
+import { h2Headers } from './serialize-h2.js';
+
+/**
+ * Limits of every HTTP/2 session (RFC 9113 section 6.5.2 settings, plus the
+ * rapid-reset guard). Large bodies hold at most two 512 KiB chunks per stream
+ * (the executors' double buffering waits for node:http2 to hand each chunk
+ * to the socket, which respects the peer's flow-control window), so a session
+ * holds at most MAX_CONCURRENT_STREAMS x 1 MiB of body buffers.
+ */
+export const H2_LIMITS = {
+  maxConcurrentStreams: 100,
+  /** Same bound as an HTTP/1.1 head (DEFAULT_LIMITS.maxHeaderBytes). */
+  maxHeaderListSize: 16 * 1024,
+  /** CVE-2023-44487 ("rapid reset"): more client-reset streams than this within RESET_WINDOW_MS ends the session. */
+  maxResetsPerWindow: 200,
+  resetWindowMs: 1000,
+  /** node:http2's own cap on buffered outgoing frames per session, MB. */
+  maxSessionMemoryMb: 32,
+} as const;
+
+/** The size of a header list as SETTINGS_MAX_HEADER_LIST_SIZE counts it: name + value + 32 per field (RFC 9113 section 6.5.2). */
+export function headerListSize(headers: http2.IncomingHttpHeaders): number {
+  let n = 0;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) n += name.length + String(v).length + 32;
+  }
+  return n;
+}
+
+/** Streams this server reset itself (a send timeout, a failed read): not the client's doing. */
+const selfReset = new WeakSet<http2.ServerHttp2Stream>();
+
+function resetStream(stream: http2.ServerHttp2Stream, code: number): void {
+  selfReset.add(stream);
+  stream.close(code);
+}
+
+/** What resolve and represent read of an HTTP/2 request (RFC 9113 section 8.3.1). */
+export function requestInfoOfH2(headers: http2.IncomingHttpHeaders): RequestInfo {
+  const authority = headers[':authority'] ?? headers.host;
+  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(', ') : v);
+  return {
+    method: String(headers[':method'] ?? ''),
+    target: String(headers[':path'] ?? ''),
+    authority,
+    hostCount: authority === undefined ? 0 : 1,
+    minor: 1,
+    scheme: 'https',
+    acceptEncoding: one(headers['accept-encoding']),
+    range: one(headers.range),
+    ifRange: one(headers['if-range']),
+    ifMatch: one(headers['if-match']),
+    ifNoneMatch: one(headers['if-none-match']),
+    ifModifiedSince: one(headers['if-modified-since']),
+    ifUnmodifiedSince: one(headers['if-unmodified-since']),
+  };
+}
+
+/**
+ * HTTP/2 over sockets that negotiated `h2`: node:http2 does the framing, flow
+ * control and HPACK; each stream is answered from the same resolve and
+ * represent steps as HTTP/1.1, serialized by h2Headers. Small bodies are one
+ * `respond` + `end(buffer)`; large ones are pumped with backpressure. Never
+ * `respondWithFD`: it crashes Node 20.20.2 when a client drops the connection.
+ */
+export class H2Server {
+  readonly server: http2.Http2Server;
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly resetGuards = new WeakMap<http2.Http2Session, () => void>();
+
+  constructor(private readonly ctx: ServerContext) {
+    this.server = http2.createServer({
+      settings: { maxConcurrentStreams: H2_LIMITS.maxConcurrentStreams, maxHeaderListSize: H2_LIMITS.maxHeaderListSize, enablePush: false },
+      maxSessionMemory: H2_LIMITS.maxSessionMemoryMb,
+      maxHeaderListPairs: 128,
+    });
+    this.server.on('session', (session) => this.onSession(session));
+    this.server.on('stream', (stream, headers) => this.onStream(stream, headers));
+  }
+
+  /** A TLS socket that negotiated h2 (after its handshake). */
+  adopt(socket: net.Socket): void {
+    if (this.ctx.draining()) {
+      socket.destroy();
+      return;
+    }
+    this.server.emit('connection', socket);
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  private onSession(session: http2.ServerHttp2Session): void {
+    this.sessions.add(session);
+    session.on('close', () => this.sessions.delete(session));
+    session.on('error', () => session.destroy());
+    // An idle session (no open stream) is closed like an idle keep-alive connection.
+    session.setTimeout(this.ctx.timeouts.keepAliveMs, () => session.close());
+    let windowStart = 0;
+    let resets = 0;
+    this.resetGuards.set(session, () => {
+      const now = Date.now();
+      if (now - windowStart > H2_LIMITS.resetWindowMs) {
+        windowStart = now;
+        resets = 0;
+      }
+      if (++resets > H2_LIMITS.maxResetsPerWindow && !session.destroyed) {
+        this.ctx.log.log('warn', 'h2-rapid-reset', { remote: session.socket?.remoteAddress, resets, windowMs: H2_LIMITS.resetWindowMs });
+        // GOAWAY first, then close: a destroy() here (inside a stream's close) never reaches the client.
+        session.goaway(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
+        session.close();
+        setTimeout(() => session.destroy(), 1000).unref();
+      }
+    });
+  }
+
+  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    stream.on('error', () => {});
+    // Taken now: a closed stream no longer knows its session.
+    const resetSeen = stream.session ? this.resetGuards.get(stream.session) : undefined;
+    stream.on('close', () => {
+      // A stream that ends in a reset we did not send counts toward the rapid-reset guard.
+      if (stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR && !selfReset.has(stream)) resetSeen?.();
+    });
+    const req = requestInfoOfH2(headers);
+    let res: HttpResponse;
+    if (headerListSize(headers) > H2_LIMITS.maxHeaderListSize) {
+      // node:http2 advertises SETTINGS_MAX_HEADER_LIST_SIZE but accepts more; the same 431 as an HTTP/1.1 head over the limit (RFC 6585 section 5).
+      res = errorResponse(431, { isHead: req.method === 'HEAD' });
+    } else try {
+      if (this.ctx.faultInjection && req.target === '/__fault__/throw') throw new Error('injected fault while handling a request');
+      res = representResource(resolveRequest(req, this.ctx.sites, this.ctx.resolve), req, this.ctx.represent, nowSeconds());
+    } catch (err) {
+      this.ctx.log.log('error', 'request-failed', { method: req.method, target: req.target, host: req.authority, protocol: 'h2', ...errorFields(err), stack: (err as Error)?.stack });
+      res = errorResponse(500, { isHead: req.method === 'HEAD' });
+    }
+    if (this.ctx.decorate !== undefined) res = this.ctx.decorate(res);
+    this.send(stream, res).catch((err: unknown) => {
+      this.ctx.log.log('error', 'send-failed', { target: req.target, protocol: 'h2', ...errorFields(err) });
+      if (!stream.destroyed) {
+        if (!stream.headersSent) {
+          const e = errorResponse(500, { isHead: req.method === 'HEAD' });
+          void this.send(stream, this.ctx.decorate ? this.ctx.decorate(e) : e).catch(() => resetStream(stream, http2.constants.NGHTTP2_INTERNAL_ERROR));
+        } else resetStream(stream, http2.constants.NGHTTP2_INTERNAL_ERROR);
+      }
+    });
+  }
+
+  private async send(stream: http2.ServerHttp2Stream, res: HttpResponse): Promise<void> {
+    if (stream.destroyed) return;
+    const headers = h2Headers(res, currentHttpDate());
+    if (res.body.length === 0) {
+      stream.respond(headers, { endStream: true });
+      return;
+    }
+    // The response holds the webroot it started on: a swap mid-download leaves this stream on the old file.
+    const webroot = res.body.some((s) => s.kind === 'object') ? res.site!.webroot.acquire() : undefined;
+    try {
+      if (res.bodyLength <= SMALL_BODY) {
+        const body = await this.ctx.bodies.gather(res);
+        if (stream.destroyed) return;
+        stream.respond(headers);
+        stream.end(body);
+        return;
+      }
+      stream.respond(headers);
+      stream.setTimeout(this.ctx.timeouts.sendMs, () => resetStream(stream, http2.constants.NGHTTP2_CANCEL));
+      const ok = await this.ctx.bodies.pump(stream, res);
+      if (ok && !stream.destroyed) stream.end();
+    } finally {
+      webroot?.release();
+    }
+  }
+
+  /** Sends GOAWAY to every session: streams in flight finish, no new ones start. */
+  drain(): void {
+    for (const s of this.sessions) s.close();
+  }
+}

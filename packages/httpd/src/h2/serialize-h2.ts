@@ -1,0 +1,36 @@
+/**
+ * The HTTP/2 serializer (RFC 9113 section 8.3.2): a structured response -> the
+ * header object node:http2 sends. Field names are lower case (section 8.2.1);
+ * connection-specific fields (Connection, Keep-Alive, Transfer-Encoding...)
+ * never appear (section 8.2.2): the structured response has none, and the
+ * `extra` of a site rule that names one is dropped here.
+ */
+import type { OutgoingHttpHeaders } from 'node:http2';
+import { formatHttpDate } from '../http/dates.js';
+import type { HttpResponse } from '../http/response.js';
+
+const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+
+/** The header block of `res` for `stream.respond`, with `date`. */
+export function h2Headers(res: HttpResponse, date: string): OutgoingHttpHeaders {
+  const h: OutgoingHttpHeaders = { ':status': res.status };
+  if (res.location !== undefined) h.location = res.location;
+  if (res.allow !== undefined) h.allow = res.allow;
+  if (res.contentType !== undefined) h['content-type'] = res.contentType;
+  if (res.contentLength !== undefined) h['content-length'] = res.contentLength;
+  if (res.contentEncoding !== undefined) h['content-encoding'] = res.contentEncoding;
+  if (res.contentRange !== undefined) h['content-range'] = res.contentRange;
+  if (res.etag !== undefined) h.etag = res.etag;
+  if (res.lastModified !== undefined) h['last-modified'] = formatHttpDate(res.lastModified);
+  if (res.cacheControl !== undefined) h['cache-control'] = res.cacheControl;
+  if (res.vary !== undefined) h.vary = res.vary;
+  if (res.acceptRanges) h['accept-ranges'] = 'bytes';
+  for (const [name, value] of res.extra) {
+    const lower = name.toLowerCase();
+    if (!CONNECTION_SPECIFIC.has(lower)) h[lower] = value;
+  }
+  h['x-content-type-options'] = 'nosniff';
+  h.server = 'webroot';
+  h.date = date;
+  return h;
+}
