@@ -121,6 +121,8 @@ export function createProgram(): Command {
         // The deploy flags apply with a configuration file too (the file has no follow keys yet).
         const deploy = deployConfig(opts as Parameters<typeof deployConfig>[0], fromFile.vhostsDir);
         if ('error' in deploy) fail(deploy.error);
+        // They ride with the overrides too: a reload re-reads the file without them and must neither drop them nor report them as changed.
+        fromFile.overrides = { ...fromFile.overrides, ...deploy };
         return start(Object.assign(fromFile, deploy));
       }
       if (vhostsDir === undefined) fail('give VHOSTS_DIR, or a configuration file with --config FILE (see: httpd --help)');
