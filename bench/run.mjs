@@ -4,6 +4,7 @@
 // Options: --mode single|machine|both  --reps N  --seconds S  --quick
 //          --skip-http --skip-memory --skip-mkroot --servers a,b,c --scenarios 1m,20m,...
 //          --large [--large-sizes 10000,100000,1000000]: also the large-site scenarios (bench/large.mjs)
+//          (webroot-sync-jsonlog: opt-in via --servers, the json access log on)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -93,6 +94,16 @@ async function httpBench() {
     for (const io of ['sync', 'stream', 'async']) {
       defs.push({ name: `webroot-${io}`, make: (port) => pin(process.execPath, [HTTPD, vhosts, '--io', io, '--workers', String(workers), '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn']) });
     }
+    // Opt-in (--servers webroot-sync,webroot-sync-jsonlog): webroot-sync with the json access log on, to a file (issue 12's >= 85% target).
+    defs.push({
+      name: 'webroot-sync-jsonlog',
+      optIn: true,
+      make: (port) => {
+        const d = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-jsonlog-'));
+        fs.writeFileSync(path.join(d, 'httpd.toml'), `vhosts = ${JSON.stringify(vhosts)}\n[access_log]\npath = "access.log"\nformat = "json"\n`);
+        return pin(process.execPath, [HTTPD, '--config', path.join(d, 'httpd.toml'), '--io', 'sync', '--workers', String(workers), '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn']);
+      },
+    });
     if (!single) defs.push({ name: 'webroot-sync-w1', make: (port) => [process.execPath, [HTTPD, vhosts, '--workers', '1', '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn']] });
     for (const kind of ['sirv', 'serve-static']) {
       defs.push({ name: kind, make: (port) => pin(process.execPath, [path.join(here, 'peers/node-peer.mjs'), kind, dir, String(port), String(single ? 0 : workers)]) });
@@ -108,7 +119,7 @@ async function httpBench() {
       });
     }
     const servers = [];
-    for (const d of defs.filter((d) => !onlyServers || onlyServers.includes(d.name))) {
+    for (const d of defs.filter((d) => (d.optIn ? onlyServers?.includes(d.name) : !onlyServers || onlyServers.includes(d.name)))) {
       const port = await freePort();
       const [cmd, args] = d.make(port);
       log(`starting ${d.name} on ${port} (${mode})`);

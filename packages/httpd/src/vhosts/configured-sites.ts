@@ -48,7 +48,8 @@ export class ConfiguredSites implements SiteLookup {
     const name = this.canonical.get(host) ?? host;
     // The registry's lookup, not entry(): an entry that exists but cannot load is a 503, never __default__ (issue 9 item 7).
     const found = this.registry.lookup(name);
-    if (found === undefined || found.kind === 'unavailable') return found;
+    // Without per-host settings (the common case, and every start without a file) the loaded Site is served as it is.
+    if (found === undefined || found.kind === 'unavailable' || this.settings.size === 0) return found;
     return this.withSettings(this.nameOf(host), found);
   }
 
