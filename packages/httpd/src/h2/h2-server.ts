@@ -1,13 +1,13 @@
 import http2 from 'node:http2';
 import type net from 'node:net';
-import { currentHttpDate, nowSeconds } from '../http/dates.js';
+import { nowSeconds } from '../http/dates.js';
 import { errorResponse, representResource } from '../http/represent.js';
 import { resolveRequest } from '../http/resolve.js';
 import type { HttpResponse, RequestInfo } from '../http/response.js';
 import { errorFields } from '../log.js';
 import { SMALL_BODY } from '../server/connection.js';
 import type { ServerContext } from '../server/context.js';
-import { h2Headers } from './serialize-h2.js';
+import { H2HeadCache, h2Headers } from './serialize-h2.js';
 
 /**
  * Limits of every HTTP/2 session (RFC 9113 section 6.5.2 settings, plus the
@@ -30,9 +30,11 @@ export const H2_LIMITS = {
 /** The size of a header list as SETTINGS_MAX_HEADER_LIST_SIZE counts it: name + value + 32 per field (RFC 9113 section 6.5.2). */
 export function headerListSize(headers: http2.IncomingHttpHeaders): number {
   let n = 0;
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) n += name.length + String(v).length + 32;
+    if (typeof value === 'string') n += name.length + value.length + 32;
+    else for (const v of value) n += name.length + String(v).length + 32;
   }
   return n;
 }
@@ -76,6 +78,7 @@ export function requestInfoOfH2(headers: http2.IncomingHttpHeaders): RequestInfo
 export class H2Server {
   readonly server: http2.Http2Server;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly heads = new H2HeadCache();
   private readonly resetGuards = new WeakMap<http2.Http2Session, () => void>();
 
   constructor(private readonly ctx: ServerContext) {
@@ -146,41 +149,65 @@ export class H2Server {
       res = errorResponse(500, { isHead: req.method === 'HEAD' });
     }
     if (this.ctx.decorate !== undefined) res = this.ctx.decorate(res);
-    this.send(stream, res).catch((err: unknown) => {
+    const failed = (err: unknown) => {
       this.ctx.log.log('error', 'send-failed', { target: req.target, protocol: 'h2', ...errorFields(err) });
-      if (!stream.destroyed) {
-        if (!stream.headersSent) {
-          const e = errorResponse(500, { isHead: req.method === 'HEAD' });
-          void this.send(stream, this.ctx.decorate ? this.ctx.decorate(e) : e).catch(() => resetStream(stream, http2.constants.NGHTTP2_INTERNAL_ERROR));
-        } else resetStream(stream, http2.constants.NGHTTP2_INTERNAL_ERROR);
-      }
-    });
+      if (stream.destroyed) return;
+      if (stream.headersSent) return resetStream(stream, http2.constants.NGHTTP2_INTERNAL_ERROR);
+      // Nothing of this response has gone out yet (reads come before respond): a 500 can still be said.
+      const e = errorResponse(500, { isHead: req.method === 'HEAD' });
+      stream.respond(h2Headers(this.ctx.decorate ? this.ctx.decorate(e) : e));
+      stream.end(e.body.length > 0 && e.body[0]!.kind === 'buffer' ? e.body[0]!.data : undefined);
+    };
+    try {
+      const sending = this.send(stream, res);
+      if (sending !== undefined) sending.catch(failed);
+    } catch (err) {
+      failed(err);
+    }
   }
 
-  private async send(stream: http2.ServerHttp2Stream, res: HttpResponse): Promise<void> {
+  /** Sends `res` on `stream`; a Promise only when the body needs IO that is not synchronous (async reads, large bodies). */
+  private send(stream: http2.ServerHttp2Stream, res: HttpResponse): void | Promise<void> {
     if (stream.destroyed) return;
-    const headers = h2Headers(res, currentHttpDate());
+    const headers = this.heads.headers(res);
     if (res.body.length === 0) {
       stream.respond(headers, { endStream: true });
       return;
     }
     // The response holds the webroot it started on: a swap mid-download leaves this stream on the old file.
     const webroot = res.body.some((s) => s.kind === 'object') ? res.site!.webroot.acquire() : undefined;
-    try {
-      if (res.bodyLength <= SMALL_BODY) {
-        const body = await this.ctx.bodies.gather(res);
+    if (res.bodyLength <= SMALL_BODY) {
+      let body: Buffer | Promise<Buffer>;
+      try {
+        body = this.ctx.bodies.gather(res);
+      } catch (err) {
+        webroot?.release();
+        throw err;
+      }
+      const finish = (b: Buffer) => {
+        webroot?.release();
         if (stream.destroyed) return;
         stream.respond(headers);
-        stream.end(body);
-        return;
-      }
-      stream.respond(headers);
-      stream.setTimeout(this.ctx.timeouts.sendMs, () => resetStream(stream, http2.constants.NGHTTP2_CANCEL));
-      const ok = await this.ctx.bodies.pump(stream, res);
-      if (ok && !stream.destroyed) stream.end();
-    } finally {
-      webroot?.release();
+        stream.end(b);
+      };
+      if (!(body instanceof Promise)) return finish(body);
+      return body.then(finish, (err: unknown) => {
+        webroot?.release();
+        throw err;
+      });
     }
+    stream.respond(headers);
+    stream.setTimeout(this.ctx.timeouts.sendMs, () => resetStream(stream, http2.constants.NGHTTP2_CANCEL));
+    return this.ctx.bodies.pump(stream, res).then(
+      (ok) => {
+        webroot?.release();
+        if (ok && !stream.destroyed) stream.end();
+      },
+      (err: unknown) => {
+        webroot?.release();
+        throw err;
+      },
+    );
   }
 
   /** Sends GOAWAY to every session: streams in flight finish, no new ones start. */
