@@ -2,7 +2,8 @@
 // `pnpm bench`: our httpd (each IO mode) side by side with sirv, serve-static and
 // nginx (when installed) in one run, interleaved, on 127.0.0.1, bounded in time.
 // Options: --mode single|machine|both  --reps N  --seconds S  --quick
-//          --skip-http --skip-memory --skip-mkroot --servers a,b,c
+//          --skip-http --skip-memory --skip-mkroot --servers a,b,c --scenarios 1m,20m,...
+// Large sites (10k / 100k / 1M generated files): node bench/large.mjs (see bench/README.md).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -22,10 +23,10 @@ const REPS = Number(opt('--reps', quick ? 1 : 5));
 const SECONDS = Number(opt('--seconds', quick ? 1 : 2));
 const MODES = opt('--mode', 'both') === 'both' ? ['single', 'machine'] : [opt('--mode')];
 const onlyServers = opt('--servers', undefined)?.split(',');
+const onlyScenarios = opt('--scenarios', undefined)?.split(',');
 
 const CORPUS = path.join(here, '.corpus');
 const HTTPD = path.join(root, 'packages/httpd/bin/httpd.js');
-const MKROOT = path.join(root, 'packages/mkroot/bin/mkroot.js');
 const log = (...a) => console.error(...a);
 
 const lines = [];
@@ -79,6 +80,7 @@ async function httpBench() {
     { id: 'many', target: '/many/00000.bin', rotate: true },
     ...(tools.ab ? [{ id: 'ab -k', target: '/1k.bin', ab: true, keepAlive: true }, { id: 'ab', target: '/1k.bin', ab: true, keepAlive: false }] : []),
   ];
+  if (onlyScenarios) scenarios.splice(0, scenarios.length, ...scenarios.filter((s) => onlyScenarios.includes(s.id)));
   const results = {};
 
   for (const mode of MODES) {

@@ -269,9 +269,9 @@ describe('mkroot inspection commands', () => {
 
   it('info shows the format version, counts and sizes', async () => {
     const info = JSON.parse((await mkroot(['info', v1, '--json'])).stdout);
-    expect(info).toMatchObject({ formatVersion: 1, files: 4, directories: 1, objects: 4, variants: 0, generator: expect.stringMatching(/^mkroot \d/) });
+    expect(info).toMatchObject({ formatVersion: 2, files: 4, directories: 1, objects: 4, variants: 0, redirectRules: 0, headerBlocks: 0, generator: expect.stringMatching(/^mkroot \d/) });
     expect(info.totalBytes).toBe(fs.statSync(v1).size);
-    expect((await mkroot(['info', v1])).stdout).toMatch(/^format version +1$/m);
+    expect((await mkroot(['info', v1])).stdout).toMatch(/^format version +2$/m);
   });
 
   it('diff shows what a deploy changes', async () => {
@@ -283,6 +283,7 @@ describe('mkroot inspection commands', () => {
         { path: '/index.html', what: ['content'] },
         { path: '/type.x', what: ['type'] },
       ],
+      rules: { added: [], removed: [], changed: [] },
     });
     expect((await mkroot(['diff', v1, v2])).stdout).toBe('+ /new.html\n- /old.html\n~ /index.html (content)\n~ /type.x (type)\n1 added, 1 removed, 2 changed\n');
   });

@@ -23,7 +23,12 @@ process.on('exit', () => {
 
 /** Starts the real httpd CLI on port 0 and resolves once it says where it listens. */
 export function startHttpd(vhostsDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, timeoutMs = 15_000): Promise<RunningHttpd> {
-  const proc = spawn(process.execPath, [HTTPD_BIN, vhostsDir, '--port', '0', '--host', '127.0.0.1', ...args], {
+  return startHttpdWith([vhostsDir, '--port', '0', '--host', '127.0.0.1', ...args], env, timeoutMs);
+}
+
+/** Starts the real httpd CLI with exactly `args` (e.g. `--config FILE`) and resolves once it says where it listens. */
+export function startHttpdWith(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 15_000): Promise<RunningHttpd> {
+  const proc = spawn(process.execPath, [HTTPD_BIN, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });

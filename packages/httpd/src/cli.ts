@@ -8,6 +8,7 @@ import { IO_MODES, type IoMode } from './io/executors.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
 import { VERSION } from './version.js';
 import { fastSockets } from './server/fast-socket.js';
+import { checkConfig, commandLineOverrides, configFromFile } from './config/command-line.js';
 
 function fail(message: string): never {
   process.stderr.write(`httpd: ${message}\n`);
@@ -56,14 +57,23 @@ function checkVhostsDir(dir: string, what = 'vhost entries'): void {
 
 export function createProgram(): Command {
   const defaultWorkers = os.availableParallelism();
-  return new Command('httpd')
+  const program = new Command('httpd');
+  program
+    .command('check-config')
+    .description('validate a configuration file and print the effective configuration (defaults filled in); exit 0 if valid, 1 if not')
+    .argument('<FILE>', 'TOML configuration file')
+    .option('--json', 'print JSON instead of TOML')
+    .action((file: string, o: { json?: boolean }) => checkConfig(file, o.json === true));
+  return program
     .description(
-      'Serve every webroot in VHOSTS_DIR: each entry (a webroot file or a symlink to one) is a site named after its host;\n' +
-        '__default__ serves hosts with no entry. Swap an entry (mv -T) to deploy: new requests move to the new file at once,\n' +
+      // One paragraph per line: commander wraps them to the terminal's width.
+      'Serve every webroot in VHOSTS_DIR: each entry (a webroot file or a symlink to one) is a site named after its host; ' +
+        '__default__ serves hosts with no entry. Swap an entry (mv -T) to deploy: new requests move to the new file at once, ' +
         'running ones finish on the old one.\n\nClassic form: httpd VHOSTS_DIR [sync|stream|async]',
     )
     .version(VERSION, '-V, --version')
-    .argument('<VHOSTS_DIR>', 'directory of vhost entries')
+    .usage('[options] <VHOSTS_DIR> [IO]\n       httpd --config FILE [options] [VHOSTS_DIR]\n       httpd check-config FILE [--json]')
+    .argument('[VHOSTS_DIR]', 'directory of vhost entries (optional with --config, where it overrides vhosts)')
     .argument('[IO]', 'IO mode, as in --io (classic form)')
     .addOption(new Option('--io <mode>', 'how bytes are read: sync (positioned reads), stream (sendfile-like stream from the fd), async (thread-pool reads)').choices(IO_MODES as string[]))
     .addOption(new Option('-p, --port <port>', 'TCP port (0: any free port)').default(8080).argParser(integer('--port', 0, 65535)))
@@ -71,6 +81,7 @@ export function createProgram(): Command {
     .addOption(new Option('-w, --workers <n>', 'worker processes (0: serve in this process, no supervisor)').default(defaultWorkers, `${defaultWorkers}, one per core`).argParser(integer('--workers', 0, 256)))
     .addOption(new Option('--cache-size <size>', 'memory for small hot objects per worker, e.g. 64M (0: off)').default(32 * 1024 * 1024, '32M').argParser(size))
     .option('--cache-control <value>', 'Cache-Control sent with every file ("" to send none)', 'no-cache')
+    .option('-c, --config <FILE>', 'read settings from a TOML file (see README: Configuration file); options given here override it')
     .option('--autoindex', 'list directories that have no index.html')
     .addOption(new Option('--log-level <level>', 'least severe log level written').choices(LOG_LEVELS).default('info'))
     .option('--access-log <FILE|->', 'write an access log in combined format to FILE, or to standard output for -')
@@ -86,9 +97,12 @@ export function createProgram(): Command {
     .addOption(new Option('--drain-timeout <s>', 'on SIGTERM, how long running responses may take to finish').default(10_000, '10').argParser(seconds('--drain-timeout')))
     .showHelpAfterError('(run httpd --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str.startsWith('error:') ? `httpd: ${str}` : str) })
-    .action((vhostsDir: string, ioArg: string | undefined, opts: Record<string, unknown>) => {
+    .action((vhostsDir: string | undefined, ioArg: string | undefined, opts: Record<string, unknown>, cmd: Command) => {
       if (ioArg !== undefined && !IO_MODES.includes(ioArg as IoMode)) fail(`unknown IO mode '${ioArg}'; choose one of: ${IO_MODES.join(', ')}`);
       if (ioArg !== undefined && opts.io !== undefined && ioArg !== opts.io) fail(`IO mode given twice ('${ioArg}' and --io ${opts.io}); give one`);
+      if (opts.config !== undefined && /[\r\n]/.test(String(opts.cacheControl))) fail('--cache-control must not contain line breaks');
+      if (opts.config !== undefined) return start(configFromFile(opts.config as string, commandLineOverrides(cmd, opts, vhostsDir, ioArg)));
+      if (vhostsDir === undefined) fail('give VHOSTS_DIR, or a configuration file with --config FILE (see: httpd --help)');
       checkVhostsDir(vhostsDir);
       const tlsPort = opts.tlsPort as number | undefined;
       const certsDir = opts.certs as string | undefined;
@@ -117,17 +131,21 @@ export function createProgram(): Command {
         ...(tlsPort !== undefined ? { tlsPort, certsDir, redirectHttp: Boolean(opts.redirectHttp), hstsSeconds: opts.hsts as number | undefined } : {}),
       };
       if (/[\r\n]/.test(config.cacheControl)) fail('--cache-control must not contain line breaks');
-      if (config.workers === 0) {
-        const log = createLogger(config.logLevel);
-        runWorker(config, (addr, boundTlsPort) => {
-          const shownHost = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
-          const tlsFields = boundTlsPort !== undefined ? { tlsUrl: `https://${shownHost}:${boundTlsPort}/`, tlsPort: boundTlsPort } : {};
-          log.log('info', 'listening', { url: `http://${shownHost}:${addr.port}/`, port: addr.port, ...tlsFields, io: config.io, workers: 0, vhosts: vhostsDir, cacheBytes: config.cacheBytes, fastSockets });
-        });
-      } else {
-        void runPrimary(config);
-      }
+      start(config);
     });
+}
+
+function start(config: HttpdConfig): void {
+  if (config.workers === 0) {
+    const log = createLogger(config.logLevel);
+    runWorker(config, (addr, boundTlsPort) => {
+      const shownHost = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
+      const tlsFields = boundTlsPort !== undefined ? { tlsUrl: `https://${shownHost}:${boundTlsPort}/`, tlsPort: boundTlsPort } : {};
+      log.log('info', 'listening', { url: `http://${shownHost}:${addr.port}/`, port: addr.port, ...tlsFields, io: config.io, workers: 0, vhosts: config.vhostsDir, cacheBytes: config.cacheBytes, fastSockets });
+    });
+  } else {
+    void runPrimary(config);
+  }
 }
 
 export function main(argv: string[]): void {

@@ -28,6 +28,37 @@ export interface HttpdConfig {
   redirectHttp?: boolean;
   /** --hsts: Strict-Transport-Security max-age on HTTPS responses. */
   hstsSeconds?: number;
+  /** From the configuration file (config/load.ts); absent when started from flags only. */
+  accessLogFormat?: AccessLogFormat;
+  /** The admin listener (/metrics, /healthz, /readyz); off when absent. */
+  admin?: { host: string; port: number };
+  /** Per-host settings and aliases ([[host]] in the file). */
+  hosts?: HostSettings[];
+  /** [[mount]]: a webroot served under a path prefix of a host. */
+  mounts?: MountConfig[];
+  /** The configuration file this came from, for reloads. */
+  configFile?: string;
+  /** Settings given on the command line, which keep winning over the file on every reload. */
+  overrides?: Partial<HttpdConfig>;
+}
+
+export type AccessLogFormat = 'combined' | 'json';
+
+export interface HostSettings {
+  /** Lower case, no trailing dot (as a vhost entry name is compared). */
+  name: string;
+  aliases: string[];
+  cacheControl?: string;
+  autoindex?: boolean;
+  /** A separate access log for this host (and its aliases). */
+  accessLog?: string;
+}
+
+export interface MountConfig {
+  host: string;
+  /** Starts and ends with '/', never '/' itself. */
+  prefix: string;
+  webroot: string;
 }
 
 export const CONFIG_ENV = 'WEBROOT_HTTPD_CONFIG';

@@ -11,13 +11,15 @@ export interface Logger {
 export function createLogger(level: LogLevel, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
   // Workers are numbered by the primary (WEBROOT_WORKER_ID); the primary, or a lone process, is 0.
   const worker = Number(process.env.WEBROOT_WORKER_ID ?? 0);
-  return {
+  // `level` may be changed later (a configuration reload): log() reads the property.
+  const logger: Logger = {
     level,
     log(l, event, fields) {
-      if (ORDER[l] < ORDER[level]) return;
+      if (ORDER[l] < ORDER[logger.level]) return;
       write(`${JSON.stringify({ level: l, time: new Date().toISOString(), worker, pid: process.pid, event, ...fields })}\n`);
     },
   };
+  return logger;
 }
 
 /** Message and code of an error, for a log field. */

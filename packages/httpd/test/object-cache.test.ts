@@ -19,7 +19,10 @@ describe('ObjectCache', () => {
     const objects = Array.from({ length: 16 }, (_, i) => obj(1000, i));
     objects.forEach((o, i) => cache.set(o, Buffer.alloc(1000, i)));
     expect(cache.get(objects[0]!)?.[0]).toBe(0); // the oldest, but used
-    cache.set(obj(1000, 99), Buffer.alloc(1000));
+    const newcomer = obj(1000, 99);
+    cache.set(newcomer, Buffer.alloc(1000)); // full: a first miss is only remembered
+    expect(cache.get(newcomer)).toBeUndefined();
+    cache.set(newcomer, Buffer.alloc(1000)); // the second miss gets in, evicting one
     expect(cache.get(objects[0]!)).toBeDefined(); // survived
     expect(cache.get(objects[1]!)).toBeUndefined(); // the oldest unused one went
   });
@@ -32,6 +35,21 @@ describe('ObjectCache', () => {
     expect(kept.buffer.byteLength).toBe(100);
     expect(kept.equals(pooled)).toBe(true);
     expect(cache.get(obj(100, 1))).toBeUndefined(); // keyed by identity, not by value
+  });
+
+  it('once full, admits an object on its second miss only: a site larger than the cache does not churn it', () => {
+    const cache = new ObjectCache(16 * 1024);
+    const residents = Array.from({ length: 16 }, (_, i) => obj(1000, i));
+    residents.forEach((o, i) => cache.set(o, Buffer.alloc(1000, i))); // room: admitted at once
+    expect(cache.count).toBe(16);
+    const passers = Array.from({ length: 1000 }, (_, i) => obj(1000, 100 + i));
+    passers.forEach((o) => cache.set(o, Buffer.alloc(1000))); // 1,000 one-time misses
+    expect(passers.filter((o) => cache.get(o) !== undefined)).toHaveLength(0);
+    const again = passers[999]!;
+    cache.set(again, Buffer.alloc(1000)); // missed before: in, in place of the oldest resident
+    expect(cache.get(again)).toBeDefined();
+    expect(cache.count).toBe(16);
+    expect(residents.filter((o) => cache.get(o) !== undefined)).toHaveLength(15);
   });
 
   it('a budget of 0 caches nothing', () => {
@@ -97,7 +115,11 @@ describe('ObjectCache', () => {
       const r = cache.response(a, HEADERS, 1, DATE1)!;
       expect(cache.size).toBe(r.length); // the head plus the body, not the body twice
       expect(cache.get(a)!.buffer).toBe(r.buffer); // the body is a view into the response
-      for (let i = 2; i < 40; i++) cache.set(obj(1000, i), Buffer.alloc(1000, i));
+      for (let i = 2; i < 40; i++) {
+        const o = obj(1000, i);
+        cache.set(o, Buffer.alloc(1000, i));
+        cache.set(o, Buffer.alloc(1000, i)); // a second miss: admitted even when full
+      }
       expect(cache.get(a)).toBeUndefined();
       expect(cache.size).toBeLessThanOrEqual(16 * 1024);
       expect(cache.size).toBe(cache.count * 1000); // nothing of a's response is still counted

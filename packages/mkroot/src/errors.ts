@@ -14,8 +14,12 @@ export const MKROOT_ERROR_CODES = {
   MKROOT_LINK_LOOP: 'symbolic links form a loop',
   MKROOT_FILE_CHANGED: 'a file changed while it was being packed',
   MKROOT_DESTINATION_UNWRITABLE: 'the output file cannot be created in its directory',
+  MKROOT_OUTPUT_IS_DIRECTORY: 'OUT names an existing directory, not a file to write',
   MKROOT_BAD_OPTION: 'an option value is malformed',
   MKROOT_PATH_NOT_FOUND: 'a path asked for (mkroot cat) is not in the webroot',
+  MKROOT_BAD_REDIRECTS: 'a line of _redirects is malformed or asks for something we do not do',
+  MKROOT_BAD_HEADERS: 'a line of _headers is malformed or sets a field the server owns',
+  MKROOT_BAD_CONFIG: 'webroot.toml is not valid TOML or has an unknown or malformed key',
 } as const;
 
 export type MkrootErrorCode = keyof typeof MKROOT_ERROR_CODES;

@@ -1,5 +1,11 @@
-import { openWebroot, type Entry, type FileEntry, type Webroot } from '@webroot/format';
+import { comparePaths, openWebroot, type Entry, type FileEntry, type Webroot } from '@webroot/format';
 import { MkrootError } from './errors.js';
+import { diffRules, type RulesDiff } from './rules/inspect-rules.js';
+
+/** Site rules added, removed and changed between two webroots (format version 2; empty for version 1). */
+export function diffWebrootRules(older: Webroot, newer: Webroot): RulesDiff {
+  return diffRules(older.rules, newer.rules);
+}
 
 export interface ListedEntry {
   path: string;
@@ -34,8 +40,9 @@ export function withWebroot<T>(file: string, fn: (w: Webroot) => T): T {
   }
 }
 
-export function listEntries(w: Webroot): ListedEntry[] {
-  return [...w.all()].map(describe).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+/** Every entry, described, in path order (bytewise UTF-8); streamed, so memory stays bounded. */
+export function* listEntries(w: Webroot): Generator<ListedEntry> {
+  for (const e of w.all()) yield describe(e);
 }
 
 export interface WebrootInfo {
@@ -51,6 +58,9 @@ export interface WebrootInfo {
   dataBytes: number;
   totalBytes: number;
   dataSha256: string;
+  /** Site rules (format version 2): `_redirects` rules, `_headers` blocks. */
+  redirectRules: number;
+  headerBlocks: number;
 }
 
 export function describeWebroot(w: Webroot): WebrootInfo {
@@ -75,6 +85,8 @@ export function describeWebroot(w: Webroot): WebrootInfo {
     dataBytes: w.meta.dataLength,
     totalBytes: w.identity.size,
     dataSha256: w.meta.dataSha256,
+    redirectRules: w.rules.redirects.length,
+    headerBlocks: w.rules.headers.length,
   };
 }
 
@@ -88,33 +100,41 @@ export function fileAt(w: Webroot, sitePath: string): FileEntry {
   return e;
 }
 
-export interface WebrootDiff {
-  added: string[];
-  removed: string[];
-  changed: { path: string; what: string[] }[];
-}
+export type DiffItem =
+  | { kind: 'added'; path: string }
+  | { kind: 'removed'; path: string }
+  | { kind: 'changed'; path: string; what: string[] };
 
-/** What a deploy from `older` to `newer` changes: paths added, removed, and changed (content, type, kind). */
-export function diffWebroots(older: Webroot, newer: Webroot): WebrootDiff {
-  const diff: WebrootDiff = { added: [], removed: [], changed: [] };
-  for (const e of older.all()) if (!newer.lookup(e.path)) diff.removed.push(e.path);
-  for (const e of newer.all()) {
-    const before = older.lookup(e.path);
-    if (!before) {
-      diff.added.push(e.path);
-      continue;
+/**
+ * What a deploy from `older` to `newer` changes: paths added, removed, and
+ * changed (content, type, kind), in path order. A merge of the two indexes'
+ * ordered listings: memory stays bounded however many entries there are.
+ */
+export function* diffWebroots(older: Webroot, newer: Webroot): Generator<DiffItem> {
+  const a = older.all();
+  const b = newer.all();
+  let x = a.next();
+  let y = b.next();
+  while (!x.done || !y.done) {
+    const order = x.done ? 1 : y.done ? -1 : comparePaths(x.value.path, y.value.path);
+    if (order < 0) {
+      yield { kind: 'removed', path: x.value!.path };
+      x = a.next();
+    } else if (order > 0) {
+      yield { kind: 'added', path: y.value!.path };
+      y = b.next();
+    } else {
+      const before = x.value!;
+      const e = y.value!;
+      const what: string[] = [];
+      if (before.kind !== e.kind) what.push('kind');
+      else if (before.kind === 'file' && e.kind === 'file') {
+        if (!before.object.hash.equals(e.object.hash)) what.push('content');
+        if (before.mime !== e.mime) what.push('type');
+      }
+      if (what.length > 0) yield { kind: 'changed', path: e.path, what };
+      x = a.next();
+      y = b.next();
     }
-    const what: string[] = [];
-    if (before.kind !== e.kind) what.push('kind');
-    else if (before.kind === 'file' && e.kind === 'file') {
-      if (!before.object.hash.equals(e.object.hash)) what.push('content');
-      if (before.mime !== e.mime) what.push('type');
-    }
-    if (what.length > 0) diff.changed.push({ path: e.path, what });
   }
-  const byPath = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  diff.added.sort(byPath);
-  diff.removed.sort(byPath);
-  diff.changed.sort((a, b) => byPath(a.path, b.path));
-  return diff;
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import zlib from 'node:zlib';
-import { openWebroot, type Encoding, type Webroot } from '@webroot/format';
+import { openWebroot, type BuildOptions, type Encoding, type Webroot } from '@webroot/format';
 import { WebrootWriter, type ObjectRef } from '@webroot/format/writer';
 import {
   DEFAULT_COMPRESSION,
@@ -15,8 +15,9 @@ import {
   type CompressionSettings,
 } from './compress.js';
 import { MkrootError } from './errors.js';
-import { SNIFF_BYTES, detectMime } from './mime.js';
+import { detectMime } from './mime.js';
 import { readSmallSourceFile, readSourceFile } from './read-file.js';
+import { RULE_FILES, loadSiteRules } from './rules/site-rules.js';
 import { GENERATOR } from './version.js';
 import { walkSource, type FoundFile } from './walk.js';
 
@@ -35,6 +36,8 @@ export interface PackOptions {
   reuse?: string;
   /** Seconds since the epoch for the `created` meta; default SOURCE_DATE_EPOCH, else the newest mtime in the tree. */
   created?: number;
+  /** Build options (`--clean-urls`, `--trailing-slash`); they win over `[build]` in SRC_DIR/webroot.toml. */
+  build?: Partial<BuildOptions>;
   warn?: (message: string) => void;
   progress?: (p: PackProgress) => void;
 }
@@ -91,10 +94,21 @@ export function estimateIndexBytes(found: ReturnType<typeof walkSource>, compres
   return bytes;
 }
 
+/** Room for the rule tables: about three times their text. */
+function rulesBytes(rules: ReturnType<typeof loadSiteRules>): number {
+  let bytes = 0;
+  for (const r of rules.redirects) bytes += 3 * (r.source.length + 40);
+  for (const h of rules.headers) for (const op of h.ops) bytes += 3 * (op.name.length + (op.op === 'set' ? op.value.length : 0) + 40);
+  return bytes;
+}
+
 function createdDefault(found: ReturnType<typeof walkSource>): number {
   const env = process.env.SOURCE_DATE_EPOCH;
   if (env && /^\d+$/.test(env)) return Number(env);
-  return Math.floor(Math.max(0, ...found.map((f) => f.mtimeMs)) / 1000);
+  // A loop, not Math.max(...list): spreading a per-file array into a call overflows the stack past ~120,000 files.
+  let newest = 0;
+  for (const f of found) if (f.mtimeMs > newest) newest = f.mtimeMs;
+  return Math.floor(newest / 1000);
 }
 
 function openWriter(dest: string): WebrootWriter {
@@ -111,6 +125,31 @@ function openWriter(dest: string): WebrootWriter {
 }
 
 /**
+ * Checks OUT before anything is packed: a directory there would only fail at the
+ * final rename, after all the work (EISDIR). Returns OUT's real path (its
+ * directory resolved), which the walk leaves out when OUT lies inside SRC_DIR.
+ */
+function checkOutputPath(dest: string): string {
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.statSync(dest);
+  } catch {
+    // absent (the usual case), or unreachable: the writer reports what is wrong with its directory
+  }
+  if (stat?.isDirectory()) {
+    throw new MkrootError(
+      'MKROOT_OUTPUT_IS_DIRECTORY',
+      `${dest}: is a directory; give the webroot file to write, e.g. ${path.join(dest, 'site.webroot')}`,
+    );
+  }
+  try {
+    return path.join(fs.realpathSync(path.dirname(dest)), path.basename(dest));
+  } catch {
+    return path.resolve(dest);
+  }
+}
+
+/**
  * Packs `srcDir` into the webroot file `dest`. Deterministic: the same tree
  * (same bytes, names, mtimes, options) gives a byte-identical file. On error
  * nothing is left at `dest` or next to it, and an existing `dest` is untouched.
@@ -121,16 +160,22 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
   const compress = options.compress ?? true;
   const settings = options.compression ?? DEFAULT_COMPRESSION;
   const overrides = options.mimeOverrides ?? new Map<string, string>();
+  const outputReal = checkOutputPath(dest);
+  // _redirects, _headers and webroot.toml at the root configure the site: compiled into it, never served.
   const found = walkSource(srcDir, {
     includeDotfiles: options.includeDotfiles ?? false,
     skipEscapingLinks: options.skipEscapingLinks ?? false,
     warn,
-  });
+    outputReal,
+  }).filter((f) => !(f.kind === 'file' && (RULE_FILES as readonly string[]).includes(f.sitePath)));
+  // Parsed before the output is created: a bad rule leaves no file behind.
+  const rules = loadSiteRules(srcDir, options.build);
   const files = found.filter((f): f is FoundFile => f.kind === 'file');
   const progress: PackProgress = { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: files.reduce((s, f) => s + f.size, 0) };
 
   const writer = openWriter(dest);
-  writer.reserveIndex(estimateIndexBytes(found, compress));
+  writer.reserveIndex(estimateIndexBytes(found, compress) + rulesBytes(rules));
+  writer.setRules(rules);
   const summary = { deduplicated: 0, compressedFiles: 0, reusedVariants: 0, compressionSavings: 0 };
   let old: Webroot | undefined;
   try {
@@ -149,7 +194,9 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
     const noteVariants = (size: number, variants: Variants): void => {
       if (variants.list.length === 0) return;
       summary.compressedFiles++;
-      summary.compressionSavings += size - Math.min(...variants.list.map((v) => v.object.length));
+      let smallest = size;
+      for (const v of variants.list) smallest = Math.min(smallest, v.object.length);
+      summary.compressionSavings += size - smallest;
     };
 
     const records: { file: FoundFile; mtimeMs: number; mime: string; object: ObjectRef; variants: Variants }[] = [];

@@ -41,6 +41,8 @@ export function readSourceFile(
       onChunk(buf.subarray(0, n), total === 0);
       total += n;
       if (total > before.size) throw changed(abs);
+      // A regular file reads short only at its end: no second read() to learn so (one syscall per small file).
+      if (n < buf.length) break;
     }
     const after = fs.fstatSync(fd);
     if (total !== before.size || after.size !== before.size || after.mtimeMs !== before.mtimeMs) throw changed(abs);
@@ -52,9 +54,8 @@ export function readSourceFile(
 
 /** Reads a whole (small) source file into one new buffer, with the same checks. */
 export function readSmallSourceFile(abs: string, expectedSize: number): { bytes: Buffer; mtimeMs: number } {
-  let bytes: Buffer | undefined;
   const parts: Buffer[] = [];
   const { mtimeMs } = readSourceFile(abs, expectedSize + 1, (chunk) => parts.push(Buffer.from(chunk)));
-  bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  const bytes = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
   return { bytes, mtimeMs };
 }

@@ -7,6 +7,8 @@ export interface WalkOptions {
   skipEscapingLinks: boolean;
   /** Called with a message for each thing skipped (special files, escaping links when skipped). */
   warn: (message: string) => void;
+  /** Real path of the output file: when it lies inside the tree it is skipped with a warning, never packed into itself. */
+  outputReal?: string;
 }
 
 export interface FoundFile {
@@ -56,6 +58,19 @@ function statOrThrow(abs: string, what: 'file' | 'directory'): fs.Stats {
       `${abs}: cannot stat (${code}); fix its permissions or remove it`,
       { cause: err },
     );
+  }
+}
+
+/** True when the file at `abs` (real path `real` if it is a followed link) is the output file. */
+function isOutput(abs: string, real: string, outputReal: string | undefined): boolean {
+  if (outputReal === undefined) return false;
+  if (real !== abs) return real === outputReal;
+  // Resolve only the one candidate name: realpath of every file would cost a syscall each.
+  if (path.basename(abs) !== path.basename(outputReal)) return false;
+  try {
+    return fs.realpathSync(abs) === outputReal;
+  } catch {
+    return false;
   }
 }
 
@@ -130,6 +145,8 @@ export function walkSource(srcDir: string, options: WalkOptions): Found[] {
         chain.add(realDir);
         visit(abs, sitePath, chain);
         chain.delete(realDir);
+      } else if (stat.isFile() && isOutput(abs, real, options.outputReal)) {
+        options.warn(`skipped ${abs}: it is the output file (OUT is inside SRC_DIR); an earlier build is never packed into the next`);
       } else if (stat.isFile()) {
         found.push({ kind: 'file', sitePath, absPath: abs, size: stat.size, mtimeMs: stat.mtimeMs });
       } else {

@@ -7,8 +7,11 @@
 /** `PRAGMA application_id`: the four ASCII bytes "WBRT", read big-endian. */
 export const APPLICATION_ID = 0x57425254;
 
-/** `PRAGMA user_version`: the format version this code reads and writes. */
-export const FORMAT_VERSION = 1;
+/** `PRAGMA user_version`: the format version this code writes. */
+export const FORMAT_VERSION = 2;
+
+/** Versions this reader opens: 1 (no rule tables: a site without rules) and 2. */
+export const SUPPORTED_VERSIONS: readonly number[] = [1, 2];
 
 /** The first 16 bytes of every SQLite 3 database (and so of every webroot file). */
 export const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
@@ -75,6 +78,39 @@ CREATE TABLE variants (
   encoding  TEXT    NOT NULL CHECK (encoding IN ('br', 'gzip')),
   object_id INTEGER NOT NULL REFERENCES objects (id),
   PRIMARY KEY (path, encoding)
+) WITHOUT ROWID;
+`;
+
+/** Version 2: the site rules (FORMAT.md section 1.2), created after SCHEMA_SQL. */
+export const RULES_SCHEMA_SQL = `
+CREATE TABLE redirect_rules (
+  position  INTEGER PRIMARY KEY,
+  line      INTEGER NOT NULL,
+  source    TEXT    NOT NULL,
+  host      TEXT,
+  from_path TEXT    NOT NULL,
+  query     TEXT    NOT NULL,
+  to_target TEXT    NOT NULL,
+  status    INTEGER NOT NULL,
+  force     INTEGER NOT NULL CHECK (force IN (0, 1))
+);
+CREATE TABLE header_blocks (
+  position INTEGER PRIMARY KEY,
+  line     INTEGER NOT NULL,
+  host     TEXT,
+  pattern  TEXT    NOT NULL
+);
+CREATE TABLE header_fields (
+  block    INTEGER NOT NULL REFERENCES header_blocks (position),
+  position INTEGER NOT NULL,
+  line     INTEGER NOT NULL,
+  name     TEXT    NOT NULL,
+  value    TEXT,
+  PRIMARY KEY (block, position)
+) WITHOUT ROWID;
+CREATE TABLE build_options (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
 ) WITHOUT ROWID;
 `;
 

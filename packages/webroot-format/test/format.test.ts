@@ -7,11 +7,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   APPLICATION_ID,
   FORMAT_VERSION,
+  NO_RULES,
+  RULES_SCHEMA_SQL,
   SCHEMA_SQL,
   WEBROOT_ERROR_CODES,
   WebrootError,
   etagFromHash,
   openWebroot,
+  rulesDigest,
   type FileEntry,
 } from '../src/index.js';
 import { WebrootWriter } from '../src/writer/index.js';
@@ -123,7 +126,7 @@ describe('webroot round trip', () => {
     const rs = w.createReadStream(obj, 0, obj.length - 1, 16);
     await new Promise((r) => rs.once('data', r));
     rs.destroy();
-    await new Promise((r) => rs.once('close', r));
+    await new Promise<void>((r) => rs.once('close', () => r()));
     const buf = Buffer.alloc(5);
     expect(w.readSync(obj, 0, 5, buf)).toBe(5);
     expect(buf.toString()).toBe('hello');
@@ -205,6 +208,7 @@ function handImage(opts: { appId?: number; version?: number; meta?: Record<strin
   db.pragma(`application_id = ${opts.appId ?? APPLICATION_ID}`);
   db.pragma(`user_version = ${opts.version ?? FORMAT_VERSION}`);
   db.exec(SCHEMA_SQL);
+  db.exec(RULES_SCHEMA_SQL);
   const objects = opts.objects ?? [];
   const meta: Record<string, string | undefined> = {
     format_version: String(opts.version ?? FORMAT_VERSION),
@@ -215,6 +219,7 @@ function handImage(opts: { appId?: number; version?: number; meta?: Record<strin
     data_offset: String(HAND_DATA_OFFSET),
     data_length: '0',
     data_sha256: '0'.repeat(64),
+    rules_sha256: rulesDigest(NO_RULES),
     ...opts.meta,
   };
   for (const [k, v] of Object.entries(meta)) if (v !== undefined) db.prepare('INSERT INTO meta VALUES (?, ?)').run(k, v);
@@ -360,5 +365,70 @@ describe('the writer leaves nothing behind', () => {
 
   it('an unwritable destination directory fails before anything is written', () => {
     expect(() => new WebrootWriter('/nonexistent-dir/x.webroot')).toThrow(/ENOENT/);
+  });
+});
+
+describe('verify with empty files (issue 9: the tiling check ordered objects by offset only)', () => {
+  const EMPTY = Buffer.alloc(0);
+  type Write = [path: string, what: 'identity' | 'br' | 'gzip', bytes: Buffer];
+  // Objects in the order they are written. mkroot writes a file's variants after later files'
+  // identity bytes (compression runs behind the walk), so an empty file can sit between a file
+  // and its variants, sharing its offset with the variant written after it.
+  const layouts: { name: string; writes: Write[] }[] = [
+    { name: 'only an empty file', writes: [['/empty.txt', 'identity', EMPTY]] },
+    { name: 'an empty file first', writes: [['/a.txt', 'identity', EMPTY], ['/b.txt', 'identity', HELLO]] },
+    { name: 'an empty file last', writes: [['/a.txt', 'identity', HELLO], ['/b.txt', 'identity', EMPTY]] },
+    { name: 'an empty file sorting before the file written after it', writes: [['/z.bin', 'identity', BIN], ['/a.txt', 'identity', EMPTY], ['/m.txt', 'identity', HELLO]] },
+    { name: 'an empty file before a br variant', writes: [['/a.html', 'identity', HELLO], ['/b.txt', 'identity', EMPTY], ['/a.html', 'br', BR]] },
+    { name: 'an empty file before a gzip variant', writes: [['/a.html', 'identity', HELLO], ['/b.txt', 'identity', EMPTY], ['/a.html', 'gzip', GZ]] },
+    { name: 'an empty file before br and gzip variants (the mkroot reproducer)', writes: [['/a.html', 'identity', HELLO], ['/b.txt', 'identity', EMPTY], ['/a.html', 'br', BR], ['/a.html', 'gzip', GZ]] },
+    { name: 'an empty file between a br and a gzip variant', writes: [['/a.html', 'identity', HELLO], ['/a.html', 'br', BR], ['/b.txt', 'identity', EMPTY], ['/a.html', 'gzip', GZ]] },
+    { name: 'an empty file after every variant', writes: [['/a.html', 'identity', HELLO], ['/a.html', 'br', BR], ['/a.html', 'gzip', GZ], ['/b.txt', 'identity', EMPTY]] },
+    { name: 'two empty files (one shared object) around variants', writes: [['/a.html', 'identity', HELLO], ['/b.txt', 'identity', EMPTY], ['/a.html', 'gzip', GZ], ['/c.txt', 'identity', EMPTY]] },
+  ];
+
+  for (const layout of layouts) {
+    it(`verify passes: ${layout.name}`, () => {
+      const file = path.join(tmp(), 'site.webroot');
+      const w = new WebrootWriter(file);
+      w.addDirectory('/', 1);
+      const files = new Map<string, { object?: ReturnType<WebrootWriter['addObject']>; variants: { encoding: 'br' | 'gzip'; object: ReturnType<WebrootWriter['addObject']> }[]; bytes?: Buffer }>();
+      for (const [p, what, bytes] of layout.writes) {
+        const f = files.get(p) ?? { variants: [] };
+        files.set(p, f);
+        const object = w.addObject(bytes);
+        if (what === 'identity') Object.assign(f, { object, bytes });
+        else f.variants.push({ encoding: what, object });
+      }
+      for (const [p, f] of files) w.addFile({ path: p, mtime: 1, mime: 'text/plain; charset=utf-8', object: f.object!, variants: f.variants });
+      w.finish({ generator: 'test', created: 0 });
+      const r = openWebroot(file);
+      try {
+        expect(r.verify()).toMatchObject({ ok: true, problems: [] });
+        for (const [p, f] of files) expect(r.readObjectSync((r.lookup(p) as FileEntry).object).equals(f.bytes!)).toBe(true);
+      } finally {
+        r.close();
+      }
+    });
+  }
+
+  it('still reports an overlap when an empty object is moved inside another object', () => {
+    const file = path.join(tmp(), 'site.webroot');
+    const w = new WebrootWriter(file);
+    w.addFile({ path: '/a.txt', mtime: 1, mime: 'text/plain; charset=utf-8', object: w.addObject(HELLO), variants: [] });
+    w.addFile({ path: '/b.txt', mtime: 1, mime: 'text/plain; charset=utf-8', object: w.addObject(EMPTY), variants: [] });
+    w.finish({ generator: 'test', created: 0 });
+    // Edit the index in place: the empty object now starts in the middle of /a.txt.
+    const db = new Database(file);
+    db.prepare('UPDATE objects SET offset = 5 WHERE length = 0').run();
+    db.close();
+    const r = openWebroot(file);
+    try {
+      const report = r.verify();
+      expect(report.ok).toBe(false);
+      expect(report.problems).toContainEqual(expect.stringMatching(/^\/b\.txt: object at 5 leaves a gap or overlaps/));
+    } finally {
+      r.close();
+    }
   });
 });

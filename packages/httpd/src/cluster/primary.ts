@@ -6,6 +6,8 @@ import { BindError, bindListenSocket, type SocketHandle } from './listen-socket.
 import { listenErrorText, type PrimaryMessage, type WorkerMessage } from './worker.js';
 import { fastSockets } from '../server/fast-socket.js';
 import { PrimaryTls } from '../tls/primary-tls.js';
+import { startPrimaryAdmin } from '../admin/primary-admin.js';
+import { ConfigReloader } from '../config/reloader.js';
 
 /** Deaths within this window count toward a crash loop. */
 const CRASH_WINDOW_MS = 10_000;
@@ -49,6 +51,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   const deaths: number[] = [];
   let backoff = 0;
 
+  const admin = await startPrimaryAdmin(config, log, () => workers);
   const tell = (m: PrimaryMessage) => {
     for (const w of workers.values()) if (w.connected) w.send(m);
   };
@@ -62,6 +65,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     tls?.onSpawn(child);
     child.send({ type: 'listen' } satisfies PrimaryMessage, socket.handle as never);
     child.on('message', (m: WorkerMessage) => {
+      admin?.onMessage(id, m);
       if (m.type === 'listening' && !announced) {
         announced = true;
         const shownHost = m.address.includes(':') ? `[${m.address}]` : m.address;
@@ -86,6 +90,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
 
   const onExit = (id: number, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void => {
     workers.delete(id);
+    admin?.onExit(id, !stopping);
     if (stopping) {
       if (workers.size === 0) process.exit(process.exitCode ?? 0);
       return;
@@ -121,9 +126,24 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // The configuration file (when there is one) is watched; a valid change goes to every worker, and to workers started later.
+  const reloader =
+    config.configFile === undefined
+      ? undefined
+      : new ConfigReloader(config, log, (next) => {
+          config = next;
+          log.level = next.logLevel;
+          tell({ type: 'config', config: next });
+        });
+  reloader?.start(config.rescanIntervalMs);
   process.on('SIGHUP', () => {
     log.log('info', 'rescan', { why: 'SIGHUP' });
+    reloader?.reload('SIGHUP');
     tell({ type: 'rescan' });
+  });
+  process.on('SIGUSR1', () => {
+    log.log('info', 'reopen-logs', { why: 'SIGUSR1' });
+    tell({ type: 'reopen-logs' });
   });
 
   tls?.start((m) => {

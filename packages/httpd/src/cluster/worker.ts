@@ -1,14 +1,27 @@
 import type { AddressInfo } from 'node:net';
 import type { HttpdConfig } from '../config.js';
 import { createLogger, errorFields } from '../log.js';
-import { openAccessLog } from '../server/access-log.js';
 import { HttpServer } from '../server/http-server.js';
-import { VhostRegistry } from '../vhosts/registry.js';
 import { WorkerTls } from '../tls/worker-tls.js';
+import { startLoneAdmin, startLoneReload } from './lone-process.js';
+import { WorkerState } from './worker-state.js';
+import type { WorkerReport } from '../metrics/worker-metrics.js';
 
-export type WorkerMessage = { type: 'listening'; address: string; port: number; tlsPort?: number } | { type: 'listen-error'; code: string; message: string };
+export type WorkerMessage =
+  | { type: 'listening'; address: string; port: number; tlsPort?: number }
+  | { type: 'listen-error'; code: string; message: string }
+  | { type: 'report'; id: number; report: WorkerReport };
 
-export type PrimaryMessage = { type: 'listen' } | { type: 'rescan' } | { type: 'drain' };
+export type PrimaryMessage =
+  | { type: 'listen' }
+  | { type: 'rescan' }
+  | { type: 'drain' }
+  /** A validated configuration from a reload (config/reloader.ts). */
+  | { type: 'config'; config: HttpdConfig }
+  /** SIGUSR1: reopen access log files. */
+  | { type: 'reopen-logs' }
+  /** The admin listener wants this worker's metrics and load state. */
+  | { type: 'report'; id: number };
 
 /**
  * Runs one serving process: the vhost registry (watching for swaps), the HTTP
@@ -18,22 +31,11 @@ export type PrimaryMessage = { type: 'listen' } | { type: 'rescan' } | { type: '
 export function runWorker(config: HttpdConfig, onListening?: (address: AddressInfo, tlsPort?: number) => void): void {
   const supervised = process.send !== undefined && process.env.WEBROOT_WORKER_ID !== undefined;
   const log = createLogger(config.logLevel);
-  const registry = new VhostRegistry(config.vhostsDir, log);
-  registry.rescan();
-  registry.watch(config.rescanIntervalMs, config.watch);
-  const access = config.accessLog ? openAccessLog(config.accessLog) : undefined;
+  const state = new WorkerState(config, log);
   // The TLS side hands its sockets to the server made just below (called only once listening).
   const tls: WorkerTls | undefined = config.tlsPort !== undefined ? new WorkerTls(config, log, (): HttpServer => server) : undefined;
-  const server: HttpServer = new HttpServer({
-    sites: registry,
-    io: config.io,
-    cacheBytes: config.cacheBytes,
-    plan: { cacheControl: config.cacheControl, autoindex: config.autoindex },
-    timeouts: { headerMs: config.headerTimeoutMs, keepAliveMs: config.keepAliveTimeoutMs, sendMs: config.sendTimeoutMs },
-    log,
-    accessLog: access?.write,
-    redirect: tls?.redirect,
-  });
+  const server: HttpServer = new HttpServer({ ...state.serverOptions(), io: config.io, log, redirect: tls?.redirect });
+  state.attach(server);
   const send = (m: WorkerMessage) => process.send?.(m);
 
   let draining = false;
@@ -42,12 +44,13 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
     draining = true;
     log.log('info', 'draining', { why, connections: server.connectionCount });
     tls?.close();
-    server.drain(config.drainTimeoutMs).then(() => {
-      registry.close();
-      access?.close();
-      log.log('info', 'stopped', {});
-      process.exit(0);
-    });
+    server
+      .drain(state.config.drainTimeoutMs)
+      .then(() => state.close())
+      .then(() => {
+        log.log('info', 'stopped', {});
+        process.exit(0);
+      });
   };
 
   let listened = false;
@@ -76,10 +79,15 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
     if (tls?.onMessage(m, handle, () => {})) return;
     if (m?.type === 'listen' && handle) server.server.listen(handle as object, listening);
     else if (m?.type === 'rescan') {
-      registry.rescan();
+      state.rescan();
       tls?.rescan();
     }
     else if (m?.type === 'drain') drain('primary asked');
+    else if (m?.type === 'config') state.apply(m.config);
+    else if (m?.type === 'reopen-logs') {
+      state.reopenLogs();
+      log.log('info', 'logs-reopened', {});
+    } else if (m?.type === 'report') send({ type: 'report', id: m.id, report: state.report() });
   });
   const listenAlone = () => server.server.listen({ port: config.port, host: config.host }, listening);
   if (!supervised && tls) {
@@ -90,9 +98,18 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
     tls.listenAlone(listenAlone);
   } else if (!supervised) listenAlone();
   tls?.listener.server.on('error', (err: NodeJS.ErrnoException) => listened && log.log('warn', 'accept-failed', { listener: 'tls', ...errorFields(err) }));
+  // A lone process (--workers 0) is its own primary: it reloads its configuration and serves the admin listener itself.
+  const reloader = supervised ? undefined : startLoneReload(state, log);
+  if (!supervised) startLoneAdmin(state, log);
   process.on('SIGHUP', () => {
-    registry.rescan();
+    reloader?.reload('SIGHUP');
+    state.rescan();
     tls?.rescan();
+  });
+  process.on('SIGUSR1', () => {
+    if (supervised) return; // the primary tells every worker
+    state.reopenLogs();
+    log.log('info', 'logs-reopened', {});
   });
   process.on('SIGTERM', () => drain('SIGTERM'));
   // Under a supervisor the primary owns Ctrl-C (the terminal signals the whole group): it tells every worker to drain.

@@ -22,17 +22,25 @@ function normaliseUncached(value: string): string | undefined {
     if (close === -1) return undefined;
     host = v.slice(0, close + 1);
     const rest = v.slice(close + 1);
-    if (rest !== '' && !/^:\d*$/.test(rest)) return undefined;
+    if (rest !== '' && !(rest.startsWith(':') && validPort(rest.slice(1)))) return undefined;
     if (!/^\[[0-9a-f:.]+\]$|^\[v[0-9a-f]+\.[a-z0-9\-._~!$&'()*+,;=:]+\]$/.test(host)) return undefined;
     return host;
   }
   const colon = v.lastIndexOf(':');
   if (colon !== -1) {
-    if (!/^\d*$/.test(v.slice(colon + 1))) return undefined;
+    if (!validPort(v.slice(colon + 1))) return undefined;
     v = v.slice(0, colon);
   }
   host = v.endsWith('.') ? v.slice(0, -1) : v;
   // reg-name = *( unreserved / pct-encoded / sub-delims )
   if (host === '' || !/^[a-z0-9\-._~!$&'()*+,;=%]+$/.test(host)) return undefined;
   return host;
+}
+
+/**
+ * port = *DIGIT (RFC 3986 section 3.2.3), empty allowed; a TCP port is 0-65535
+ * (RFC 9293 section 3.1), so `x:99999` names no port and the Host is invalid.
+ */
+function validPort(digits: string): boolean {
+  return /^\d*$/.test(digits) && (digits === '' || Number(digits) <= 65535);
 }

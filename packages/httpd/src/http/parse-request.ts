@@ -155,6 +155,11 @@ export function parseRequestHead(buf: Buffer, start: number, limits: ParseLimits
   // RFC 9112 section 2.2: ignore empty lines received before the request-line.
   while (pos < buf.length && (buf[pos] === 0x0d || buf[pos] === 0x0a)) pos++;
   if (pos - start > 64) return bad('too many empty lines before the request-line');
+  // A request-line starts with a method token: anything else (a TLS ClientHello, 0x16 0x03, on the plain
+  // port; binary noise) is answered at once instead of waiting for a line feed until the header timeout.
+  if (pos < buf.length && TCHAR[buf[pos]!] !== 1) {
+    return bad(buf[pos] === 0x16 ? 'not HTTP/1.x: a TLS handshake on the plain-HTTP port' : 'request-line does not start with a method');
+  }
   const lineEnd = buf.indexOf(0x0a, pos);
   if (lineEnd === -1) {
     return buf.length - pos > limits.maxRequestLine ? { kind: 'error', status: 414, reason: 'request-line too long' } : INCOMPLETE;

@@ -2,11 +2,12 @@
  * resolve: a request -> the Resource it names (host, method, path; then the
  * site's index). Pure except for reading immutable webroot indexes.
  */
-import type { Entry } from '@webroot/format';
+import { encodePath, evaluateRules } from '@webroot/format';
 import type { Site, UnavailableSite } from '../vhosts/site.js';
 import { normaliseHost } from './host.js';
 import type { Field, RequestInfo, Resource } from './response.js';
 import { parseTarget } from './target.js';
+import type { MountMatch } from '../vhosts/mounts.js';
 
 export interface ResolveConfig {
   /** HTML listings for directories without index.html. */
@@ -16,29 +17,16 @@ export interface ResolveConfig {
 export interface SiteLookup {
   /** The site for a normalised host (or `__default__`'s), an entry that exists but cannot be served, or nothing. */
   lookup(host: string): Site | UnavailableSite | undefined;
+  /** The mount ([[mount]] in the configuration) a normalised path of `host` falls in, if any (vhosts/mounts.ts). */
+  mount?(host: string, path: string): MountMatch | undefined;
 }
 
 /** Seconds a client is asked to wait before retrying a host whose entry cannot be loaded (RFC 9110 section 10.2.3). */
 export const RETRY_AFTER_SECONDS = 5;
 const RETRY_AFTER: readonly Field[] = [['Retry-After', String(RETRY_AFTER_SECONDS)]];
 
-/** Bytes a path segment may carry unencoded in a Location (RFC 3986 section 3.3 pchar, less '%'). */
-const PCHAR = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
-
-/**
- * A normalised site path as a URI path: every byte outside pchar and '/'
- * percent-encoded. Never starts with '//' (removeDotSegments leaves no empty
- * segment), so a browser cannot read it as a network-path reference.
- */
-export function encodePath(path: string): string {
-  if (PCHAR.test(path)) return path;
-  let out = '';
-  for (const ch of path) {
-    if (PCHAR.test(ch)) out += ch;
-    else for (const b of Buffer.from(ch)) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return out;
-}
+/** A normalised site path as a URI path (RFC 3986 section 3.3): one implementation, shared with the rules evaluator. */
+export { encodePath };
 
 function isSite(found: Site | UnavailableSite): found is Site {
   return (found as UnavailableSite).kind !== 'unavailable';
@@ -61,30 +49,52 @@ export function resolveRequest(req: RequestInfo, sites: SiteLookup, config: Reso
   if (method !== 'GET' && method !== 'HEAD') return { kind: 'error', status: 405 };
   if (target.kind !== 'path') return { kind: 'error', status: 400, close: true }; // asterisk-form is for OPTIONS only
 
-  const found = sites.lookup(host);
+  const mount = sites.mount?.(host, target.path);
+  // The prefix without its slash names the mount's root directory, as /dir names /dir/ (nginx's location /docs/ does the same).
+  if (mount?.kind === 'add-slash') return { kind: 'redirect', status: 301, location: `${encodePath(mount.prefix)}${target.query}` };
+  const found = mount !== undefined ? mount.site : sites.lookup(host);
   if (found === undefined) return { kind: 'not-found' };
   // An entry that exists but cannot be loaded is never answered with another site's content.
   if (!isSite(found)) return { kind: 'error', status: 503, extra: RETRY_AFTER };
-  return resolvePath(found, target.path, target.query, config);
+  // Inside a mount the webroot sees the path below the prefix; what goes back to the client is the full path.
+  if (mount !== undefined) return resolvePath(found, host, mount.path, target.query, config, mount.prefix);
+  return resolvePath(found, host, target.path, target.query, config);
 }
 
-/** Looks a normalised path up in a site: file, directory index, trailing-slash redirect, listing, or not found. */
-export function resolvePath(site: Site, path: string, query: string, config: ResolveConfig): Resource {
-  const webroot = site.webroot;
-  if (path.endsWith('/')) {
-    const dir = path === '/' ? '/' : path.slice(0, -1);
-    if (webroot.lookup(dir)?.kind !== 'directory') return notFound(site);
-    const index = webroot.lookup(dir === '/' ? '/index.html' : `${dir}/index.html`);
-    if (index?.kind === 'file') return { kind: 'file', site, entry: index, status: 200 };
-    if (config.autoindex) return { kind: 'listing', site, dir, shownPath: path, entries: site.children(dir) };
-    return notFound(site);
+/**
+ * A normalised path in a site: the site's rules (`_redirects`, clean URLs,
+ * trailing-slash policy, nearest 404.html; evaluateRules in @webroot/format,
+ * the same code `mkroot test-rules` runs), then the index. The `_headers`
+ * fields of the requested path go into `extra` of whatever it resolves to.
+ * `mountPrefix` ('/docs/') is what the client's path has in front of the
+ * site's path: site-relative Locations and listing titles get it back.
+ */
+export function resolvePath(site: Site, host: string, path: string, query: string, config: ResolveConfig, mountPrefix = '/'): Resource {
+  const { decision, fields } = evaluateRules(site.rules, { host, path, query }, site.index, {
+    autoindex: site.settings?.autoindex ?? config.autoindex,
+    headerFields: (h, p) => site.headerFields(h, p),
+  });
+  const extra = fields.length === 0 ? undefined : fields;
+  const withExtra = <R extends Resource>(r: R): R => (extra === undefined ? r : { ...r, extra });
+  const shown = (p: string) => (mountPrefix === '/' || !p.startsWith('/') ? p : encodePath(mountPrefix) + p.slice(1));
+  switch (decision.kind) {
+    case 'file': {
+      const entry = site.webroot.lookup(decision.path);
+      if (entry?.kind !== 'file') return withExtra(notFound(site));
+      return withExtra({ kind: 'file', site, entry, status: decision.status });
+    }
+    case 'redirect':
+      // Locations are built from the normalised path (or a rule's target), never from the raw target;
+      // the query is kept as sent: parseTarget admits visible ASCII only, so it cannot split a header.
+      return withExtra({ kind: 'redirect', status: decision.status, location: shown(decision.location), site });
+    case 'listing':
+      return withExtra({ kind: 'listing', site, dir: decision.dir, shownPath: mountPrefix === '/' ? path : mountPrefix + path.slice(1), entries: site.children(decision.dir) });
+    case 'not-found': {
+      const page = decision.page === undefined ? undefined : site.webroot.lookup(decision.page);
+      if (decision.status !== 404) return withExtra({ kind: 'error', status: decision.status });
+      return withExtra(page?.kind === 'file' ? { kind: 'not-found', site, page } : { kind: 'not-found', site });
+    }
   }
-  const entry: Entry | undefined = webroot.lookup(path);
-  if (entry === undefined) return notFound(site);
-  // The Location is built from the normalised path, never from the raw target (an open redirect otherwise).
-  // The query is kept as sent, as nginx does: parseTarget admits visible ASCII only, so it cannot split a header.
-  if (entry.kind === 'directory') return { kind: 'redirect', status: 301, location: `${encodePath(path)}/${query}`, site };
-  return { kind: 'file', site, entry, status: 200 };
 }
 
 function notFound(site: Site): Resource {

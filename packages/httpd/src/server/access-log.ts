@@ -1,6 +1,8 @@
-import fs from 'node:fs';
 import type net from 'node:net';
+import { normaliseHost } from '../http/host.js';
 import type { RequestHead } from '../http/parse-request.js';
+import type { Site } from '../vhosts/site.js';
+import { LogFile } from './log-file.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -9,8 +11,27 @@ function clfTime(d: Date): string {
   return `${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }
 
+/**
+ * Escapes a logged value as nginx does (ngx_http_log_escape, `escape=default`):
+ * `"`, `\`, controls and every byte outside printable ASCII become `\xHH`. Header
+ * values are held as latin1 text, one char per byte received, so an 8-bit byte in
+ * User-Agent or Referer is logged as the byte it was, not as mojibake, and nothing
+ * a client sends can break a line or a field of the log.
+ */
+export function escapeLogValue(v: string): string {
+  if (!/[^\x20-\x21\x23-\x5b\x5d-\x7e]/.test(v)) return v;
+  let out = '';
+  for (const ch of v) {
+    const c = ch.codePointAt(0)!;
+    if (c >= 0x20 && c <= 0x7e && c !== 0x22 && c !== 0x5c) out += ch;
+    else if (c <= 0xff) out += `\\x${c.toString(16).toUpperCase().padStart(2, '0')}`;
+    else for (const b of Buffer.from(ch, 'utf8')) out += `\\x${b.toString(16).toUpperCase()}`; // not from the wire (latin1): its UTF-8 bytes
+  }
+  return out;
+}
+
 function quoted(v: string | undefined): string {
-  return v === undefined ? '"-"' : `"${v.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\x00-\x1f\x7f]/g, '')}"`;
+  return v === undefined ? '"-"' : `"${escapeLogValue(v)}"`;
 }
 
 /** One line of the combined log format. */
@@ -19,15 +40,101 @@ export function combinedLine(remote: string | undefined, head: RequestHead | nul
   return `${remote ?? '-'} - - [${clfTime(when)}] ${quoted(request)} ${status} ${bytes === 0 ? '-' : bytes} ${quoted(head?.headers.referer)} ${quoted(head?.headers['user-agent'])}\n`;
 }
 
-/** An access logger writing to a file (appending) or to standard output for '-'. */
-export function openAccessLog(target: string): { write: (socket: net.Socket, head: RequestHead | null, status: number, bytes: number) => void; close: () => void } {
-  const out = target === '-' ? process.stdout : fs.createWriteStream(target, { flags: 'a' });
-  return {
-    write: (socket, head, status, bytes) => {
-      out.write(combinedLine(socket.remoteAddress, head, status, bytes));
-    },
-    close: () => {
-      if (out !== process.stdout) (out as fs.WriteStream).end();
-    },
-  };
+/** What the json format records of one response. */
+export interface ResponseRecord {
+  remote: string | undefined;
+  head: RequestHead | null;
+  status: number;
+  bytes: number;
+  /** The site (or mount) that answered, for its digest. */
+  site: Site | undefined;
+  durationMs: number;
+}
+
+/**
+ * One line of the json format: an object per line with time, host, method,
+ * path, query, status, bytes, duration (ms), protocol, remote, user_agent,
+ * referer and digest (the data digest of the webroot that answered).
+ * JSON.stringify escapes every control character, so a request cannot forge a line.
+ */
+export function jsonLine(r: ResponseRecord, when = new Date()): string {
+  const target = r.head?.target;
+  const q = target === undefined ? -1 : target.indexOf('?');
+  return `${JSON.stringify({
+    time: when.toISOString(),
+    host: r.head ? (normaliseHost(r.head.headers.host ?? '') ?? null) : null,
+    method: r.head?.method ?? null,
+    path: target === undefined ? null : q === -1 ? target : target.slice(0, q),
+    query: target === undefined || q === -1 ? null : target.slice(q + 1),
+    status: r.status,
+    bytes: r.bytes,
+    duration: Math.round(r.durationMs * 1000) / 1000,
+    protocol: r.head ? `HTTP/1.${r.head.minor}` : null,
+    remote: r.remote ?? null,
+    user_agent: r.head?.headers['user-agent'] ?? null,
+    referer: r.head?.headers.referer ?? null,
+    digest: r.site?.webroot.meta.dataSha256 ?? null,
+  })}\n`;
+}
+
+export type AccessLogFormat = 'combined' | 'json';
+
+export interface AccessLogOptions {
+  /** The main log: a file path or '-' for standard output; undefined for none. */
+  path: string | undefined;
+  format: AccessLogFormat;
+  /** Per-host files: every name (host and aliases) whose requests go to `path` instead of the main log. */
+  hosts: { names: string[]; path: string }[];
+}
+
+/**
+ * The access logs of one worker: the main one and optional per-host files.
+ * Lines are queued and written by LogFile without blocking a response on disk
+ * IO; `reopen()` (SIGUSR1) starts new files at the same paths, the logrotate way.
+ */
+export class AccessLogs {
+  private readonly main: LogFile | undefined;
+  private readonly byHost = new Map<string, LogFile>();
+  private readonly files: LogFile[] = [];
+  readonly format: AccessLogFormat;
+
+  constructor(
+    readonly options: AccessLogOptions,
+    onError: (path: string, err: unknown) => void,
+  ) {
+    this.format = options.format;
+    const open = new Map<string, LogFile>();
+    const file = (p: string) => {
+      let f = open.get(p);
+      if (f === undefined) {
+        open.set(p, (f = new LogFile(p, onError)));
+        this.files.push(f);
+      }
+      return f;
+    };
+    if (options.path !== undefined) this.main = file(options.path);
+    for (const h of options.hosts) for (const name of h.names) this.byHost.set(name, file(h.path));
+  }
+
+  get enabled(): boolean {
+    return this.files.length > 0;
+  }
+
+  write(socket: net.Socket, head: RequestHead | null, status: number, bytes: number, site: Site | undefined, durationMs: number): void {
+    let out = this.main;
+    if (this.byHost.size > 0 && head !== null) {
+      const host = normaliseHost(head.headers.host ?? '');
+      out = (host !== undefined && this.byHost.get(host)) || this.main;
+    }
+    if (out === undefined) return;
+    out.write(this.format === 'json' ? jsonLine({ remote: socket.remoteAddress, head, status, bytes, site, durationMs }) : combinedLine(socket.remoteAddress, head, status, bytes));
+  }
+
+  reopen(): void {
+    for (const f of this.files) f.reopen();
+  }
+
+  close(): Promise<void> {
+    return Promise.all(this.files.map((f) => f.close())).then(() => undefined);
+  }
 }

@@ -6,6 +6,7 @@ import { errorResponse, representResource } from '../http/represent.js';
 import { resolveRequest } from '../http/resolve.js';
 import type { HttpResponse, RequestInfo } from '../http/response.js';
 import { errorFields } from '../log.js';
+import type { Site } from '../vhosts/site.js';
 import type { ServerContext } from './context.js';
 import { isSharedRead, writeNow } from './fast-socket.js';
 
@@ -44,6 +45,12 @@ export function requestInfoOf(head: RequestHead, scheme: 'http' | 'https'): Requ
   };
 }
 
+/** Bytes the kernel has taken from `socket`: handed to the handle, less what still waits in libuv's queue. */
+function kernelBytes(socket: net.Socket): number {
+  const handle = (socket as unknown as { _handle?: { writeQueueSize?: number } | null })._handle;
+  return socket.bytesWritten - socket.writableLength - (handle?.writeQueueSize ?? 0);
+}
+
 /** Whether an unparsable request was a HEAD: its error response then has no body either (RFC 9110 section 9.3.2). */
 function startsWithHead(buf: Buffer | null): boolean {
   if (buf === null) return false;
@@ -75,7 +82,13 @@ export class Connection {
   private awaitingHead = false;
   /** Whether to close once the response the kernel could not take at once has been written. */
   private closeAfterDrain = false;
-  private readonly onDrained = () => this.finish(this.closeAfterDrain);
+  /** The client half-closed: answer what was received, then close. */
+  private peerEnded = false;
+  private readonly onDrained = () => {
+    this.stopSendWatch();
+    this.finish(this.closeAfterDrain);
+  };
+  private sendWatch: NodeJS.Timeout | undefined;
 
   /** `sharedReads`: the socket's reads arrive through `onData`, called by its `onread` callback, not as 'data' events. */
   constructor(
@@ -88,7 +101,11 @@ export class Connection {
     if (!sharedReads) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('timeout', () => this.onTimeout());
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => ctx.connections.delete(this));
+    socket.on('end', () => this.onEnd());
+    socket.on('close', () => {
+      this.stopSendWatch();
+      ctx.connections.delete(this);
+    });
     ctx.connections.add(this);
   }
 
@@ -166,11 +183,22 @@ export class Connection {
     } finally {
       this.inLoop = false;
     }
+    this.endIfPeerEnded();
+  }
+
+  /** When the response being answered started (performance.now(); 0: none), and the site answering it: for the access log and metrics. */
+  private started = 0;
+  private answeredBy: Site | undefined;
+
+  /** Whether a request is being answered (for the in-flight gauge). */
+  get answering(): boolean {
+    return this.started !== 0;
   }
 
   private handle(head: RequestHead): void {
     let res: HttpResponse;
     const isHead = head.method === 'HEAD';
+    this.started = performance.now();
     try {
       if (this.ctx.faultInjection && head.target.startsWith('/__fault__/')) injectFault(head.target);
       const req = requestInfoOf(head, this.ctx.scheme);
@@ -180,6 +208,7 @@ export class Connection {
       this.ctx.log.log('error', 'request-failed', { method: head.method, target: head.target, host: head.headers.host, ...errorFields(err), stack: (err as Error)?.stack });
       res = errorResponse(500, { isHead });
     }
+    this.answeredBy = res.site;
     let close = res.close || !head.keepAlive || this.closing || this.ctx.draining();
     if (head.chunked) close = true;
     else if (head.contentLength > MAX_SKIPPED_BODY) close = true;
@@ -243,17 +272,57 @@ export class Connection {
    * pipelines requests without reading gets one queued response, not many.
    */
   private sent(written: boolean, head: RequestHead | null, status: number, bytes: number, close: boolean): void {
-    this.ctx.accessLog?.(this.socket, head, status, bytes);
+    if (this.ctx.accessLog !== undefined) this.ctx.accessLog(this.socket, head, status, bytes, this.answeredBy, this.started === 0 ? 0 : performance.now() - this.started);
+    this.started = 0;
+    this.answeredBy = undefined;
     if (written) this.finish(close);
-    else this.closeAfterDrain = close;
+    else {
+      this.closeAfterDrain = close;
+      this.startSendWatch();
+    }
+  }
+
+  /**
+   * --send-timeout: while bytes wait for a client that reads nothing, close
+   * once none has left for that long. Node's own socket timeout cannot say
+   * this: it lets its first expiry pass whenever a write is queued, so it
+   * fired at twice the time set.
+   */
+  private startSendWatch(): void {
+    if (this.sendWatch !== undefined || this.socket.destroyed) return;
+    const socket = this.socket;
+    const limit = this.ctx.timeouts.sendMs;
+    socket.setTimeout(0);
+    let sent = kernelBytes(socket);
+    let since = Date.now();
+    this.sendWatch = setInterval(() => {
+      const now = kernelBytes(socket);
+      if (now !== sent) {
+        sent = now;
+        since = Date.now();
+      } else if (Date.now() - since >= limit) {
+        this.ctx.log.log('debug', 'send-timeout', { remote: socket.remoteAddress, ms: limit });
+        this.stopSendWatch();
+        socket.destroy();
+      }
+    }, Math.min(250, limit));
+    this.sendWatch.unref();
+  }
+
+  private stopSendWatch(): void {
+    if (this.sendWatch === undefined) return;
+    clearInterval(this.sendWatch);
+    this.sendWatch = undefined;
+    if (!this.socket.destroyed) this.socket.setTimeout(this.ctx.timeouts.keepAliveMs);
   }
 
   private async sendLarge(headText: string, res: HttpResponse): Promise<boolean> {
-    const socket = this.socket;
-    socket.setTimeout(this.ctx.timeouts.sendMs);
-    const ok = await this.ctx.bodies.pump(socket, res, [Buffer.from(headText, 'latin1')]);
-    socket.setTimeout(this.ctx.timeouts.keepAliveMs);
-    return ok;
+    this.startSendWatch();
+    try {
+      return await this.ctx.bodies.pump(this.socket, res, [Buffer.from(headText, 'latin1')]);
+    } finally {
+      this.stopSendWatch();
+    }
   }
 
   private finish(close: boolean): void {
@@ -266,5 +335,24 @@ export class Connection {
     }
     if (this.socket.isPaused()) this.socket.resume();
     if (!this.inLoop && this.buf !== null) this.process();
+    this.endIfPeerEnded();
+  }
+
+  /**
+   * The client shut down its sending side (a half-close: `nc -N`, some HTTP/1.0
+   * clients and health checkers): every complete request already received is
+   * still answered in full, then the connection closes (RFC 9112 section 9.6).
+   */
+  private onEnd(): void {
+    this.peerEnded = true;
+    this.endIfPeerEnded();
+  }
+
+  private endIfPeerEnded(): void {
+    if (!this.peerEnded || this.busy || this.inLoop || this.socket.destroyed) return;
+    // What is left is at most a partial head that can no longer complete.
+    this.closing = true;
+    this.buf = null;
+    this.socket.end();
   }
 }

@@ -7,6 +7,7 @@ import type { BodySource } from '../io/body-source.js';
 import type { ObjectCache } from '../io/object-cache.js';
 import type { HttpResponse, RequestInfo, Resource } from '../http/response.js';
 import type { Logger } from '../log.js';
+import type { Site } from '../vhosts/site.js';
 import type { Connection } from './connection.js';
 import type { Http1HeadCache } from './serialize-http1.js';
 
@@ -34,7 +35,8 @@ export interface ServerContext {
   cache: ObjectCache;
   heads: Http1HeadCache;
   log: Logger;
-  accessLog?: (socket: net.Socket, head: RequestHead | null, status: number, bytes: number) => void;
+  /** Called once per response handed over (access logs, metrics): `site` answered it, `durationMs` since its head was parsed (0 for a connection-level error). */
+  accessLog?: (socket: net.Socket, head: RequestHead | null, status: number, bytes: number, site: Site | undefined, durationMs: number) => void;
   connections: Set<Connection>;
   draining: () => boolean;
   /** WEBROOT_FAULT_INJECTION=1: see injectFault in connection.ts. */

@@ -164,6 +164,8 @@ export function acceptWithSharedReads(server: net.Server, onSocket: (socket: net
   handle.onconnection = function (this: unknown, err: number, clientHandle?: unknown) {
     // A failed accept goes to Node's own handler, which emits it as the server's 'error'.
     if (!working || err) return original.call(this, err, clientHandle);
+    // Assigned once the socket exists; the read callback made before it refers to it.
+    // eslint-disable-next-line prefer-const
     let deliver: ((chunk: Buffer) => void) | undefined;
     let socket: net.Socket;
     try {
@@ -171,6 +173,8 @@ export function acceptWithSharedReads(server: net.Server, onSocket: (socket: net
         handle: clientHandle,
         readable: true,
         writable: true,
+        // As the server's own sockets (http-server.ts): a client's half-close does not end our side.
+        allowHalfOpen: true,
         onread: { buffer: SHARED_READ_BUFFER, callback: (n: number) => deliver?.(SHARED_READ_BUFFER.subarray(0, n)) },
       };
       socket = new net.Socket(options as net.SocketConstructorOpts);

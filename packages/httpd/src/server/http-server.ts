@@ -30,8 +30,10 @@ export class HttpServer {
   readonly server: net.Server;
   private readonly ctx: ServerContext;
   private isDraining = false;
+  private readonly io: IoMode;
 
   constructor(options: HttpServerOptions) {
+    this.io = options.io;
     const cache = new ObjectCache(options.cacheBytes, isBeingWritten);
     this.ctx = {
       sites: options.sites,
@@ -50,7 +52,8 @@ export class HttpServer {
       faultInjection: process.env.WEBROOT_FAULT_INJECTION === '1',
       redirect: options.redirect,
     };
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket, false));
+    // allowHalfOpen: a client's FIN must not end our side before its responses are sent (see Connection.onEnd).
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket, false));
     // Once listening, connections are accepted with the shared read buffer (see fast-socket.ts) where Node allows it.
     this.server.once('listening', () => {
       acceptWithSharedReads(this.server, (socket) => {
@@ -89,6 +92,39 @@ export class HttpServer {
 
   get connectionCount(): number {
     return this.ctx.connections.size;
+  }
+
+  /** Connections answering a request now. */
+  get inFlight(): number {
+    let n = 0;
+    for (const c of this.ctx.connections) if (c.answering) n++;
+    return n;
+  }
+
+  get cache(): ObjectCache {
+    return this.ctx.cache;
+  }
+
+  /**
+   * Swaps in new settings at once (a configuration reload): requests already
+   * being answered keep what they resolved; the next request sees every new
+   * value. A new cache size starts an empty cache.
+   */
+  reconfigure(options: Pick<HttpServerOptions, 'sites' | 'plan' | 'timeouts' | 'cacheBytes' | 'accessLog'>): void {
+    const ctx = this.ctx;
+    ctx.sites = options.sites;
+    ctx.resolve = { autoindex: options.plan.autoindex };
+    ctx.represent = { cacheControl: options.plan.cacheControl };
+    ctx.timeouts = options.timeouts;
+    ctx.accessLog = options.accessLog;
+    if (options.cacheBytes !== ctx.cache.budget) {
+      const cache = new ObjectCache(options.cacheBytes, isBeingWritten);
+      // The counters are cumulative (metrics): they carry over.
+      cache.hits = ctx.cache.hits;
+      cache.misses = ctx.cache.misses;
+      ctx.cache = cache;
+      ctx.bodies = new BodySource(cache, executorFor(this.io));
+    }
   }
 
   /** Stops accepting, closes idle connections, lets running responses finish for up to `timeoutMs`, then cuts the rest. */

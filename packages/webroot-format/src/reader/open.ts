@@ -1,19 +1,11 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
-import {
-  APPLICATION_ID,
-  ENCODINGS,
-  FORMAT_VERSION,
-  HASH_BYTES,
-  META_KEYS,
-  SQLITE_HEADER,
-  SQLITE_MAGIC,
-  etagFromHash,
-  type Encoding,
-} from '../constants.js';
+import { APPLICATION_ID, FORMAT_VERSION, META_KEYS, SQLITE_HEADER, SQLITE_MAGIC, SUPPORTED_VERSIONS } from '../constants.js';
 import { WebrootError } from '../errors.js';
+import { IndexReader } from './index-reader.js';
+import { loadRules, type LoadedRules } from './rules.js';
 import { Webroot } from './webroot.js';
-import type { Entry, FileEntry, StoredObject, Variant, WebrootMeta } from './types.js';
+import type { WebrootMeta } from './types.js';
 
 interface Header {
   pageSize: number;
@@ -41,10 +33,10 @@ export function parseHeader(buf: Buffer, file: string): Header {
       file,
     );
   }
-  if (header.userVersion !== FORMAT_VERSION) {
+  if (!SUPPORTED_VERSIONS.includes(header.userVersion)) {
     throw new WebrootError(
       'WEBROOT_UNSUPPORTED_VERSION',
-      `${file}: webroot format version ${header.userVersion} is not supported (this reader knows version ${FORMAT_VERSION}); rebuild it with this mkroot or upgrade the server`,
+      `${file}: webroot format version ${header.userVersion} is not supported (this reader knows versions ${SUPPORTED_VERSIONS.join(' and ')}, up to ${FORMAT_VERSION}); rebuild it with this mkroot or upgrade the server`,
       file,
     );
   }
@@ -76,6 +68,10 @@ function openFd(file: string): number {
   }
 }
 
+function corrupt(file: string, message: string): WebrootError {
+  return new WebrootError('WEBROOT_CORRUPT_INDEX', `${file}: ${message}`, file);
+}
+
 function parseMeta(rows: { key: string; value: string }[], file: string): WebrootMeta {
   const map = new Map(rows.map((r) => [r.key, r.value]));
   for (const key of META_KEYS) {
@@ -105,107 +101,56 @@ function parseMeta(rows: { key: string; value: string }[], file: string): Webroo
   return meta;
 }
 
+/** Indexes up to this many entries are checked whole on open (measured: a few ms at 10,000; see FORMAT.md). */
+export const FULL_CHECK_ENTRIES = 50_000;
 /**
- * A stored object as loaded from the index. The hash comes as hex text and the
- * hash Buffer and the ETag are made on first use: a Buffer per object made by
- * better-sqlite3, and 10,000 base64 conversions, were a sizeable part of
- * opening a 10,000-file webroot, which must stay under 100 ms.
+ * Default bound of the entry cache (and of the object cache). A cached entry
+ * costs about 1 KB in a server (entry, object, its cached header block): 32,768
+ * keep a million-file rotation's worker near 150 MB, and hold a 30,000-file site whole.
  */
-class IndexedObject implements StoredObject {
-  private hashBytes: Buffer | undefined;
-  private tag: string | undefined;
+export const DEFAULT_CACHE_ENTRIES = 32_768;
 
-  constructor(
-    readonly offset: number,
-    readonly length: number,
-    private readonly hashHex: string,
-  ) {}
-
-  get hash(): Buffer {
-    return (this.hashBytes ??= Buffer.from(this.hashHex, 'hex'));
-  }
-
-  get etag(): string {
-    return (this.tag ??= etagFromHash(this.hash));
-  }
-}
-
-/** Loads the whole index into maps, checking it against itself and the data region. */
-function loadIndex(db: Database.Database, dataStart: number, file: string) {
-  const corrupt = (msg: string) => new WebrootError('WEBROOT_CORRUPT_INDEX', `${file}: ${msg}`, file);
-  const meta = parseMeta(db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[], file);
-  if (meta.formatVersion !== FORMAT_VERSION) throw corrupt(`meta format_version ${meta.formatVersion} contradicts the header`);
-
-  // Whole-table checks in SQL (one pass each, no row objects): counts, hash sizes, bounds.
-  const objectCount = (db.prepare('SELECT count(*) FROM objects').pluck().get() as number) ?? 0;
-  if (objectCount !== meta.objectCount) throw corrupt(`meta says ${meta.objectCount} objects, the index has ${objectCount}`);
-  const badHash = db.prepare('SELECT id FROM objects WHERE typeof(hash) != ? OR length(hash) != ? LIMIT 1').pluck().get('blob', HASH_BYTES);
-  if (badHash !== undefined) throw corrupt(`object ${badHash} has a malformed hash`);
-  const outside = db
-    .prepare('SELECT id, offset, length FROM objects WHERE offset < 0 OR length < 0 OR offset + length > ? LIMIT 1')
-    .raw()
-    .get(meta.dataLength) as [number, number, number] | undefined;
-  if (outside) {
-    throw corrupt(`object ${outside[0]} (offset ${outside[1]}, length ${outside[2]}) lies outside the data region of ${meta.dataLength} bytes`);
-  }
-
-  // Objects are shared (deduplicated content): one StoredObject per id.
-  const objects = new Map<number, StoredObject>();
-  const objectOf = (id: number, offset: number, length: number, hashHex: string): StoredObject => {
-    let o = objects.get(id);
-    if (o === undefined) {
-      o = new IndexedObject(dataStart + offset, length, hashHex);
-      objects.set(id, o);
-    }
-    return o;
-  };
-
-  const variantsByPath = new Map<string, Variant[]>();
-  const variantRows = db
-    .prepare('SELECT v.path, v.encoding, o.id, o.offset, o.length, hex(o.hash) FROM variants v LEFT JOIN objects o ON o.id = v.object_id')
-    .raw()
-    .all() as [string, string, number | null, number, number, string][];
-  for (const [path, encoding, id, offset, length, hash] of variantRows) {
-    if (id === null || !ENCODINGS.includes(encoding as Encoding)) throw corrupt(`variant ${encoding} of ${path} is malformed`);
-    const list = variantsByPath.get(path);
-    const v: Variant = { encoding: encoding as Encoding, object: objectOf(id, offset, length, hash) };
-    if (list) list.push(v);
-    else variantsByPath.set(path, [v]);
-  }
-
-  const entries = new Map<string, Entry>();
-  const entryRows = db
-    .prepare('SELECT e.path, e.kind, e.mtime, e.mime, e.object_id, o.offset, o.length, hex(o.hash) FROM entries e LEFT JOIN objects o ON o.id = e.object_id')
-    .raw()
-    .all() as [string, string, number, string | null, number | null, number | null, number | null, string | null][];
-  for (const [path, kind, mtime, mime, objectId, offset, length, hash] of entryRows) {
-    if (path.charCodeAt(0) !== 0x2f) throw corrupt(`entry path ${JSON.stringify(path)} does not start with '/'`);
-    if (kind === 'directory') {
-      entries.set(path, { kind: 'directory', path, mtime });
-    } else if (kind === 'file') {
-      if (objectId === null || offset === null || mime === null) throw corrupt(`file entry ${path} has no object or no type`);
-      const variants = variantsByPath.get(path) ?? [];
-      if (variants.length > 1) variants.sort((a, b) => ENCODINGS.indexOf(a.encoding) - ENCODINGS.indexOf(b.encoding));
-      const entry: FileEntry = { kind: 'file', path, mtime, mime, object: objectOf(objectId, offset, length!, hash!), variants };
-      entries.set(path, entry);
-    } else {
-      throw corrupt(`entry ${path} has unknown kind ${JSON.stringify(kind)}`);
-    }
-  }
-  if (entries.size !== meta.entryCount) throw corrupt(`meta says ${meta.entryCount} entries, the index has ${entries.size}`);
-  for (const path of variantsByPath.keys()) {
-    if (entries.get(path)?.kind !== 'file') throw corrupt(`variant for ${path}, which is not a file entry`);
-  }
-  return { meta, entries };
+export interface OpenOptions {
+  /** Entries (and objects) kept in memory at most; default DEFAULT_CACHE_ENTRIES. */
+  cacheEntries?: number;
+  /** Indexes of at most this many entries are checked whole on open; default FULL_CHECK_ENTRIES. */
+  fullCheckEntries?: number;
 }
 
 /**
- * Opens a webroot file and validates it: header, version, sizes, index. The
- * index is read through the same file descriptor the bytes are served from, so
- * both come from one inode even if `file` is re-pointed while it is opened.
+ * An SQLite connection to the index, on the very inode behind `fd`: through
+ * /proc/self/fd (Linux), read-only, with the shared lock taken once and kept
+ * (locking_mode EXCLUSIVE: no lock, unlock and journal probe per query; the
+ * file is immutable, so nothing waits on that lock). Elsewhere, the index
+ * bytes are read through `fd` into an in-memory database, as before.
+ */
+function connectIndex(fd: number, dbLength: number, file: string): Database.Database {
+  const viaProc = `/proc/self/fd/${fd}`;
+  try {
+    if (fs.existsSync(viaProc)) {
+      const db = new Database(viaProc, { readonly: true, fileMustExist: true });
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.pragma('cache_size = -4096'); // KiB: bounded, whatever the index size
+      return db;
+    }
+    const image = Buffer.allocUnsafe(dbLength);
+    readFully(fd, image, 0, file);
+    return new Database(image, { readonly: true });
+  } catch (err) {
+    if (err instanceof WebrootError) throw err;
+    throw new WebrootError('WEBROOT_CORRUPT_INDEX', `${file}: the index is not a readable SQLite database (${(err as Error).message})`, file, { cause: err });
+  }
+}
+
+/**
+ * Opens a webroot file and validates it: header, version, sizes, meta, schema;
+ * the whole index too when it is small (FULL_CHECK_ENTRIES), else each row as
+ * it is read. The index is read through the same inode the bytes are served
+ * from (see connectIndex), so both agree even if `file` is re-pointed while it
+ * is opened. Opening costs the same for ten entries and for a million.
  * Byte hashes are checked by `verify()`, not here (opening must stay fast).
  */
-export function openWebroot(file: string): Webroot {
+export function openWebroot(file: string, options: OpenOptions = {}): Webroot {
   const fd = openFd(file);
   try {
     const stat = fs.fstatSync(fd);
@@ -217,41 +162,43 @@ export function openWebroot(file: string): Webroot {
     if (stat.size < dbLength) {
       throw new WebrootError('WEBROOT_TRUNCATED', `${file}: truncated: ${stat.size} bytes, but its index alone is ${dbLength} bytes`, file);
     }
-    const image = Buffer.allocUnsafe(dbLength);
-    readFully(fd, image, 0, file);
-    let db: Database.Database;
+    const db = connectIndex(fd, dbLength, file);
+    let meta: WebrootMeta;
+    let index: IndexReader;
+    let rules: LoadedRules;
     try {
-      db = new Database(image, { readonly: true });
-    } catch (err) {
-      throw new WebrootError('WEBROOT_CORRUPT_INDEX', `${file}: the index is not a readable SQLite database (${(err as Error).message})`, file, { cause: err });
-    }
-    let index: ReturnType<typeof loadIndex>;
-    try {
-      const offsetRow = db.prepare("SELECT value FROM meta WHERE key = 'data_offset'").pluck().get() as string | undefined;
-      const dataStart = offsetRow !== undefined && /^\d+$/.test(offsetRow) ? Number(offsetRow) : -1;
-      if (!(dataStart >= dbLength)) {
-        throw new WebrootError('WEBROOT_CORRUPT_INDEX', `${file}: meta 'data_offset' is missing or lies inside the index (${offsetRow})`, file);
+      meta = parseMeta(db.prepare('SELECT key, value FROM meta').all() as { key: string; value: string }[], file);
+      if (meta.formatVersion !== header.userVersion) throw corrupt(file, `meta format_version ${meta.formatVersion} contradicts the header`);
+      if (!(meta.dataOffset >= dbLength)) throw corrupt(file, `meta 'data_offset' lies inside the index (${meta.dataOffset} < ${dbLength})`);
+      index = new IndexReader(db, file, meta.dataOffset, meta, options.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
+      // Small indexes are checked whole (cheap); large ones row by row as they are read, and whole by verify().
+      if (meta.entryCount <= (options.fullCheckEntries ?? FULL_CHECK_ENTRIES)) {
+        const problems = index.checkWhole();
+        if (problems.length > 0) throw corrupt(file, problems[0]!);
       }
-      index = loadIndex(db, dataStart, file);
+      rules = loadRules(db, header.userVersion, file);
+      // One lookup (its result does not matter), so a garbled root page fails here and not on the first request.
+      index.lookup('/');
     } catch (err) {
+      db.close();
       if (err instanceof WebrootError) throw err;
       throw new WebrootError('WEBROOT_CORRUPT_INDEX', `${file}: the index cannot be read (${(err as Error).message})`, file, { cause: err });
-    } finally {
-      db.close();
     }
-    const expected = index.meta.dataOffset + index.meta.dataLength;
+    const expected = meta.dataOffset + meta.dataLength;
     if (stat.size < expected) {
-      throw new WebrootError('WEBROOT_TRUNCATED', `${file}: truncated: ${stat.size} bytes, expected ${expected} (data region at ${index.meta.dataOffset}, ${index.meta.dataLength} bytes)`, file);
+      db.close();
+      throw new WebrootError('WEBROOT_TRUNCATED', `${file}: truncated: ${stat.size} bytes, expected ${expected} (data region at ${meta.dataOffset}, ${meta.dataLength} bytes)`, file);
     }
     if (stat.size > expected) {
+      db.close();
       throw new WebrootError('WEBROOT_TRAILING_DATA', `${file}: ${stat.size - expected} unexpected bytes after the data region (expected ${expected} bytes in all)`, file);
     }
-    return new Webroot(file, fd, index.meta.dataOffset, index.meta, index.entries, {
+    return new Webroot(file, fd, meta.dataOffset, meta, index, db, {
       dev: stat.dev,
       ino: stat.ino,
       size: stat.size,
       mtimeMs: stat.mtimeMs,
-    });
+    }, rules.rules, rules.digest);
   } catch (err) {
     fs.closeSync(fd);
     throw err;

@@ -1,20 +1,19 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import type Database from 'better-sqlite3';
 import { HASH_ALGORITHM } from '../constants.js';
 import { WebrootError } from '../errors.js';
+import { rulesDigest } from '../rules/digest.js';
+import { NO_RULES, type SiteRules } from '../rules/types.js';
+import type { IndexReader } from './index-reader.js';
+import { RangeReadStream, type RangeStreamOptions } from './range-stream.js';
 import type { Entry, FileIdentity, StoredObject, VerifyReport, WebrootMeta } from './types.js';
 
 const VERIFY_CHUNK = 1 << 20;
 
-/** fs methods for read streams over our descriptor: reading as usual, closing never. */
-const KEEP_FD_OPEN = {
-  open: fs.open,
-  read: fs.read,
-  close: (_fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => cb(null),
-};
-
 /**
- * An open webroot: the index in memory, one file descriptor for the bytes.
+ * An open webroot: one file descriptor for the bytes, and its index, read on
+ * demand (with bounded caches) through an SQLite connection to the same inode.
  *
  * Lifetime: whoever serves from it calls `acquire()` before and `release()`
  * after each use; `retire()` says no new use will start. The descriptor is
@@ -32,22 +31,51 @@ export class Webroot {
     /** Absolute offset of the data region (meta data_offset). */
     readonly dataStart: number,
     readonly meta: WebrootMeta,
-    private readonly entries: ReadonlyMap<string, Entry>,
+    private readonly index: IndexReader,
+    private readonly db: Database.Database,
     readonly identity: FileIdentity,
+    /** The site rules (format version 2); NO_RULES for a version-1 file. */
+    readonly rules: SiteRules = NO_RULES,
+    /** meta rules_sha256, checked by verify(). */
+    private readonly rulesSha256?: string,
   ) {}
 
-  /** The entry at a site path ('/', '/a/b.html'), if any. */
+  /**
+   * The entry at a site path ('/', '/a/b.html'), if any: from a bounded cache of
+   * hot entries, else one indexed query. Throws WEBROOT_CORRUPT_INDEX for a
+   * malformed row (a large index is not checked whole on open).
+   */
   lookup(path: string): Entry | undefined {
-    return this.entries.get(path);
+    this.assertOpen();
+    return this.index.lookup(path);
   }
 
-  /** Every entry, in no particular order. */
-  all(): IterableIterator<Entry> {
-    return this.entries.values();
+  /**
+   * Every entry, in path order (bytewise UTF-8, SQLite's order), streamed a
+   * page at a time: memory stays bounded however many entries there are.
+   */
+  *all(): Generator<Entry> {
+    this.assertOpen();
+    for (const e of this.index.all()) {
+      this.assertOpen();
+      yield e;
+    }
   }
 
+  /** The entries directly inside directory `dir` ('/' or '/a/b'), in path order. */
+  children(dir: string): Entry[] {
+    this.assertOpen();
+    const out: Entry[] = [];
+    for (const p of this.index.childPaths(dir)) {
+      const e = this.index.lookup(p);
+      if (e) out.push(e);
+    }
+    return out;
+  }
+
+  /** The number of entries (the meta table's count; `verify` checks it against the index). */
   get size(): number {
-    return this.entries.size;
+    return this.meta.entryCount;
   }
 
   get isClosed(): boolean {
@@ -108,20 +136,16 @@ export class Webroot {
   }
 
   /**
-   * A readable stream over bytes [start, end] (inclusive) of `object`, straight from the descriptor.
-   * Destroying it never closes the descriptor (fs.ReadStream closes its fd on destroy even with
-   * autoClose: false, which would close the file under every other response): this Webroot owns it.
+   * A readable stream over bytes [start, end] (inclusive) of `object`, straight
+   * from the descriptor; destroying it never closes the descriptor (this
+   * Webroot owns it). `options` is the chunk size, or chunk size and a source
+   * of (reusable) chunk buffers.
    */
-  createReadStream(object: StoredObject, start: number, end: number, highWaterMark = 64 * 1024): fs.ReadStream {
+  createReadStream(object: StoredObject, start: number, end: number, options: number | RangeStreamOptions = 64 * 1024): RangeReadStream {
     this.assertOpen();
-    return fs.createReadStream('', {
-      fd: this.fd,
-      fs: KEEP_FD_OPEN,
-      autoClose: false,
-      start: object.offset + start,
-      end: object.offset + end,
-      highWaterMark,
-    });
+    const last = Math.min(end, object.length - 1);
+    const opts = typeof options === 'number' ? { chunkSize: options } : options;
+    return new RangeReadStream(this.fd, object.offset + start, object.offset + last + 1, this.file, opts);
   }
 
   /** Asynchronous (thread-pool) read, like readSync. */
@@ -144,44 +168,48 @@ export class Webroot {
   /**
    * Reads every stored byte and checks it: each object's bytes against its
    * hash, the objects against the data region (they must tile it exactly: no
-   * gap, no overlap), and the digest of the object hashes against the meta table.
+   * gap, no overlap), the digest of the object hashes against the meta table,
+   * and the whole index against itself (counts, bounds, every row well-formed).
+   * Memory stays bounded: one sorted scan of the objects table.
    */
   verify(): VerifyReport {
     this.assertOpen();
-    const problems: string[] = [];
+    const problems = this.index.checkWhole();
+    const unowned = this.index.countUnowned();
+    if (unowned > 0) problems.push(`${unowned} stored objects belong to no entry`);
     const buf = Buffer.allocUnsafe(VERIFY_CHUNK);
-    const owners = new Map<StoredObject, string>();
-    for (const entry of this.entries.values()) {
-      if (entry.kind !== 'file') continue;
-      if (!owners.has(entry.object)) owners.set(entry.object, entry.path);
-      for (const v of entry.variants) if (!owners.has(v.object)) owners.set(v.object, `${entry.path} (${v.encoding})`);
-    }
-    const objects = [...owners.keys()].sort((a, b) => a.offset - b.offset);
-    if (objects.length !== this.meta.objectCount) problems.push(`${this.meta.objectCount - objects.length} stored objects belong to no entry`);
     let expectedOffset = this.dataStart;
     const digest = crypto.createHash(HASH_ALGORITHM);
     let bytes = 0;
-    for (const object of objects) {
-      const owner = owners.get(object)!;
-      if (object.offset !== expectedOffset) problems.push(`${owner}: object at ${object.offset - this.dataStart} leaves a gap or overlaps (expected ${expectedOffset - this.dataStart})`);
-      expectedOffset = object.offset + object.length;
-      digest.update(object.hash);
+    let objects = 0;
+    // Owners are looked up after the scan (the connection is busy during it).
+    const misplaced: { id: number; at: number; expected: number }[] = [];
+    const mismatched: { id: number; at: number }[] = [];
+    this.index.forEachObjectByOffset((id, offset, length, hash) => {
+      objects++;
+      if (offset !== expectedOffset) misplaced.push({ id, at: offset - this.dataStart, expected: expectedOffset - this.dataStart });
+      expectedOffset = offset + length;
+      digest.update(hash);
       const h = crypto.createHash(HASH_ALGORITHM);
       let done = 0;
-      while (done < object.length) {
-        const n = fs.readSync(this.fd, buf, 0, Math.min(VERIFY_CHUNK, object.length - done), object.offset + done);
+      while (done < length) {
+        const n = fs.readSync(this.fd, buf, 0, Math.min(VERIFY_CHUNK, length - done), offset + done);
         if (n === 0) break;
         h.update(buf.subarray(0, n));
         done += n;
       }
       bytes += done;
-      if (done !== object.length || !h.digest().equals(object.hash)) {
-        problems.push(`${owner}: bytes at offset ${object.offset - this.dataStart} do not match their hash`);
-      }
-    }
+      if (done !== length || !h.digest().equals(hash)) mismatched.push({ id, at: offset - this.dataStart });
+    });
+    const shown = 20; // name the first few; a file with a million bad objects needs no million owner scans
+    for (const m of misplaced.slice(0, shown)) problems.push(`${this.index.ownerOf(m.id)}: object at ${m.at} leaves a gap or overlaps (expected ${m.expected})`);
+    if (misplaced.length > shown) problems.push(`${misplaced.length - shown} more objects leave gaps or overlap`);
+    for (const m of mismatched.slice(0, shown)) problems.push(`${this.index.ownerOf(m.id)}: bytes at offset ${m.at} do not match their hash`);
+    if (mismatched.length > shown) problems.push(`${mismatched.length - shown} more objects do not match their hash`);
     if (expectedOffset !== this.dataStart + this.meta.dataLength) problems.push(`objects end at ${expectedOffset - this.dataStart}, the data region at ${this.meta.dataLength}`);
     if (digest.digest('hex') !== this.meta.dataSha256) problems.push('digest of the object hashes does not match meta data_sha256');
-    return { ok: problems.length === 0, objectsChecked: objects.length, bytesChecked: bytes, problems };
+    if (this.rulesSha256 !== undefined && rulesDigest(this.rules) !== this.rulesSha256) problems.push('digest of the site rules does not match meta rules_sha256');
+    return { ok: problems.length === 0, objectsChecked: objects, bytesChecked: bytes, problems };
   }
 
   /** Like verify(), but throws WEBROOT_CORRUPT_DATA naming the first problems. */
@@ -201,6 +229,7 @@ export class Webroot {
   private closeNow(): void {
     if (this.closed) return;
     this.closed = true;
+    this.db.close();
     fs.closeSync(this.fd);
   }
 }

@@ -1,0 +1,39 @@
+import { stringify } from 'smol-toml';
+import type { HttpdConfig } from '../config.js';
+import { formatAddress } from './address.js';
+
+const seconds = (ms: number) => ms / 1000;
+
+/** The configuration in the file's own shape, every default filled in (what `httpd check-config` prints). */
+export function effectiveFile(c: HttpdConfig): Record<string, unknown> {
+  return {
+    vhosts: c.vhostsDir,
+    io: c.io,
+    workers: c.workers,
+    cache_size: c.cacheBytes,
+    cache_control: c.cacheControl,
+    autoindex: c.autoindex,
+    log_level: c.logLevel,
+    rescan_interval: seconds(c.rescanIntervalMs),
+    watch: c.watch,
+    ...(c.admin ? { admin: formatAddress(c.admin) } : {}),
+    listen: [{ address: formatAddress(c), tls: false }],
+    timeouts: { header: seconds(c.headerTimeoutMs), keepalive: seconds(c.keepAliveTimeoutMs), send: seconds(c.sendTimeoutMs), drain: seconds(c.drainTimeoutMs) },
+    ...(c.accessLog !== undefined ? { access_log: { path: c.accessLog, format: c.accessLogFormat ?? 'combined' } } : {}),
+    host: (c.hosts ?? []).map((h) => ({
+      name: h.name,
+      aliases: h.aliases,
+      ...(h.cacheControl !== undefined ? { cache_control: h.cacheControl } : {}),
+      ...(h.autoindex !== undefined ? { autoindex: h.autoindex } : {}),
+      ...(h.accessLog !== undefined ? { access_log: h.accessLog } : {}),
+    })),
+    mount: (c.mounts ?? []).map((m) => ({ host: m.host, prefix: m.prefix, webroot: m.webroot })),
+  };
+}
+
+export function effectiveToml(c: HttpdConfig): string {
+  const doc = effectiveFile(c);
+  // An empty array of tables cannot be written in TOML: leave it out.
+  for (const k of ['host', 'mount']) if ((doc[k] as unknown[]).length === 0) delete doc[k];
+  return `${stringify(doc)}\n`;
+}

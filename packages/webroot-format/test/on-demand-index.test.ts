@@ -1,0 +1,179 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BoundedCache, comparePaths, openWebroot, type FileEntry } from '../src/index.js';
+import { WebrootWriter } from '../src/writer/index.js';
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+function tmp(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'wr-ondemand-'));
+  dirs.push(d);
+  return d;
+}
+
+/** Writes a webroot holding `paths` (files; their directories are added), each file's bytes its own path. */
+function writeSite(file: string, paths: string[]): string {
+  const w = new WebrootWriter(file);
+  const dirSet = new Set(['/']);
+  for (const p of paths) {
+    for (let i = p.indexOf('/', 1); i !== -1; i = p.indexOf('/', i + 1)) dirSet.add(p.slice(0, i));
+    w.addFile({ path: p, mtime: 1, mime: 'text/plain; charset=utf-8', object: w.addObject(Buffer.from(p)), variants: [] });
+  }
+  for (const d of dirSet) w.addDirectory(d, 1);
+  w.finish({ generator: 'test', created: 1 });
+  return file;
+}
+
+describe('children(dir): one directory, in path order, skipping subdirectories whole', () => {
+  // '!' (0x21) and '.' (0x2e) sort before '/', '0' (0x30) after it: the skip past '/a/...' must not lose '/a0'.
+  const file = writeSite(path.join(tmp(), 'names.webroot'), ['/a/b', '/a/c/d', '/a/c/e/f', '/a!', '/a.txt', '/a0', '/b', '/é', '/𝄞', '/\uffff']);
+  it.each([
+    ['/', ['/a', '/a!', '/a.txt', '/a0', '/b', '/é', '/\uffff', '/𝄞']],
+    ['/a', ['/a/b', '/a/c']],
+    ['/a/c', ['/a/c/d', '/a/c/e']],
+    ['/a/c/e', ['/a/c/e/f']],
+    ['/b', []],
+    ['/missing', []],
+  ])('children(%s)', (dir, expected) => {
+    const w = openWebroot(file);
+    try {
+      expect(w.children(dir).map((e) => e.path)).toEqual(expected);
+    } finally {
+      w.close();
+    }
+  });
+
+  it('across pages (more children than one query reads), with every subdirectory skipped', () => {
+    const paths: string[] = [];
+    for (let i = 0; i < 1300; i++) paths.push(`/d/f${String(i).padStart(4, '0')}`);
+    for (let i = 0; i < 40; i++) for (let j = 0; j < 30; j++) paths.push(`/d/s${String(i).padStart(2, '0')}/x${j}`);
+    const w = openWebroot(writeSite(path.join(tmp(), 'pages.webroot'), paths));
+    try {
+      const kids = w.children('/d');
+      expect(kids).toHaveLength(1340);
+      expect(kids.filter((e) => e.kind === 'directory')).toHaveLength(40);
+      expect(kids.map((e) => e.path)).toEqual([...kids.map((e) => e.path)].sort(comparePaths));
+    } finally {
+      w.close();
+    }
+  });
+});
+
+describe('all(): every entry in path order, a page at a time, with lookups in between', () => {
+  it('lists 2,000 entries in comparePaths order while the same webroot answers lookups', () => {
+    const paths = Array.from({ length: 1999 }, (_, i) => `/p${(i * 7919) % 1999}`);
+    const w = openWebroot(writeSite(path.join(tmp(), 'all.webroot'), paths));
+    try {
+      const listed: string[] = [];
+      for (const e of w.all()) {
+        listed.push(e.path);
+        expect(w.lookup(e.path)?.path).toBe(e.path); // no statement stays open across a yield
+      }
+      expect(listed).toHaveLength(2000);
+      expect(listed).toEqual([...listed].sort(comparePaths));
+    } finally {
+      w.close();
+    }
+  });
+});
+
+describe('comparePaths: the bytewise UTF-8 order SQLite lists paths in', () => {
+  it.each([
+    ['/a', '/b', -1],
+    ['/a', '/a', 0],
+    ['/a', '/a/b', -1],
+    ['/a!', '/a/', -1],
+    ['/a/', '/a0', -1],
+    ['/\uffff', '/𝄞', -1], // JS '<' says the opposite: '\ud834' < '\uffff'
+    ['/é', '/\uffff', -1],
+    ['/𝄞', '/𝄟', -1],
+  ])('%s vs %s', (a, b, sign) => {
+    expect(Math.sign(comparePaths(a, b))).toBe(sign);
+    expect(Math.sign(comparePaths(b, a))).toBe(-sign || 0);
+    expect(Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b)))).toBe(sign);
+  });
+});
+
+describe('the entry cache is bounded', () => {
+  it('keeps at most its capacity, and a hit survives the next eviction (second chance)', () => {
+    const c = new BoundedCache<string, number>(3);
+    c.set('a', 1);
+    c.set('b', 2);
+    c.set('c', 3);
+    expect(c.get('a')).toBe(1); // a is flagged
+    c.set('d', 4); // evicts b (a had its second chance)
+    expect(c.size).toBe(3);
+    expect(c.has('a')).toBe(true);
+    expect(c.has('b')).toBe(false);
+    expect([c.get('c'), c.get('d')]).toEqual([3, 4]);
+  });
+
+  it('a webroot opened with cacheEntries: 10 serves 500 lookups correctly and shares objects between cached entries', () => {
+    const paths = Array.from({ length: 500 }, (_, i) => `/f${i}`);
+    const w = openWebroot(writeSite(path.join(tmp(), 'cache.webroot'), paths), { cacheEntries: 10 });
+    try {
+      for (let round = 0; round < 2; round++) {
+        for (const p of paths) {
+          const e = w.lookup(p) as FileEntry;
+          expect(w.readObjectSync(e.object).toString()).toBe(p);
+        }
+      }
+      expect(w.lookup('/f1')).toBe(w.lookup('/f1')); // a cached entry is the same object
+    } finally {
+      w.close();
+    }
+  });
+});
+
+describe('a large index is checked row by row as it is read, and whole by verify()', () => {
+  /** A good file, then one file entry's object pointed past the data region. */
+  function corruptCopy(): string {
+    const dir = tmp();
+    const good = writeSite(path.join(dir, 'good.webroot'), ['/ok.txt', '/bad.txt']);
+    const bytes = fs.readFileSync(good);
+    const db = new Database(bytes.subarray(0, 65536)); // the writer's default reservation: the index is in there
+    db.prepare("UPDATE objects SET offset = 1000000 WHERE id = (SELECT object_id FROM entries WHERE path = '/bad.txt')").run();
+    const image = db.serialize();
+    db.close();
+    const out = path.join(dir, 'bad.webroot');
+    const copy = Buffer.from(bytes);
+    image.copy(copy, 0);
+    fs.writeFileSync(out, copy);
+    return out;
+  }
+
+  it('small: refused on open; large (fullCheckEntries: 0): opens, the good row serves, the bad row is WEBROOT_CORRUPT_INDEX, verify names it', () => {
+    const bad = corruptCopy();
+    expect(() => openWebroot(bad)).toThrow(expect.objectContaining({ code: 'WEBROOT_CORRUPT_INDEX', message: expect.stringContaining('outside the data region') }));
+    const w = openWebroot(bad, { fullCheckEntries: 0 });
+    try {
+      expect(w.readObjectSync((w.lookup('/ok.txt') as FileEntry).object).toString()).toBe('/ok.txt');
+      expect(() => w.lookup('/bad.txt')).toThrow(expect.objectContaining({ code: 'WEBROOT_CORRUPT_INDEX', message: expect.stringContaining('rebuild it with mkroot') }));
+      const report = w.verify();
+      expect(report.ok).toBe(false);
+      expect(report.problems.join('\n')).toContain('outside the data region');
+    } finally {
+      w.close();
+    }
+  });
+
+  it('the index connection reads the opened inode, not whatever the path names later', () => {
+    const dir = tmp();
+    const a = writeSite(path.join(dir, 'a.webroot'), ['/only-in-a']);
+    const b = writeSite(path.join(dir, 'b.webroot'), ['/only-in-b']);
+    const live = path.join(dir, 'live.webroot');
+    fs.copyFileSync(a, live);
+    const w = openWebroot(live, { cacheEntries: 1 });
+    try {
+      fs.renameSync(b, live); // the path now names another file
+      w.lookup('/'); // evicts anything cached for the next lookups
+      expect(w.lookup('/only-in-a')?.kind).toBe('file');
+      expect(w.lookup('/only-in-b')).toBeUndefined();
+    } finally {
+      w.close();
+    }
+  });
+});
