@@ -136,7 +136,7 @@ export function runWrk({ port, target, seconds, threads, connections, headers = 
 export function runAb({ port, target, seconds, keepAlive, concurrency = 25, cpu }) {
   const args = ['-q', '-r', '-c', String(concurrency), '-t', String(seconds), '-n', '5000000'];
   if (keepAlive) args.push('-k');
-  args.push(`${scheme}://127.0.0.1:${port}${target}`);
+  args.push(`http://127.0.0.1:${port}${target}`);
   const cmd = cpu !== undefined ? 'taskset' : 'ab';
   const full = cpu !== undefined ? ['-c', String(cpu), 'ab', ...args] : args;
   const r = spawnSync(cmd, full, { encoding: 'utf8', timeout: (seconds + 30) * 1000 });

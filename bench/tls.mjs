@@ -161,7 +161,9 @@ function workerPid(s) {
     try {
       const e = JSON.parse(line);
       if (e.event === 'vhost-loaded' && e.worker === 1) return e.pid;
-    } catch {}
+    } catch {
+      // not a JSON log line
+    }
   }
   return undefined;
 }
