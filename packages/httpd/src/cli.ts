@@ -101,16 +101,11 @@ export function createProgram(): Command {
       if (ioArg !== undefined && !IO_MODES.includes(ioArg as IoMode)) fail(`unknown IO mode '${ioArg}'; choose one of: ${IO_MODES.join(', ')}`);
       if (ioArg !== undefined && opts.io !== undefined && ioArg !== opts.io) fail(`IO mode given twice ('${ioArg}' and --io ${opts.io}); give one`);
       if (opts.config !== undefined && /[\r\n]/.test(String(opts.cacheControl))) fail('--cache-control must not contain line breaks');
-      if (opts.config !== undefined) return start(configFromFile(opts.config as string, commandLineOverrides(cmd, opts, vhostsDir, ioArg)));
+      // The TLS options are command-line options, also next to --config (the file has no TLS keys yet).
+      const tls = tlsOptions(opts);
+      if (opts.config !== undefined) return start(configFromFile(opts.config as string, { ...commandLineOverrides(cmd, opts, vhostsDir, ioArg), ...tls }));
       if (vhostsDir === undefined) fail('give VHOSTS_DIR, or a configuration file with --config FILE (see: httpd --help)');
       checkVhostsDir(vhostsDir);
-      const tlsPort = opts.tlsPort as number | undefined;
-      const certsDir = opts.certs as string | undefined;
-      if (tlsPort !== undefined && certsDir === undefined) fail('--tls-port needs --certs CERTS_DIR (the directory of <host>.crt and <host>.key files)');
-      if (certsDir !== undefined && tlsPort === undefined) fail('--certs needs --tls-port PORT (the port to serve HTTPS on, e.g. 8443)');
-      if (opts.redirectHttp && tlsPort === undefined) fail('--redirect-http needs --tls-port and --certs (it redirects to the HTTPS listener)');
-      if (opts.hsts !== undefined && tlsPort === undefined) fail('--hsts needs --tls-port and --certs (the header is sent on HTTPS responses only)');
-      if (certsDir !== undefined) checkVhostsDir(certsDir, 'certificate');
       const config: HttpdConfig = {
         vhostsDir,
         io: (opts.io as IoMode | undefined) ?? (ioArg as IoMode | undefined) ?? 'sync',
@@ -128,11 +123,24 @@ export function createProgram(): Command {
         keepAliveTimeoutMs: opts.keepaliveTimeout as number,
         sendTimeoutMs: opts.sendTimeout as number,
         drainTimeoutMs: opts.drainTimeout as number,
-        ...(tlsPort !== undefined ? { tlsPort, certsDir, redirectHttp: Boolean(opts.redirectHttp), hstsSeconds: opts.hsts as number | undefined } : {}),
+        ...tls,
       };
       if (/[\r\n]/.test(config.cacheControl)) fail('--cache-control must not contain line breaks');
       start(config);
     });
+}
+
+/** --tls-port, --certs, --redirect-http, --hsts: checked together, once (see tls/). */
+function tlsOptions(opts: Record<string, unknown>): Pick<HttpdConfig, 'tlsPort' | 'certsDir' | 'redirectHttp' | 'hstsSeconds'> {
+  const tlsPort = opts.tlsPort as number | undefined;
+  const certsDir = opts.certs as string | undefined;
+  if (tlsPort !== undefined && certsDir === undefined) fail('--tls-port needs --certs CERTS_DIR (the directory of <host>.crt and <host>.key files)');
+  if (certsDir !== undefined && tlsPort === undefined) fail('--certs needs --tls-port PORT (the port to serve HTTPS on, e.g. 8443)');
+  if (opts.redirectHttp && tlsPort === undefined) fail('--redirect-http needs --tls-port and --certs (it redirects to the HTTPS listener)');
+  if (opts.hsts !== undefined && tlsPort === undefined) fail('--hsts needs --tls-port and --certs (the header is sent on HTTPS responses only)');
+  if (certsDir === undefined) return {};
+  checkVhostsDir(certsDir, 'certificate');
+  return { tlsPort, certsDir, redirectHttp: Boolean(opts.redirectHttp), ...(opts.hsts !== undefined ? { hstsSeconds: opts.hsts as number } : {}) };
 }
 
 function start(config: HttpdConfig): void {
