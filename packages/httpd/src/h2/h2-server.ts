@@ -4,6 +4,7 @@ import { nowSeconds } from '../http/dates.js';
 import { errorResponse, representResource } from '../http/represent.js';
 import { resolveRequest } from '../http/resolve.js';
 import type { HttpResponse, RequestInfo } from '../http/response.js';
+import { RequestHeaders, type RequestHead } from '../http/parse-request.js';
 import { errorFields } from '../log.js';
 import type { ServerContext } from '../server/context.js';
 import { H2HeadCache, h2Headers } from './serialize-h2.js';
@@ -36,6 +37,16 @@ export function headerListSize(headers: http2.IncomingHttpHeaders): number {
     else for (const v of value) n += name.length + String(v).length + 32;
   }
   return n;
+}
+
+/** The request as the access log records it (its HTTP/1.1 shape, protocol HTTP/2.0). */
+function accessHeadOf(headers: http2.IncomingHttpHeaders, req: RequestInfo): RequestHead {
+  const h = new RequestHeaders();
+  h.host = req.authority;
+  const one = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(', ') : v);
+  h.referer = one(headers.referer);
+  h['user-agent'] = one(headers['user-agent']);
+  return { method: req.method, target: req.target, minor: 1, headers: h, hostCount: req.hostCount, contentLength: 0, chunked: false, keepAlive: true, protocol: 'HTTP/2.0' };
 }
 
 /** Streams this server reset itself (a send timeout, a failed read): not the client's doing. */
@@ -144,6 +155,7 @@ export class H2Server {
       if (stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR && !selfReset.has(stream)) resetSeen?.();
     });
     const req = requestInfoOfH2(headers);
+    const started = this.ctx.accessLog !== undefined ? performance.now() : 0;
     let res: HttpResponse;
     if (headerListSize(headers) > H2_LIMITS.maxHeaderListSize) {
       // node:http2 advertises SETTINGS_MAX_HEADER_LIST_SIZE but accepts more; the same 431 as an HTTP/1.1 head over the limit (RFC 6585 section 5).
@@ -156,6 +168,18 @@ export class H2Server {
       res = errorResponse(500, { isHead: req.method === 'HEAD' });
     }
     if (this.ctx.decorate !== undefined) res = this.ctx.decorate(res);
+    if (this.ctx.accessLog !== undefined) {
+      const accessLog = this.ctx.accessLog;
+      const socket = (stream.session as unknown as { socket: net.Socket } | undefined)?.socket;
+      const status = res.status;
+      const site = res.site;
+      stream.once('close', () => {
+        if (socket === undefined) return;
+        // Bytes of body the stream sent whole; a reset stream logs none.
+        const bytes = stream.rstCode === http2.constants.NGHTTP2_NO_ERROR ? res.bodyLength : 0;
+        accessLog(socket, accessHeadOf(headers, req), status, bytes, site, performance.now() - started);
+      });
+    }
     const failed = (err: unknown) => {
       this.ctx.log.log('error', 'send-failed', { target: req.target, protocol: 'h2', ...errorFields(err) });
       if (stream.destroyed) return;

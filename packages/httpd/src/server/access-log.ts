@@ -36,7 +36,7 @@ function quoted(v: string | undefined): string {
 
 /** One line of the combined log format. */
 export function combinedLine(remote: string | undefined, head: RequestHead | null, status: number, bytes: number, when = new Date()): string {
-  const request = head ? `${head.method} ${head.target} HTTP/1.${head.minor}` : '-';
+  const request = head ? `${head.method} ${head.target} ${head.protocol ?? `HTTP/1.${head.minor}`}` : '-';
   return `${remote ?? '-'} - - [${clfTime(when)}] ${quoted(request)} ${status} ${bytes === 0 ? '-' : bytes} ${quoted(head?.headers.referer)} ${quoted(head?.headers['user-agent'])}\n`;
 }
 
@@ -69,7 +69,7 @@ export function jsonLine(r: ResponseRecord, when = new Date()): string {
     status: r.status,
     bytes: r.bytes,
     duration: Math.round(r.durationMs * 1000) / 1000,
-    protocol: r.head ? `HTTP/1.${r.head.minor}` : null,
+    protocol: r.head ? (r.head.protocol ?? `HTTP/1.${r.head.minor}`) : null,
     remote: r.remote ?? null,
     user_agent: r.head?.headers['user-agent'] ?? null,
     referer: r.head?.headers.referer ?? null,
