@@ -191,11 +191,15 @@ describe('zero-downtime swaps', () => {
     ['a dangling symlink', 'ENOENT', undefined],
   ] as const)('%s swapped in is refused and the previous version keeps serving', async (name, code, make) => {
     swapLink(vhosts, '__default__', files[2]!);
-    // Both workers must have moved to version 2 (each rescans on its own): eight answers in a row, not one.
-    for (let same = 0; same < 8; ) {
-      same = (await versionNow(srv.port)) === 2 ? same + 1 : 0;
-      if (same === 0) await new Promise((r) => setTimeout(r, 5));
-    }
+    // Both workers must have moved to version 2 (each rescans on its own): the last load each one logged is of it.
+    const v2 = fs.realpathSync(files[2]!);
+    const everyWorkerOnV2 = () => {
+      const last = new Map<unknown, unknown>();
+      for (const l of srv.logs) if ((l.event === 'vhost-loaded' || l.event === 'vhost-swapped') && l.vhost === '__default__') last.set(l.worker, l.target);
+      return last.size >= 2 && [...last.values()].every((t) => t === v2);
+    };
+    for (let i = 0; i < 500 && !everyWorkerOnV2(); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(everyWorkerOnV2()).toBe(true);
     const bad = path.join(releases, `bad-${name.replace(/ /g, '-')}.webroot`);
     make?.(bad);
     const logsBefore = srv.logs.length;

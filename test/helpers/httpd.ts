@@ -32,6 +32,11 @@ export function startHttpdWith(args: string[], env: NodeJS.ProcessEnv = {}, time
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
+  return attachHttpd(proc, timeoutMs);
+}
+
+/** Follows an httpd started some other way (a wrapper, inherited sockets) whose stdout and stderr are pipes. */
+export function attachHttpd(proc: ChildProcess, timeoutMs = 15_000): Promise<RunningHttpd> {
   running.add(proc);
   const logs: Record<string, unknown>[] = [];
   const stdout: string[] = [];

@@ -8,7 +8,11 @@ import { IO_MODES, type IoMode } from './io/executors.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
 import { VERSION } from './version.js';
 import { fastSockets } from './server/fast-socket.js';
+import { createUpgradeProgram } from './upgrade-command.js';
 import { checkConfig, commandLineOverrides, configFromFile } from './config/command-line.js';
+import { deployConfig } from './follow/deploy-options.js';
+import { FOLLOW_DEFAULTS } from './follow/follow-options.js';
+import { startDeploy } from './follow/start-deploy.js';
 
 function fail(message: string): never {
   process.stderr.write(`httpd: ${message}\n`);
@@ -72,7 +76,7 @@ export function createProgram(): Command {
         'running ones finish on the old one.\n\nClassic form: httpd VHOSTS_DIR [sync|stream|async]',
     )
     .version(VERSION, '-V, --version')
-    .usage('[options] <VHOSTS_DIR> [IO]\n       httpd --config FILE [options] [VHOSTS_DIR]\n       httpd check-config FILE [--json]')
+    .usage('[options] <VHOSTS_DIR> [IO]\n       httpd --config FILE [options] [VHOSTS_DIR]\n       httpd check-config FILE [--json]\n       httpd upgrade --pid-file FILE [--timeout S]')
     .argument('[VHOSTS_DIR]', 'directory of vhost entries (optional with --config, where it overrides vhosts)')
     .argument('[IO]', 'IO mode, as in --io (classic form)')
     .addOption(new Option('--io <mode>', 'how bytes are read: sync (positioned reads), stream (sendfile-like stream from the fd), async (thread-pool reads)').choices(IO_MODES as string[]))
@@ -95,6 +99,16 @@ export function createProgram(): Command {
     .option('--redirect-http', 'answer plain-HTTP requests for hosts with a certificate with 308 to https:// (path and query kept)')
     .addOption(new Option('--hsts <seconds>', 'send Strict-Transport-Security: max-age=SECONDS on HTTPS responses').argParser(integer('--hsts', 0, 2 ** 31 - 1)))
     .addOption(new Option('--drain-timeout <s>', 'on SIGTERM, how long running responses may take to finish').default(10_000, '10').argParser(seconds('--drain-timeout')))
+    .option('--follow <spec>', 'follow a release channel: host=H,manifest=URL,key=FILE.pub|BASE64[,interval=10s][,timeout=30s][,preview=SUFFIX|off] (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
+    .option('--releases <DIR>', 'where followed releases are kept, one directory per host')
+    .option('--keep <N>', `releases kept per followed host (default: ${FOLLOW_DEFAULTS.keep})`)
+    .option('--status <[HOST:]PORT>', 'serve GET /status (which release each host serves) on HOST:PORT, loopback by default')
+    // Running as a service: see README "Under systemd" and "Upgrading httpd itself".
+    .addOption(new Option('--listen-fd <fd>', 'serve on this inherited listening socket instead of binding --host/--port (systemd LISTEN_FDS is used without it)').argParser(integer('--listen-fd', 3, 65535)))
+    .option('--user <name>', 'once the socket is bound, the primary drops to this user (started as root); workers never run as root')
+    .option('--group <name>', "with --user: the group to drop to (default: the user's primary group)")
+    .option('--pid-file <FILE>', "write the primary's PID here once it is ready (for httpd upgrade)")
+    .addOption(new Option('--upgrade-timeout <s>', 'on SIGUSR2, how long the new primary may take to get ready before the old one gives up on it').default(30_000, '30').argParser(seconds('--upgrade-timeout')))
     .showHelpAfterError('(run httpd --help for usage)')
     .configureOutput({ outputError: (str, write) => write(str.startsWith('error:') ? `httpd: ${str}` : str) })
     .action((vhostsDir: string | undefined, ioArg: string | undefined, opts: Record<string, unknown>, cmd: Command) => {
@@ -103,7 +117,14 @@ export function createProgram(): Command {
       if (opts.config !== undefined && /[\r\n]/.test(String(opts.cacheControl))) fail('--cache-control must not contain line breaks');
       // The TLS options are command-line options, also next to --config (the file has no TLS keys yet).
       const tls = tlsOptions(opts);
-      if (opts.config !== undefined) return start(configFromFile(opts.config as string, { ...commandLineOverrides(cmd, opts, vhostsDir, ioArg), ...tls }));
+      if (opts.config !== undefined) {
+        // The service options ride with the command line's overrides, so a reload of the file keeps them (and does not report them as changes).
+        const fromFile = configFromFile(opts.config as string, { ...commandLineOverrides(cmd, opts, vhostsDir, ioArg), ...serviceOptions(opts), ...tls });
+        // The deploy flags apply with a configuration file too (the file has no follow keys yet).
+        const deploy = deployConfig(opts as Parameters<typeof deployConfig>[0], fromFile.vhostsDir);
+        if ('error' in deploy) fail(deploy.error);
+        return start(Object.assign(fromFile, deploy));
+      }
       if (vhostsDir === undefined) fail('give VHOSTS_DIR, or a configuration file with --config FILE (see: httpd --help)');
       checkVhostsDir(vhostsDir);
       const config: HttpdConfig = {
@@ -124,9 +145,12 @@ export function createProgram(): Command {
         sendTimeoutMs: opts.sendTimeout as number,
         drainTimeoutMs: opts.drainTimeout as number,
         ...tls,
+        ...serviceOptions(opts),
       };
       if (/[\r\n]/.test(config.cacheControl)) fail('--cache-control must not contain line breaks');
-      start(config);
+      const deploy = deployConfig(opts as Parameters<typeof deployConfig>[0], vhostsDir);
+      if ('error' in deploy) fail(deploy.error);
+      start(Object.assign(config, deploy));
     });
 }
 
@@ -143,9 +167,24 @@ function tlsOptions(opts: Record<string, unknown>): Pick<HttpdConfig, 'tlsPort' 
   return { tlsPort, certsDir, redirectHttp: Boolean(opts.redirectHttp), ...(opts.hsts !== undefined ? { hstsSeconds: opts.hsts as number } : {}) };
 }
 
+/** How the process runs as a service (README "Under systemd", "Upgrading httpd itself"): command line only, never from the file. */
+function serviceOptions(opts: Record<string, unknown>): Pick<HttpdConfig, 'listenFds' | 'user' | 'group' | 'pidFile' | 'upgradeTimeoutMs'> {
+  const out: Pick<HttpdConfig, 'listenFds' | 'user' | 'group' | 'pidFile' | 'upgradeTimeoutMs'> = {};
+  if (opts.listenFd !== undefined) out.listenFds = [opts.listenFd as number];
+  if (opts.user !== undefined) out.user = opts.user as string;
+  if (opts.group !== undefined) out.group = opts.group as string;
+  if (opts.pidFile !== undefined) out.pidFile = opts.pidFile as string;
+  // The default stays out of the object: then a reload compares nothing new.
+  if (opts.upgradeTimeout !== 30_000) out.upgradeTimeoutMs = opts.upgradeTimeout as number;
+  return out;
+}
+
 function start(config: HttpdConfig): void {
   if (config.workers === 0) {
+    const serviceOption = config.listenFds ? '--listen-fd' : config.user ? '--user' : config.group ? '--group' : config.pidFile ? '--pid-file' : process.env.LISTEN_FDS ? 'LISTEN_FDS (socket activation)' : undefined;
+    if (serviceOption) fail(`${serviceOption} needs the supervisor: use --workers 1 or more, not 0`);
     const log = createLogger(config.logLevel);
+    void startDeploy(config, log, () => []);
     runWorker(config, (addr, boundTlsPort) => {
       const shownHost = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
       const tlsFields = boundTlsPort !== undefined ? { tlsUrl: `https://${shownHost}:${boundTlsPort}/`, tlsPort: boundTlsPort } : {};
@@ -157,5 +196,10 @@ function start(config: HttpdConfig): void {
 }
 
 export function main(argv: string[]): void {
+  // `httpd upgrade ...` is its own small program (a vhosts directory named "upgrade" is ./upgrade).
+  if (argv[2] === 'upgrade') {
+    void createUpgradeProgram().parseAsync([...argv.slice(0, 2), ...argv.slice(3)]);
+    return;
+  }
   createProgram().parse(argv);
 }

@@ -1,5 +1,6 @@
 import type { IoMode } from './io/executors.js';
 import type { LogLevel } from './log.js';
+import type { FollowSpec } from './follow/follow-options.js';
 
 /** Everything a worker needs, validated once by the CLI and passed to workers as JSON. */
 export interface HttpdConfig {
@@ -20,6 +21,15 @@ export interface HttpdConfig {
   keepAliveTimeoutMs: number;
   sendTimeoutMs: number;
   drainTimeoutMs: number;
+  /** --listen-fd: serve on this inherited listening socket instead of binding (see cluster/socket-activation.ts). */
+  listenFds?: number[];
+  /** --user/--group: the primary drops to these once its sockets are bound. */
+  user?: string;
+  group?: string;
+  /** --pid-file: the primary's PID, written once it is ready (an upgraded primary rewrites it). */
+  pidFile?: string;
+  /** --upgrade-timeout: how long a new primary started by SIGUSR2 may take to get ready. */
+  upgradeTimeoutMs?: number;
   /** --tls-port: the HTTPS listener (with certsDir); the primary replaces 0 with the bound port. */
   tlsPort?: number;
   /** --certs: CERTS_DIR of <host>.crt + <host>.key pairs (see tls/cert-store.ts). */
@@ -40,6 +50,14 @@ export interface HttpdConfig {
   configFile?: string;
   /** Settings given on the command line, which keep winning over the file on every reload. */
   overrides?: Partial<HttpdConfig>;
+  /** Release channels the primary follows (--follow); see follow/. */
+  follow?: FollowSpec[];
+  /** Where followed releases are kept (--releases), one directory per host. */
+  releasesDir?: string;
+  /** Releases kept per followed host (--keep). */
+  keepReleases?: number;
+  /** The GET /status listener (--status). */
+  status?: { host: string; port: number };
 }
 
 export type AccessLogFormat = 'combined' | 'json';

@@ -14,6 +14,7 @@ import { parseMimeOverrides } from './mime.js';
 import { formatRuleTests, formatRules, listRules, testRules } from './rules/inspect-rules.js';
 import { packDirectory, type PackProgress } from './pack.js';
 import { VERSION } from './version.js';
+import { deployCommands } from './deploy-cli.js';
 
 function fail(message: string): never {
   process.stderr.write(`mkroot: ${message}\n`);
@@ -336,6 +337,8 @@ export function createProgram(): Command {
         report(err);
       }
     });
+
+  deployCommands(program, report);
   return program;
 }
 

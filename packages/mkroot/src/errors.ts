@@ -20,6 +20,12 @@ export const MKROOT_ERROR_CODES = {
   MKROOT_BAD_REDIRECTS: 'a line of _redirects is malformed or asks for something we do not do',
   MKROOT_BAD_HEADERS: 'a line of _headers is malformed or sets a field the server owns',
   MKROOT_BAD_CONFIG: 'webroot.toml is not valid TOML or has an unknown or malformed key',
+  MKROOT_KEY_EXISTS: 'mkroot keygen would overwrite an existing key file',
+  MKROOT_CHANNEL_UNREADABLE: 'the release channel (directory or URL) cannot be read',
+  MKROOT_CHANNEL_UNWRITABLE: 'the release channel refuses a write (directory permissions, or an HTTP server without PUT)',
+  MKROOT_CHANNEL_MANIFEST: "the channel's manifest for the host does not parse, or is signed by another key",
+  MKROOT_NOT_PUBLISHED: 'a --stage, --promote or --rollback needs a release already published for the host',
+  MKROOT_RELEASE_NOT_FOUND: 'the digest given to --promote or --rollback is not a release in the channel',
 } as const;
 
 export type MkrootErrorCode = keyof typeof MKROOT_ERROR_CODES;

@@ -12,6 +12,8 @@ export const WEBROOT_ERROR_CODES = {
   WEBROOT_CORRUPT_INDEX: 'the index cannot be read, or it contradicts itself (missing meta, an object outside the data region)',
   WEBROOT_CORRUPT_DATA: 'verify found bytes whose hash does not match the index',
   WEBROOT_CLOSED: 'a read was attempted on a webroot that has been closed',
+  WEBROOT_BAD_MANIFEST: 'a release manifest is not JSON, or a field is missing or malformed (MANIFEST.md)',
+  WEBROOT_BAD_KEY: 'a manifest signing or verifying key cannot be read, or is not an Ed25519 key of the right kind',
 } as const;
 
 export type WebrootErrorCode = keyof typeof WEBROOT_ERROR_CODES;

@@ -49,15 +49,23 @@ export class AdminServer {
     }
   }
 
-  listen(host: string, port: number): Promise<{ address: string; port: number }> {
+  /** `inheritedFd`: an already listening socket (systemd, or an upgrade's hand-over: cluster/service.ts) instead of binding. */
+  listen(host: string, port: number, inheritedFd?: number): Promise<{ address: string; port: number }> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(port, host, () => {
+      const listening = () => {
         this.server.off('error', reject);
         const a = this.server.address() as { address: string; port: number };
         resolve({ address: a.address, port: a.port });
-      });
+      };
+      if (inheritedFd !== undefined) this.server.listen({ fd: inheritedFd }, listening);
+      else this.server.listen(port, host, listening);
     });
+  }
+
+  /** The listening descriptor, handed to a new primary by an upgrade. */
+  get fd(): number | undefined {
+    return (this.server as unknown as { _handle?: { fd?: number } })._handle?.fd;
   }
 
   close(): void {

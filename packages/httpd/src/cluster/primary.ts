@@ -2,12 +2,17 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { CONFIG_ENV, type HttpdConfig } from '../config.js';
 import { createLogger } from '../log.js';
-import { BindError, bindListenSocket, type SocketHandle } from './listen-socket.js';
+import { BindError } from './listen-socket.js';
+import { acquireHttpSocket, ServiceLifecycle, UPGRADE_IDLE_GRACE_MS, type HttpSocket } from './service.js';
 import { listenErrorText, type PrimaryMessage, type WorkerMessage } from './worker.js';
 import { fastSockets } from '../server/fast-socket.js';
+import { VERSION } from '../version.js';
 import { PrimaryTls } from '../tls/primary-tls.js';
 import { startPrimaryAdmin } from '../admin/primary-admin.js';
 import { ConfigReloader } from '../config/reloader.js';
+import { startDeploy } from '../follow/start-deploy.js';
+import { statusRoute } from '../follow/status-server.js';
+import { followMetrics } from '../follow/follow-metrics.js';
 
 /** Deaths within this window count toward a crash loop. */
 const CRASH_WINDOW_MS = 10_000;
@@ -25,18 +30,22 @@ const WORKER_SCRIPT = fileURLToPath(new URL('./worker-main.js', import.meta.url)
  */
 export async function runPrimary(config: HttpdConfig): Promise<void> {
   const log = createLogger(config.logLevel);
-  let socket: { handle: SocketHandle; address: string; port: number };
+  let socket: HttpSocket;
+  let service: ServiceLifecycle;
+  let inherited: Awaited<ReturnType<typeof acquireHttpSocket>>;
   try {
-    socket = await bindListenSocket(config.host, config.port);
+    inherited = await acquireHttpSocket(config, process.env, log);
+    socket = inherited.socket;
+    service = new ServiceLifecycle(config, log, socket, inherited.handoff);
   } catch (err) {
-    const e = err as BindError;
-    process.stderr.write(`httpd: ${listenErrorText(config, e.code ?? '', e.message)}\n`);
+    const text = err instanceof BindError ? listenErrorText(config, err.code ?? '', err.message) : (err as Error).message;
+    process.stderr.write(`httpd: ${text}\n`);
     process.exit(1);
   }
   let tls: PrimaryTls | undefined;
   if (config.tlsPort !== undefined) {
     try {
-      tls = await PrimaryTls.bind(config);
+      tls = await PrimaryTls.bind(config, inherited.tls);
     } catch (err) {
       const e = err as BindError;
       process.stderr.write(`httpd: ${listenErrorText({ ...config, port: config.tlsPort }, e.code ?? '', e.message).replace('--port', '--tls-port')}\n`);
@@ -48,10 +57,30 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   let nextId = 1;
   let stopping = false;
   let announced = false;
+  /** Workers that have listened, for READY=1 once all of them have. */
+  const listened = new Set<number>();
+  /** Workers yet to finish the rescan of a SIGHUP, for READY=1 after RELOADING=1. */
+  let reloadPending: Set<number> | undefined;
+  const reloadStep = (id: number) => {
+    if (!reloadPending?.delete(id) || reloadPending.size > 0) return;
+    reloadPending = undefined;
+    service.reloaded();
+  };
   const deaths: number[] = [];
   let backoff = 0;
+  // Release channels are followed here, once per node, never in the workers (which see the swaps through their registry).
+  const deploy = await startDeploy(config, log, () => [...workers.values()].flatMap((w) => (w.pid ? [w.pid] : [])));
 
-  const admin = await startPrimaryAdmin(config, log, () => workers);
+  const admin = await startPrimaryAdmin(config, log, () => workers, inherited.adminFd);
+  admin?.server.route('/status', statusRoute(deploy.status));
+  admin?.addMetrics(() => followMetrics(deploy.followers.map((f) => f.status())));
+  // Every socket is bound: drop root (--user) before any worker exists.
+  try {
+    service.dropPrivileges();
+  } catch (err) {
+    process.stderr.write(`httpd: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
   const tell = (m: PrimaryMessage) => {
     for (const w of workers.values()) if (w.connected) w.send(m);
   };
@@ -65,6 +94,11 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     tls?.onSpawn(child);
     child.send({ type: 'listen' } satisfies PrimaryMessage, socket.handle as never);
     child.on('message', (m: WorkerMessage) => {
+      if (m.type === 'listening') {
+        listened.add(id);
+        if (listened.size >= config.workers) service.ready(config.workers);
+      }
+      if (m.type === 'rescanned') reloadStep(id);
       admin?.onMessage(id, m);
       if (m.type === 'listening' && !announced) {
         announced = true;
@@ -78,6 +112,8 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
           vhosts: config.vhostsDir,
           cacheBytes: config.cacheBytes,
           fastSockets,
+          version: VERSION,
+          ...(socket.source !== 'bound' ? { socket: socket.source, fd: socket.fd.fd } : {}),
         });
       } else if (m.type === 'listen-error') {
         process.stderr.write(`httpd: ${listenErrorText(config, m.code, m.message)}\n`);
@@ -90,9 +126,10 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
 
   const onExit = (id: number, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void => {
     workers.delete(id);
+    reloadStep(id);
     admin?.onExit(id, !stopping);
     if (stopping) {
-      if (workers.size === 0) process.exit(process.exitCode ?? 0);
+      if (workers.size === 0) exit();
       return;
     }
     const now = Date.now();
@@ -112,17 +149,23 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     else setTimeout(() => !stopping && spawnWorker(), backoff);
   };
 
-  const shutdown = (why: string) => {
+  const exit = () => {
+    service.exiting();
+    process.exit(process.exitCode ?? 0);
+  };
+  const shutdown = (why: string, idleGraceMs = 0) => {
     if (stopping) return;
     stopping = true;
+    deploy.stop();
+    service.stopping();
     log.log('info', 'draining', { why, workers: workers.size });
-    tell({ type: 'drain' });
+    tell({ type: 'drain', idleGraceMs });
     setTimeout(() => {
       log.log('warn', 'drain-timeout', { workers: workers.size });
       for (const w of workers.values()) w.kill('SIGKILL');
-      process.exit(process.exitCode ?? 0);
-    }, config.drainTimeoutMs + 2000).unref();
-    if (workers.size === 0) process.exit(process.exitCode ?? 0);
+      exit();
+    }, config.drainTimeoutMs + idleGraceMs + 2000).unref();
+    if (workers.size === 0) exit();
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
@@ -138,9 +181,22 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   reloader?.start(config.rescanIntervalMs);
   process.on('SIGHUP', () => {
     log.log('info', 'rescan', { why: 'SIGHUP' });
+    reloadPending = new Set([...workers].filter(([, w]) => w.connected).map(([id]) => id));
+    service.reloading();
     reloader?.reload('SIGHUP');
     tell({ type: 'rescan' });
+    if (reloadPending.size === 0) {
+      reloadPending = undefined;
+      service.reloaded();
+    }
   });
+  process.on('SIGUSR2', () =>
+    service.onUpgradeSignal(
+      () => shutdown('upgraded', UPGRADE_IDLE_GRACE_MS),
+      () => stopping,
+      [...(tls ? [{ fd: tls.fd, name: 'https' }] : []), ...(admin?.server.fd !== undefined ? [{ fd: admin.server.fd, name: 'admin' }] : [])],
+    ),
+  );
   process.on('SIGUSR1', () => {
     log.log('info', 'reopen-logs', { why: 'SIGUSR1' });
     tell({ type: 'reopen-logs' });

@@ -10,12 +10,15 @@ import type { WorkerReport } from '../metrics/worker-metrics.js';
 export type WorkerMessage =
   | { type: 'listening'; address: string; port: number; tlsPort?: number }
   | { type: 'listen-error'; code: string; message: string }
-  | { type: 'report'; id: number; report: WorkerReport };
+  | { type: 'report'; id: number; report: WorkerReport }
+  // After a rescan the primary asked for: the primary reports READY=1 to systemd once every worker has.
+  | { type: 'rescanned' };
 
 export type PrimaryMessage =
   | { type: 'listen' }
   | { type: 'rescan' }
-  | { type: 'drain' }
+  /** `idleGraceMs`: see Connection.shutdown (an upgrade hands the sockets on). */
+  | { type: 'drain'; idleGraceMs?: number }
   /** A validated configuration from a reload (config/reloader.ts). */
   | { type: 'config'; config: HttpdConfig }
   /** SIGUSR1: reopen access log files. */
@@ -39,13 +42,13 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
   const send = (m: WorkerMessage) => process.send?.(m);
 
   let draining = false;
-  const drain = (why: string) => {
+  const drain = (why: string, idleGraceMs = 0) => {
     if (draining) return;
     draining = true;
     log.log('info', 'draining', { why, connections: server.connectionCount });
     tls?.close();
     server
-      .drain(state.config.drainTimeoutMs)
+      .drain(state.config.drainTimeoutMs, idleGraceMs)
       .then(() => state.close())
       .then(() => {
         log.log('info', 'stopped', {});
@@ -81,8 +84,8 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
     else if (m?.type === 'rescan') {
       state.rescan();
       tls?.rescan();
-    }
-    else if (m?.type === 'drain') drain('primary asked');
+      send({ type: 'rescanned' });
+    } else if (m?.type === 'drain') drain('primary asked', m.idleGraceMs);
     else if (m?.type === 'config') state.apply(m.config);
     else if (m?.type === 'reopen-logs') {
       state.reopenLogs();
@@ -106,6 +109,8 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
     state.rescan();
     tls?.rescan();
   });
+  // SIGUSR2 upgrades the primary; sent to the whole service (systemctl kill without --kill-whom=main), it must not kill a worker.
+  process.on('SIGUSR2', () => {});
   process.on('SIGUSR1', () => {
     if (supervised) return; // the primary tells every worker
     state.reopenLogs();

@@ -12,6 +12,12 @@ export class MetricsAggregator {
   private readonly live = new Map<number, MetricJson[]>();
   private retired: MetricJson[] = [];
   workerRestarts = 0;
+  /** Metrics the primary itself keeps (the release followers'), read at each scrape. */
+  private readonly sources: (() => MetricJson[])[] = [];
+
+  addSource(source: () => MetricJson[]): void {
+    this.sources.push(source);
+  }
 
   report(worker: number, metrics: MetricJson[]): void {
     this.live.set(worker, metrics);
@@ -27,7 +33,7 @@ export class MetricsAggregator {
   }
 
   async text(): Promise<{ contentType: string; body: string }> {
-    const registry = client.AggregatorRegistry.aggregate([...this.live.values(), ...(this.retired.length > 0 ? [this.retired] : []), this.ownMetrics()] as never);
+    const registry = client.AggregatorRegistry.aggregate([...this.live.values(), ...(this.retired.length > 0 ? [this.retired] : []), this.ownMetrics(), ...this.sources.map((f) => f())] as never);
     return { contentType: registry.contentType, body: await registry.metrics() };
   }
 

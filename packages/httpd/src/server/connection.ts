@@ -109,8 +109,21 @@ export class Connection {
     ctx.connections.add(this);
   }
 
-  /** Closes now if idle, else after the response in progress. */
-  shutdown(): void {
+  /**
+   * Closes now if idle, else after the response in progress. With `idleGraceMs`
+   * (an upgrade hands the socket to a new primary), a keep-alive client is told
+   * instead: the server is draining, so its next response says `Connection: close`
+   * (RFC 9112 section 9.6) and the connection ends after it; one that sends nothing
+   * within the grace is closed then. That avoids closing a connection just as its
+   * client sends the next request on it, which the client would see as a failure.
+   */
+  shutdown(idleGraceMs = 0): void {
+    if (idleGraceMs > 0) {
+      setTimeout(() => {
+        if (!this.busy && this.buf === null) this.shutdown();
+      }, idleGraceMs).unref();
+      return;
+    }
     this.closing = true;
     if (!this.busy) this.socket.destroy();
   }

@@ -127,11 +127,14 @@ export class HttpServer {
     }
   }
 
-  /** Stops accepting, closes idle connections, lets running responses finish for up to `timeoutMs`, then cuts the rest. */
-  drain(timeoutMs: number): Promise<void> {
+  /**
+   * Stops accepting, closes idle connections, lets running responses finish for up to `timeoutMs`, then cuts the rest.
+   * `idleGraceMs`: keep-alive connections get one more response, with `Connection: close` (see Connection.shutdown).
+   */
+  drain(timeoutMs: number, idleGraceMs = 0): Promise<void> {
     this.isDraining = true;
     this.server.close();
-    for (const c of this.ctx.connections) c.shutdown();
+    for (const c of this.ctx.connections) c.shutdown(idleGraceMs);
     return new Promise((resolve) => {
       const deadline = Date.now() + timeoutMs;
       const check = () => {

@@ -15,15 +15,23 @@ export class PrimaryTls {
 
   private constructor(private readonly socket: { handle: SocketHandle; port: number }) {}
 
-  /** Binds --tls-port and records the bound port in `config` (workers build https:// redirects with it). */
-  static async bind(config: HttpdConfig): Promise<PrimaryTls> {
-    const socket = await bindListenSocket(config.host, config.tlsPort!);
+  /**
+   * Binds --tls-port and records the bound port in `config` (workers build https:// redirects with it).
+   * `inherited`: a socket from systemd or an upgrade (cluster/service.ts) to serve instead of binding.
+   */
+  static async bind(config: HttpdConfig, inherited?: { handle: SocketHandle; port: number }): Promise<PrimaryTls> {
+    const socket = inherited ?? (await bindListenSocket(config.host, config.tlsPort!));
     config.tlsPort = socket.port;
     return new PrimaryTls(socket);
   }
 
   get port(): number {
     return this.socket.port;
+  }
+
+  /** The listening descriptor, handed to a new primary by an upgrade. */
+  get fd(): number {
+    return (this.socket.handle as SocketHandle & { fd: number }).fd;
   }
 
   /** Starts rotating the keys; `tellAll` sends a message to every live worker. */

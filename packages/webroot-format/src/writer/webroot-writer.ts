@@ -16,6 +16,7 @@ import { rulesDigest } from '../rules/digest.js';
 import { rulesProblem } from '../rules/validate.js';
 import { NO_RULES, type SiteRules } from '../rules/types.js';
 import { forgetTemporary, removeTemporary, temporaryPathFor } from './temp-files.js';
+import { syncDirectory, writeAllAt } from '../fs-sync.js';
 
 const COPY_CHUNK = 4 << 20;
 /**
@@ -64,11 +65,6 @@ export interface ObjectSink {
   write(chunk: Buffer): void;
   commit(): ObjectRef;
   abort(): void;
-}
-
-function writeAll(fd: number, buf: Buffer, position: number): void {
-  let done = 0;
-  while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done, position + done);
 }
 
 /**
@@ -126,7 +122,7 @@ export class WebrootWriter {
     if (existing) return existing;
     if (bytes.length >= WRITE_BUFFER) {
       this.flush();
-      writeAll(this.fd, bytes, this.dataStart + this.dataLength);
+      writeAllAt(this.fd, bytes, this.dataStart + this.dataLength);
     } else {
       if (this.pendingLength + bytes.length > WRITE_BUFFER) this.flush();
       this.pending ??= Buffer.allocUnsafe(WRITE_BUFFER);
@@ -139,7 +135,7 @@ export class WebrootWriter {
   /** Writes the gathered small objects out. */
   private flush(): void {
     if (this.pendingLength === 0) return;
-    writeAll(this.fd, this.pending!.subarray(0, this.pendingLength), this.dataStart + this.dataLength - this.pendingLength);
+    writeAllAt(this.fd, this.pending!.subarray(0, this.pendingLength), this.dataStart + this.dataLength - this.pendingLength);
     this.pendingLength = 0;
   }
 
@@ -157,7 +153,7 @@ export class WebrootWriter {
     };
     return {
       write: (chunk) => {
-        writeAll(this.fd, chunk, this.dataStart + start + length);
+        writeAllAt(this.fd, chunk, this.dataStart + start + length);
         hasher.update(chunk);
         length += chunk.length;
       },
@@ -227,14 +223,14 @@ export class WebrootWriter {
         }
         if (image.length > newStart) throw new Error('internal: the index outgrew its reserved space twice');
       }
-      writeAll(this.fd, image, 0);
+      writeAllAt(this.fd, image, 0);
       // The gap between index and data stays a hole: zeros, and SQLite never reads it.
       fs.ftruncateSync(this.fd, this.dataStart + this.dataLength);
       fs.fsyncSync(this.fd);
       fs.closeSync(this.fd);
       fs.renameSync(this.tempPath, this.dest);
       forgetTemporary(this.tempPath);
-      this.syncDirectory();
+      syncDirectory(path.dirname(this.dest));
       return {
         file: this.dest,
         size: this.dataStart + this.dataLength,
@@ -328,23 +324,10 @@ export class WebrootWriter {
       const from = end - n;
       let got = 0;
       while (got < n) got += fs.readSync(this.fd, buf, got, n - got, this.dataStart + from + got);
-      writeAll(this.fd, buf.subarray(0, n), newStart + from);
+      writeAllAt(this.fd, buf.subarray(0, n), newStart + from);
       end = from;
     }
     this.dataStart = newStart;
-  }
-
-  private syncDirectory(): void {
-    try {
-      const dirFd = fs.openSync(path.dirname(this.dest), 'r');
-      try {
-        fs.fsyncSync(dirFd);
-      } finally {
-        fs.closeSync(dirFd);
-      }
-    } catch {
-      // Some filesystems refuse fsync on a directory; the rename itself is still atomic.
-    }
   }
 
   private closeTemp(): void {
