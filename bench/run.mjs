@@ -3,7 +3,7 @@
 // nginx (when installed) in one run, interleaved, on 127.0.0.1, bounded in time.
 // Options: --mode single|machine|both  --reps N  --seconds S  --quick
 //          --skip-http --skip-memory --skip-mkroot --servers a,b,c --scenarios 1m,20m,...
-// Large sites (10k / 100k / 1M generated files): node bench/large.mjs (see bench/README.md).
+//          --large [--large-sizes 10000,100000,1000000]: also the large-site scenarios (bench/large.mjs)
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -298,6 +298,11 @@ function mkrootBench() {
 if (!flag('--skip-http')) await httpBench();
 if (!flag('--skip-memory')) await memoryBench();
 if (!flag('--skip-mkroot')) mkrootBench();
+if (flag('--large')) {
+  // The large-site scenarios (issue 15): their own script, since the 1M-file tree takes minutes to make once.
+  const r = spawnSync(process.execPath, [path.join(here, 'large.mjs'), ...(opt('--large-sizes', undefined) ? ['--sizes', opt('--large-sizes')] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 7200_000 });
+  for (const line of (r.stdout ?? '').split('\n')) out(line);
+}
 
 const resultsDir = path.join(here, 'results');
 fs.mkdirSync(resultsDir, { recursive: true });

@@ -99,7 +99,7 @@ export function createProgram(): Command {
     .option('--redirect-http', 'answer plain-HTTP requests for hosts with a certificate with 308 to https:// (path and query kept)')
     .addOption(new Option('--hsts <seconds>', 'send Strict-Transport-Security: max-age=SECONDS on HTTPS responses').argParser(integer('--hsts', 0, 2 ** 31 - 1)))
     .addOption(new Option('--drain-timeout <s>', 'on SIGTERM, how long running responses may take to finish').default(10_000, '10').argParser(seconds('--drain-timeout')))
-    .option('--follow <spec>', 'follow a release channel: host=H,manifest=URL,key=FILE.pub|BASE64[,interval=10s][,timeout=30s][,preview=SUFFIX|off] (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
+    .option('--follow <spec>', 'follow a release channel: host=H,manifest=URL,key=KEY.pub, and optionally interval=10s, timeout=30s, preview=SUFFIX|off (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
     .option('--releases <DIR>', 'where followed releases are kept, one directory per host')
     .option('--keep <N>', `releases kept per followed host (default: ${FOLLOW_DEFAULTS.keep})`)
     .option('--status <[HOST:]PORT>', 'serve GET /status (which release each host serves) on HOST:PORT, loopback by default')
@@ -123,6 +123,8 @@ export function createProgram(): Command {
         // The deploy flags apply with a configuration file too (the file has no follow keys yet).
         const deploy = deployConfig(opts as Parameters<typeof deployConfig>[0], fromFile.vhostsDir);
         if ('error' in deploy) fail(deploy.error);
+        // Like the other flags, they hold on every reload (which reads the file with the overrides on top).
+        fromFile.overrides = { ...fromFile.overrides, ...deploy };
         return start(Object.assign(fromFile, deploy));
       }
       if (vhostsDir === undefined) fail('give VHOSTS_DIR, or a configuration file with --config FILE (see: httpd --help)');

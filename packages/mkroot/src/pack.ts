@@ -69,6 +69,7 @@ export interface PackSummary {
 }
 
 interface Variants { list: { encoding: Encoding; object: ObjectRef }[] }
+const NO_VARIANTS: Variants = Object.freeze({ list: Object.freeze([]) as unknown as Variants['list'] });
 
 /** Variants reusable from an older webroot, by identity hash (hex). */
 function reusableVariants(old: Webroot): Map<string, { mime: string; variants: { encoding: Encoding; bytes: () => Buffer }[] }> {
@@ -199,7 +200,6 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
       summary.compressionSavings += size - smallest;
     };
 
-    const records: { file: FoundFile; mtimeMs: number; mime: string; object: ObjectRef; variants: Variants }[] = [];
     for (const file of files) {
       let object: ObjectRef;
       let mime: string;
@@ -232,8 +232,9 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
       const key = object.hash.toString('hex');
       let variants = variantsByHash.get(key);
       if (!variants) {
-        variants = { list: [] };
-        if (compress && isCompressible(mime)) {
+        // Nothing is ever added to NO_VARIANTS: one shared empty list instead of one per file.
+        variants = compress && isCompressible(mime) ? { list: [] } : NO_VARIANTS;
+        if (variants !== NO_VARIANTS) {
           variantsByHash.set(key, variants);
           const previous = reusable.get(key);
           const reuse = previous !== undefined && previous.mime === mime ? previous : undefined;
@@ -252,22 +253,15 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
           }
         }
       }
-      // (an earlier file with the same bytes already owns `variants`: they serve this one too)
-      records.push({ file, mtimeMs, mime, object, variants });
+      // (an earlier file with the same bytes already owns `variants`: they serve this one too.)
+      // Added now, not kept in a list of per-file records until the end: `variants.list` is
+      // the array storeOldest fills in later, and the writer reads it only in finish().
+      writer.addFile({ path: file.sitePath, mtime: Math.floor(mtimeMs / 1000), mime, object, variants: variants.list });
     }
     while (pending.length > 0) await storeOldest();
 
     for (const entry of found) {
       if (entry.kind === 'directory') writer.addDirectory(entry.sitePath, Math.floor(entry.mtimeMs / 1000));
-    }
-    for (const r of records) {
-      writer.addFile({
-        path: r.file.sitePath,
-        mtime: Math.floor(r.mtimeMs / 1000),
-        mime: r.mime,
-        object: r.object,
-        variants: r.variants.list,
-      });
     }
     const result = writer.finish({ generator: GENERATOR, created: options.created ?? createdDefault(found) });
     return {

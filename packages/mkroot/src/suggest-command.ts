@@ -17,8 +17,9 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The command `word` was probably meant to be, or undefined when none is
- * close: at most 2 edits, and fewer than half the letters of the command.
- * Ties go to the command listed first.
+ * close: one edit (a transposition counts as one). Two edits took site
+ * directory names for commands (`public` is two from `publish`). Ties go to
+ * the command listed first.
  */
 export function suggestCommand(word: string, commands: readonly string[]): string | undefined {
   let best: string | undefined;
@@ -27,7 +28,7 @@ export function suggestCommand(word: string, commands: readonly string[]): strin
   for (const c of commands) {
     const dist = editDistance(w, c);
     if (dist === 0) return c;
-    if (dist <= 2 && dist * 2 < Math.max(c.length, 2) + 1 && dist < bestDistance) {
+    if (dist === 1 && dist < bestDistance) {
       best = c;
       bestDistance = dist;
     }

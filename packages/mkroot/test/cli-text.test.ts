@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { escapeControls } from '../src/escape-text.js';
 import { editDistance, suggestCommand } from '../src/suggest-command.js';
 
-const COMMANDS = ['build', 'ls', 'cat', 'info', 'verify', 'diff', 'help'];
+const COMMANDS = ['build', 'ls', 'cat', 'info', 'verify', 'diff', 'rules', 'test-rules', 'keygen', 'publish', 'status', 'help'];
 
 describe('suggestCommand: the nearest command for a mistyped first word', () => {
   it.each([
@@ -18,7 +18,8 @@ describe('suggestCommand: the nearest command for a mistyped first word', () => 
     ['dif', 'diff'],
     ['LS', 'ls'],
     ['site', undefined],
-    ['public', undefined],
+    ['public', undefined], // two edits from publish: a site directory, not a typo
+    ['publsh', 'publish'],
     ['releases', undefined],
     ['x', undefined],
     ['abcd', undefined],

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -175,5 +176,24 @@ describe('a large index is checked row by row as it is read, and whole by verify
     } finally {
       w.close();
     }
+  });
+});
+
+describe('out of descriptors', () => {
+  it('an index connection that cannot get a descriptor is WEBROOT_UNREADABLE, not a corrupt file', () => {
+    // In a child with a low descriptor limit: use up all but one, so the reader's own open succeeds and SQLite's fails.
+    const file = writeSite(path.join(tmp(), 'fds.webroot'), ['/a']);
+    const dist = new URL('../dist/index.js', import.meta.url).href;
+    const script = `
+      const fs = require('node:fs');
+      import(${JSON.stringify(dist)}).then(({ openWebroot }) => {
+        openWebroot(${JSON.stringify(file)}).close(); // as in a running server: SQLite's native module is loaded
+        const held = [];
+        try { for (;;) held.push(fs.openSync('/dev/null', 'r')); } catch {}
+        fs.closeSync(held.pop());
+        try { openWebroot(${JSON.stringify(file)}); console.log('opened'); } catch (e) { console.log(e.code + ' ' + e.message); }
+      });`;
+    const r = spawnSync('bash', ['-c', 'ulimit -n 64 && exec "$0" -e "$1"', process.execPath, script], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.stdout.trim()).toMatch(/^WEBROOT_UNREADABLE .*fds\.webroot: cannot open its index .*out of file descriptors/);
   });
 });

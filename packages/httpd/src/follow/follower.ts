@@ -8,11 +8,11 @@ import {
   releaseFileName,
   syncDirectory,
   verifyManifest,
-  writeFileAtomically,
   type SignedManifest,
 } from '@webroot/format/manifest';
 import { errorFields, type Logger } from '../log.js';
-import { decideManifest, REFUSAL_REASONS, type FollowedState, type RefusalReason } from './decide-manifest.js';
+import { decideManifest, REFUSAL_REASONS, type RefusalReason } from './decide-manifest.js';
+import { EMPTY_STATE, loadFollowState, saveFollowState, type SavedState } from './follow-state.js';
 import { downloadRelease } from './download-release.js';
 import type { FollowSpec } from './follow-options.js';
 import { isOpenByAny } from './open-files.js';
@@ -45,13 +45,6 @@ export interface FollowerStatus {
   downloads: { completed: number; resumed: number; bytes: number };
 }
 
-interface SavedState extends FollowedState {
-  /** Releases on disk, in the order they were fetched. */
-  fetched: string[];
-  /** ETag of the manifest response last handled (accepted, unchanged or refused), for If-None-Match. */
-  etag: string | null;
-}
-
 const MAX_MANIFEST_BYTES = 64 * 1024;
 const MAX_HISTORY = 100;
 
@@ -67,7 +60,7 @@ type FetchResult = { kind: 'ok' } | { kind: 'refused'; reason: RefusalReason; de
 export class Follower {
   private readonly dir: string;
   private readonly stateFile: string;
-  private state: SavedState = { accepted: null, served: [], fetched: [], etag: null };
+  private state: SavedState = { ...EMPTY_STATE };
   private readonly status_: FollowerStatus;
   private timer?: NodeJS.Timeout;
   private readonly abort = new AbortController();
@@ -323,27 +316,14 @@ export class Follower {
   }
 
   private loadState(): void {
-    let text: string;
     try {
-      text = fs.readFileSync(this.stateFile, 'utf8');
-    } catch {
-      return;
-    }
-    try {
-      const s = JSON.parse(text) as SavedState;
-      const accepted = s.accepted ? parseManifest(JSON.stringify({ format: 'webroot-manifest/1', ...s.accepted }), this.stateFile) : null;
-      this.state = {
-        accepted,
-        served: Array.isArray(s.served) ? s.served.filter((d) => typeof d === 'string') : [],
-        fetched: Array.isArray(s.fetched) ? s.fetched.filter((d) => typeof d === 'string' && fs.existsSync(this.releasePath(d))) : [],
-        etag: typeof s.etag === 'string' ? s.etag : null,
-      };
+      this.state = loadFollowState(this.stateFile, (d) => fs.existsSync(this.releasePath(d)));
     } catch (err) {
       this.deps.log.log('warn', 'follow-state-unreadable', { host: this.spec.host, file: this.stateFile, ...errorFields(err), starting: 'fresh' });
     }
   }
 
-  private async saveState(): Promise<void> {
-    await writeFileAtomically(this.stateFile, `${JSON.stringify(this.state, null, 2)}\n`);
+  private saveState(): Promise<void> {
+    return saveFollowState(this.stateFile, this.state);
   }
 }

@@ -1,4 +1,4 @@
-import { WebrootError, compileRules, headerFields, pathSegments, type CompiledRules, type Entry, type Field, type SiteIndex, type Webroot } from '@webroot/format';
+import { WebrootError, headerFields, pathSegments, type CompiledRules, type Entry, type Field, type SiteIndex, type Webroot } from '@webroot/format';
 
 /** Distinct request paths whose `_headers` fields are kept per site (then the memo starts over). */
 const FIELD_MEMO_ENTRIES = 4096;
@@ -32,7 +32,7 @@ export const LISTING_CACHE_ENTRIES = 64;
  */
 export class Site {
   readonly kind = 'site';
-  /** The webroot's rules, compiled once when it is loaded (before it can replace the old version). */
+  /** The webroot's rules, compiled once when it is opened (before it can replace the old version). */
   readonly rules: CompiledRules;
   /** What the rules evaluator reads of the index. */
   readonly index: SiteIndex;
@@ -49,7 +49,7 @@ export class Site {
     compiled?: CompiledRules,
   ) {
     try {
-      this.rules = compiled ?? compileRules(webroot.rules);
+      this.rules = compiled ?? webroot.compiledRules;
     } catch (err) {
       webroot.close();
       throw new WebrootError('WEBROOT_CORRUPT_INDEX', `${webroot.file}: bad site rules (${(err as Error).message})`, webroot.file, { cause: err });
@@ -63,7 +63,7 @@ export class Site {
    * serializers cache header blocks by the identity of `extra`, so a fresh
    * array per request would rebuild every response head.
    */
-  headerFields(host: string, path: string): readonly Field[] {
+  readonly headerFields = (host: string, path: string): readonly Field[] => {
     const key = this.hostHeaders ? `${host}\n${path}` : path;
     let fields = this.fieldMemo.get(key);
     if (fields === undefined) {
@@ -72,7 +72,7 @@ export class Site {
       this.fieldMemo.set(key, fields);
     }
     return fields;
-  }
+  };
 
   /**
    * Entries directly inside directory `dir` ('/' or '/a/b'), in path order:

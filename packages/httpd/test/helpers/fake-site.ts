@@ -1,4 +1,4 @@
-import { NO_RULES, comparePaths, type Entry, type FileEntry, type StoredObject, type Webroot } from '@webroot/format';
+import { NO_RULES, compileRules, comparePaths, type Entry, type FileEntry, type StoredObject, type Webroot } from '@webroot/format';
 import type { RequestInfo } from '../../src/http/response.js';
 import { Site } from '../../src/vhosts/site.js';
 
@@ -36,7 +36,7 @@ export function fakeSite(entries: FileEntry[], name = '__default__'): Site {
   }
   const parentOf = (p: string) => p.slice(0, p.lastIndexOf('/')) || '/';
   const children = (dir: string) => [...map.values()].filter((e) => e.path !== '/' && parentOf(e.path) === dir).sort((a, b) => comparePaths(a.path, b.path));
-  const webroot = { file: `${name}.webroot`, rules: NO_RULES, lookup: (p: string) => map.get(p), all: () => [...map.values()], children, close: () => {} } as unknown as Webroot;
+  const webroot = { file: `${name}.webroot`, rules: NO_RULES, compiledRules: compileRules(NO_RULES), lookup: (p: string) => map.get(p), all: () => [...map.values()], children, close: () => {} } as unknown as Webroot;
   return new Site(name, webroot);
 }
 

@@ -3,7 +3,7 @@
  * what a webroot's compiled rules are and what they decide. test-rules runs
  * `evaluateRules`, the function httpd runs for every request.
  */
-import { compileRules, evaluateRules, type Field, type HeaderBlock, type RedirectRule, type RuleDecision, type SiteRules, type Webroot } from '@webroot/format';
+import { evaluateRules, type Field, type HeaderBlock, type RedirectRule, type RuleDecision, type SiteRules, type Webroot } from '@webroot/format';
 import { MkrootError } from '../errors.js';
 
 export interface ListedRules {
@@ -84,7 +84,7 @@ function describeDecision(d: RuleDecision): Omit<RuleTest, 'url' | 'fields'> {
 }
 
 export function testRules(w: Webroot, urls: readonly string[], options: { autoindex?: boolean } = {}): RuleTest[] {
-  const compiled = compileRules(w.rules);
+  const compiled = w.compiledRules;
   const index = { kindOf: (p: string) => w.lookup(p)?.kind };
   return urls.map((url) => {
     const req = parseUrl(url);

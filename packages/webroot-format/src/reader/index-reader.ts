@@ -56,7 +56,6 @@ export class IndexReader {
   /** Objects by id, so entries sharing bytes share one StoredObject while both are cached. */
   private readonly objectCache: BoundedCache<number, StoredObject>;
   private readonly entryByPath: Database.Statement;
-  private readonly variantsOf: Database.Statement;
   private readonly entryPage: Database.Statement;
   private readonly variantRange: Database.Statement;
   private readonly childScan: Database.Statement;
@@ -73,8 +72,16 @@ export class IndexReader {
     this.entryCache = new BoundedCache(cacheEntries);
     this.objectCache = new BoundedCache(cacheEntries);
     // Preparing checks the schema: a missing table or column fails here, on open.
-    this.entryByPath = db.prepare(`${ENTRY_SELECT} WHERE e.path = ?`).raw();
-    this.variantsOf = db.prepare(`${VARIANT_SELECT} WHERE v.path = ?`).raw();
+    // One statement per lookup, variants joined in (one row each, or one row of NULLs):
+    // each better-sqlite3 call has a fixed cost, and a second statement per file doubled it.
+    this.entryByPath = db
+      .prepare(
+        `SELECT e.path, e.kind, e.mtime, e.mime, ${OBJECT_COLUMNS('o')}, v.encoding, ${OBJECT_COLUMNS('vo')}
+         FROM entries e LEFT JOIN objects o ON o.id = e.object_id
+         LEFT JOIN variants v ON v.path = e.path LEFT JOIN objects vo ON vo.id = v.object_id
+         WHERE e.path = ?`,
+      )
+      .raw();
     this.entryPage = db.prepare(`${ENTRY_SELECT} WHERE e.path > ? ORDER BY e.path LIMIT ${PAGE}`).raw();
     this.variantRange = db.prepare(`${VARIANT_SELECT} WHERE v.path > ? AND v.path <= ?`).raw();
     this.childScan = db.prepare(`SELECT path FROM entries WHERE path >= ? AND path < ? ORDER BY path LIMIT ${PAGE}`).pluck();
@@ -85,11 +92,12 @@ export class IndexReader {
     const cached = this.entryCache.get(path);
     if (cached !== undefined) return cached ?? undefined;
     if (this.entryCache.has(path)) return undefined;
-    const row = this.entryByPath.get(path) as EntryRow | undefined;
+    const rows = this.entryByPath.all(path) as [...EntryRow, string | null, ...ObjectColumns][];
     let entry: Entry | null = null;
-    if (row !== undefined) {
-      const variants = row[1] === 'file' ? (this.variantsOf.all(path) as VariantRow[]) : [];
-      entry = this.toEntry(row, variants);
+    if (rows.length > 0) {
+      const variants: VariantRow[] = [];
+      for (const r of rows) if (r[9] !== null) variants.push([path, r[9], ...(r.slice(10) as ObjectColumns)]);
+      entry = this.toEntry(rows[0]!.slice(0, 9) as EntryRow, variants);
     }
     this.entryCache.set(path, entry);
     return entry ?? undefined;

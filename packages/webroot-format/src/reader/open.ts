@@ -138,6 +138,10 @@ function connectIndex(fd: number, dbLength: number, file: string): Database.Data
     return new Database(image, { readonly: true });
   } catch (err) {
     if (err instanceof WebrootError) throw err;
+    if ((err as { code?: string }).code === 'SQLITE_CANTOPEN') {
+      // Not the file's fault: the connection could not get a descriptor of its own.
+      throw new WebrootError('WEBROOT_UNREADABLE', `${file}: cannot open its index (${(err as Error).message}); is the process out of file descriptors?`, file, { cause: err });
+    }
     throw new WebrootError('WEBROOT_CORRUPT_INDEX', `${file}: the index is not a readable SQLite database (${(err as Error).message})`, file, { cause: err });
   }
 }
@@ -198,7 +202,7 @@ export function openWebroot(file: string, options: OpenOptions = {}): Webroot {
       ino: stat.ino,
       size: stat.size,
       mtimeMs: stat.mtimeMs,
-    }, rules.rules, rules.digest);
+    }, rules.rules, rules.digest, rules.compiled);
   } catch (err) {
     fs.closeSync(fd);
     throw err;

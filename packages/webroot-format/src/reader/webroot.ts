@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import { HASH_ALGORITHM } from '../constants.js';
 import { WebrootError } from '../errors.js';
 import { rulesDigest } from '../rules/digest.js';
+import { compileRules, type CompiledRules } from '../rules/matcher.js';
 import { NO_RULES, type SiteRules } from '../rules/types.js';
 import type { IndexReader } from './index-reader.js';
 import { RangeReadStream, type RangeStreamOptions } from './range-stream.js';
@@ -38,6 +39,7 @@ export class Webroot {
     readonly rules: SiteRules = NO_RULES,
     /** meta rules_sha256, checked by verify(). */
     private readonly rulesSha256?: string,
+    private compiled?: CompiledRules,
   ) {}
 
   /**
@@ -76,6 +78,11 @@ export class Webroot {
   /** The number of entries (the meta table's count; `verify` checks it against the index). */
   get size(): number {
     return this.meta.entryCount;
+  }
+
+  /** The rules compiled into a matcher (checked when the file was opened; compiled here for a Webroot made by hand). */
+  get compiledRules(): CompiledRules {
+    return (this.compiled ??= compileRules(this.rules));
   }
 
   get isClosed(): boolean {

@@ -8,8 +8,9 @@
  * with a placeholder or is `/*`. The candidates of a request are merged back
  * into file order, so the first match is the first in the file.
  */
-import { exactKey, matchPattern, parsePathPattern, pathSegments, type PathPattern } from './pattern.js';
+import { exactKey, parsePathPattern, type PathPattern } from './pattern.js';
 import type { HeaderBlock, RedirectRule, SiteRules } from './types.js';
+import { rulesProblem } from './validate.js';
 
 interface Table {
   readonly exact: Map<string, number[]>;
@@ -76,14 +77,12 @@ export interface CompiledRules {
   readonly empty: boolean;
 }
 
-/** Compiles a site's rules; throws an Error naming the first bad pattern. Pure: same rules, same tables. */
+/** Compiles a site's rules, checking them all (rulesProblem); throws an Error naming the first bad one. Pure: same rules, same tables. */
 export function compileRules(rules: SiteRules): CompiledRules {
-  return {
-    rules,
-    redirects: compilePatterns(rules.redirects.map((r: RedirectRule) => ({ pattern: r.from, host: r.host, line: r.line }))),
-    headers: compilePatterns(rules.headers.map((h: HeaderBlock) => ({ pattern: h.pattern, host: h.host, line: h.line }))),
-    empty: rules.redirects.length === 0 && rules.headers.length === 0,
-  };
+  const redirects = compilePatterns(rules.redirects.map((r: RedirectRule) => ({ pattern: r.from, host: r.host, line: r.line })));
+  const headers = compilePatterns(rules.headers.map((h: HeaderBlock) => ({ pattern: h.pattern, host: h.host, line: h.line })));
+  const problem = rulesProblem(rules, { redirects: redirects.patterns, headers: headers.patterns });
+  if (problem !== undefined) throw new Error(problem);
+  return { rules, redirects, headers, empty: rules.redirects.length === 0 && rules.headers.length === 0 };
 }
 
-export { matchPattern, pathSegments };

@@ -4,7 +4,7 @@
  * undefined. mkroot reports problems with a line and a fix before this runs;
  * this guards against a file written by something else.
  */
-import { PLACEHOLDER_NAME, parsePathPattern, targetPlaceholders } from './pattern.js';
+import { PLACEHOLDER_NAME, parsePathPattern, targetPlaceholders, type PathPattern } from './pattern.js';
 import { RULE_LIMITS, RULE_STATUSES, SERVER_OWNED_FIELDS, TRAILING_SLASH_POLICIES, type SiteRules } from './types.js';
 
 /** RFC 9110 section 5.6.2: a field name is a token. */
@@ -13,12 +13,14 @@ export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 export const FIELD_VALUE = /^(?:[\x21-\x7e](?:[\x20-\x7e\t]*[\x21-\x7e])?)?$/;
 const HOST = /^[a-z0-9.-]+$/;
 
-export function rulesProblem(r: SiteRules): string | undefined {
+/** `parsed`: the patterns already parsed (by compileRules), in the order of the rules, so they are not parsed twice. */
+export function rulesProblem(r: SiteRules, parsed?: { redirects: readonly PathPattern[]; headers: readonly PathPattern[] }): string | undefined {
   if (r.redirects.length > RULE_LIMITS.redirects) return `${r.redirects.length} redirect rules (at most ${RULE_LIMITS.redirects})`;
   if (r.headers.length > RULE_LIMITS.headerBlocks) return `${r.headers.length} header blocks (at most ${RULE_LIMITS.headerBlocks})`;
   if (typeof r.options.cleanUrls !== 'boolean' || !TRAILING_SLASH_POLICIES.includes(r.options.trailingSlash)) return 'malformed build options';
-  for (const x of r.redirects) {
-    const p = parsePathPattern(x.from);
+  for (let i = 0; i < r.redirects.length; i++) {
+    const x = r.redirects[i]!;
+    const p = parsed?.redirects[i] ?? parsePathPattern(x.from);
     if ('error' in p) return `redirect rule of line ${x.line}: ${p.error}`;
     if (!(RULE_STATUSES as readonly number[]).includes(x.status)) return `redirect rule of line ${x.line}: status ${x.status}`;
     if (x.host !== undefined && !HOST.test(x.host)) return `redirect rule of line ${x.line}: host ${JSON.stringify(x.host)}`;
@@ -33,8 +35,9 @@ export function rulesProblem(r: SiteRules): string | undefined {
     for (const name of targetPlaceholders(x.to)) if (!bound.has(name)) return `redirect rule of line ${x.line}: :${name} is not bound`;
     if (x.status === 200 && !x.to.startsWith('/')) return `redirect rule of line ${x.line}: a rewrite to ${x.to}`;
   }
-  for (const h of r.headers) {
-    const p = parsePathPattern(h.pattern);
+  for (let i = 0; i < r.headers.length; i++) {
+    const h = r.headers[i]!;
+    const p = parsed?.headers[i] ?? parsePathPattern(h.pattern);
     if ('error' in p) return `header block of line ${h.line}: ${p.error}`;
     if (h.host !== undefined && !HOST.test(h.host)) return `header block of line ${h.line}: host ${JSON.stringify(h.host)}`;
     for (const op of h.ops) {
