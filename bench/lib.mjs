@@ -110,11 +110,11 @@ export function head(port, target) {
 const UNITS = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 };
 
 /** Runs wrk; returns { rps, bytesPerSec, errors }. */
-export function runWrk({ port, target, seconds, threads, connections, headers = [], script, scriptArgs = [], cpu }) {
+export function runWrk({ port, target, seconds, threads, connections, headers = [], script, scriptArgs = [], cpu, scheme = 'http' }) {
   const args = ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--timeout', '10s'];
   for (const h of headers) args.push('-H', h);
   if (script) args.push('-s', script);
-  args.push(`http://127.0.0.1:${port}${target}`);
+  args.push(`${scheme}://127.0.0.1:${port}${target}`);
   if (script) args.push('--', ...scriptArgs);
   const wrk = cpu !== undefined ? ['taskset', '-c', String(cpu), 'wrk', ...args] : ['wrk', ...args];
   // Through bash, whose `times` reports the CPU its children used: what the load generator itself costs.

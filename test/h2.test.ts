@@ -218,6 +218,40 @@ describe.skipIf(skip !== undefined).each([
 if (!has('curl')) console.log('h2.test.ts: the curl --http2 case is skipped: curl is not installed (.ci/apt.d/tls.txt lists it)');
 if (!has('nghttp')) console.log('h2.test.ts: the nghttp case is skipped: nghttp is not installed (apt-get install nghttp2-client)');
 
+describe.skipIf(skip !== undefined)('HTTP/2 in the access log', () => {
+  it('each stream is one line, with protocol HTTP/2.0, in the combined and json formats', async () => {
+    for (const format of ['combined', 'json'] as const) {
+      const file = path.join(tmpDir('h2-log-'), 'access.log');
+      const conf = path.join(tmpDir('h2-conf-'), 'httpd.toml');
+      fs.writeFileSync(conf, `vhosts = ${JSON.stringify(fx.vhosts)}\nworkers = 1\n[[listen]]\naddress = "127.0.0.1:0"\n[access_log]\npath = ${JSON.stringify(file)}\nformat = "${format}"\n`);
+      const srv = await startHttpd(fx.vhosts, ['--config', conf, '--tls-port', '0', '--certs', certs]);
+      const session = await h2Connect(srv.tlsPort!);
+      try {
+        await h2Request(session, 'GET', '/about.html', { 'user-agent': 'h2-test' });
+        await h2Request(session, 'GET', '/no/such/page');
+        const deadline = Date.now() + 5000;
+        let text = '';
+        while (Date.now() < deadline && text.split('\n').filter(Boolean).length < 2) {
+          await new Promise((r) => setTimeout(r, 50));
+          text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+        }
+        const lines = text.split('\n').filter(Boolean);
+        expect(lines).toHaveLength(2);
+        if (format === 'combined') {
+          expect(lines[0]).toContain(`"GET /about.html HTTP/2.0" 200 ${fx.files['/about.html']!.length} "-" "h2-test"`);
+          expect(lines[1]).toContain('"GET /no/such/page HTTP/2.0" 404');
+        } else {
+          const first = JSON.parse(lines[0]!) as Record<string, unknown>;
+          expect(first).toMatchObject({ method: 'GET', path: '/about.html', status: 200, protocol: 'HTTP/2.0', host: 'localhost', user_agent: 'h2-test' });
+        }
+      } finally {
+        session.close();
+        expect(await srv.stop()).toBe(0);
+      }
+    }
+  });
+});
+
 describe.skipIf(skip !== undefined)('HTTP/2 and a swap (DESIGN.md: each stream holds its webroot)', () => {
   it('streams in flight finish on the old webroot; new streams on the same session see the new one', async () => {
     const v1 = noise(4 * 1024 * 1024, 1);

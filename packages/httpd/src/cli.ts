@@ -144,9 +144,11 @@ export function createProgram(): Command {
       if (ioArg !== undefined && !IO_MODES.includes(ioArg as IoMode)) fail(`unknown IO mode '${ioArg}'; choose one of: ${IO_MODES.join(', ')}`);
       if (ioArg !== undefined && opts.io !== undefined && ioArg !== opts.io) fail(`IO mode given twice ('${ioArg}' and --io ${opts.io}); give one`);
       if (opts.config !== undefined && /[\r\n]/.test(String(opts.cacheControl))) fail('--cache-control must not contain line breaks');
+      // The TLS options are command-line options, also next to --config (the file has no TLS keys yet).
+      const tls = tlsOptions(opts);
       if (opts.config !== undefined) {
         // The service options ride with the command line's overrides, so a reload of the file keeps them (and does not report them as changes).
-        const fromFile = configFromFile(opts.config as string, { ...commandLineOverrides(cmd, opts, vhostsDir, ioArg), ...serviceOptions(opts) });
+        const fromFile = configFromFile(opts.config as string, { ...commandLineOverrides(cmd, opts, vhostsDir, ioArg), ...serviceOptions(opts), ...tls });
         // The deploy flags apply with a configuration file too (the file has no follow keys yet).
         const deploy = deployConfig(opts as Parameters<typeof deployConfig>[0], fromFile.vhostsDir);
         if ('error' in deploy) fail(deploy.error);
@@ -159,14 +161,7 @@ export function createProgram(): Command {
       }
       if (vhostsDir === undefined) fail('give VHOSTS_DIR, or a configuration file with --config FILE (see: httpd --help)');
       checkVhostsDir(vhostsDir);
-      const tlsPort = opts.tlsPort as number | undefined;
-      const certsDir = opts.certs as string | undefined;
-      if (tlsPort !== undefined && certsDir === undefined) fail('--tls-port needs --certs CERTS_DIR (the directory of <host>.crt and <host>.key files)');
-      if (certsDir !== undefined && tlsPort === undefined) fail('--certs needs --tls-port PORT (the port to serve HTTPS on, e.g. 8443)');
-      if (opts.redirectHttp && tlsPort === undefined) fail('--redirect-http needs --tls-port and --certs (it redirects to the HTTPS listener)');
-      if (opts.hsts !== undefined && tlsPort === undefined) fail('--hsts needs --tls-port and --certs (the header is sent on HTTPS responses only)');
-      if (certsDir !== undefined) checkVhostsDir(certsDir, 'certificate');
-      const acme = acmeFromFlags(opts, { tls: tlsPort !== undefined, workers: opts.workers as number }, fail);
+      const acme = acmeFromFlags(opts, { tls: tls.tlsPort !== undefined, workers: opts.workers as number }, fail);
       const config: HttpdConfig = {
         vhostsDir,
         io: (opts.io as IoMode | undefined) ?? (ioArg as IoMode | undefined) ?? 'sync',
@@ -184,7 +179,7 @@ export function createProgram(): Command {
         keepAliveTimeoutMs: opts.keepaliveTimeout as number,
         sendTimeoutMs: opts.sendTimeout as number,
         drainTimeoutMs: opts.drainTimeout as number,
-        ...(tlsPort !== undefined ? { tlsPort, certsDir, redirectHttp: Boolean(opts.redirectHttp), hstsSeconds: opts.hsts as number | undefined } : {}),
+        ...tls,
         ...(acme !== undefined ? { acme } : {}),
         ...serviceOptions(opts),
         routes: routesOf(opts.route as string[]),
@@ -198,6 +193,19 @@ export function createProgram(): Command {
       if ('error' in deploy) fail(deploy.error);
       start(Object.assign(config, deploy));
     });
+}
+
+/** --tls-port, --certs, --redirect-http, --hsts: checked together, once (see tls/). */
+function tlsOptions(opts: Record<string, unknown>): Pick<HttpdConfig, 'tlsPort' | 'certsDir' | 'redirectHttp' | 'hstsSeconds'> {
+  const tlsPort = opts.tlsPort as number | undefined;
+  const certsDir = opts.certs as string | undefined;
+  if (tlsPort !== undefined && certsDir === undefined) fail('--tls-port needs --certs CERTS_DIR (the directory of <host>.crt and <host>.key files)');
+  if (certsDir !== undefined && tlsPort === undefined) fail('--certs needs --tls-port PORT (the port to serve HTTPS on, e.g. 8443)');
+  if (opts.redirectHttp && tlsPort === undefined) fail('--redirect-http needs --tls-port and --certs (it redirects to the HTTPS listener)');
+  if (opts.hsts !== undefined && tlsPort === undefined) fail('--hsts needs --tls-port and --certs (the header is sent on HTTPS responses only)');
+  if (certsDir === undefined) return {};
+  checkVhostsDir(certsDir, 'certificate');
+  return { tlsPort, certsDir, redirectHttp: Boolean(opts.redirectHttp), ...(opts.hsts !== undefined ? { hstsSeconds: opts.hsts as number } : {}) };
 }
 
 /** How the process runs as a service (README "Under systemd", "Upgrading httpd itself"): command line only, never from the file. */

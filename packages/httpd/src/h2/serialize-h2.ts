@@ -6,13 +6,17 @@
  * `extra` of a site rule that names one is dropped here.
  */
 import type { OutgoingHttpHeaders } from 'node:http2';
+import type { StoredObject } from '@webroot/format';
 import { formatHttpDate } from '../http/dates.js';
-import type { HttpResponse } from '../http/response.js';
+import type { Field, HttpResponse } from '../http/response.js';
 
 const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
-/** The header block of `res` for `stream.respond`, with `date`. */
-export function h2Headers(res: HttpResponse, date: string): OutgoingHttpHeaders {
+/**
+ * The header block of `res` for `stream.respond`. Without `date`, node:http2
+ * adds its own (`sendDate`, the same IMF-fixdate, formatted once a second).
+ */
+export function h2Headers(res: HttpResponse, date?: string): OutgoingHttpHeaders {
   const h: OutgoingHttpHeaders = { ':status': res.status };
   if (res.location !== undefined) h.location = res.location;
   if (res.allow !== undefined) h.allow = res.allow;
@@ -31,6 +35,33 @@ export function h2Headers(res: HttpResponse, date: string): OutgoingHttpHeaders 
   }
   h['x-content-type-options'] = 'nosniff';
   h.server = 'webroot';
-  h.date = date;
+  if (date !== undefined) h.date = date;
   return h;
+}
+
+interface CachedHeaders {
+  cacheControl: string | undefined;
+  extra: readonly Field[];
+  headers: OutgoingHttpHeaders;
+}
+
+/**
+ * h2Headers (without date) cached for responses that carry a `cacheKey`, as
+ * Http1HeadCache does for HTTP/1.1: reused for the same Cache-Control and the
+ * same `extra` array. `stream.respond` copies the object, so sharing it is safe.
+ */
+export class H2HeadCache {
+  private readonly whole = new WeakMap<StoredObject, CachedHeaders>();
+  private readonly notModified = new WeakMap<StoredObject, CachedHeaders>();
+
+  headers(res: HttpResponse): OutgoingHttpHeaders {
+    const key = res.cacheKey;
+    if (key === undefined) return h2Headers(res);
+    const map = key.kind === 'whole' ? this.whole : this.notModified;
+    const hit = map.get(key.object);
+    if (hit !== undefined && hit.cacheControl === res.cacheControl && hit.extra === res.extra) return hit.headers;
+    const headers = h2Headers(res);
+    map.set(key.object, { cacheControl: res.cacheControl, extra: res.extra, headers });
+    return headers;
+  }
 }

@@ -69,6 +69,8 @@ export interface RequestHead {
   chunked: boolean;
   /** The connection may stay open: HTTP/1.1 without "close", or HTTP/1.0 that asked for keep-alive. */
   keepAlive: boolean;
+  /** Set for a request that did not come as HTTP/1.x ('HTTP/2.0'), for the access log. */
+  protocol?: string;
 }
 
 export type ParseOutcome =

@@ -36,7 +36,7 @@ function quoted(v: string | undefined): string {
 
 /** One line of the combined log format. */
 export function combinedLine(remote: string | undefined, head: RequestHead | null, status: number, bytes: number, when = new Date()): string {
-  const request = head ? `${head.method} ${head.target} HTTP/1.${head.minor}` : '-';
+  const request = head ? `${head.method} ${head.target} ${head.protocol ?? `HTTP/1.${head.minor}`}` : '-';
   return `${remote ?? '-'} - - [${clfTime(when)}] ${quoted(request)} ${status} ${bytes === 0 ? '-' : bytes} ${quoted(head?.headers.referer)} ${quoted(head?.headers['user-agent'])}\n`;
 }
 
@@ -84,7 +84,7 @@ export function jsonLine(r: ResponseRecord, when?: Date): string {
   return (
     `{"time":"${isoTime(when)}","host":${str(host)},"method":${str(head?.method)},` +
     `"path":${str(target === undefined ? undefined : q === -1 ? target : target.slice(0, q))},"query":${str(target === undefined || q === -1 ? undefined : target.slice(q + 1))},` +
-    `"status":${r.status},"bytes":${r.bytes},"duration":${Math.round(r.durationMs * 1000) / 1000},"protocol":${head ? `"HTTP/1.${head.minor}"` : 'null'},` +
+    `"status":${r.status},"bytes":${r.bytes},"duration":${Math.round(r.durationMs * 1000) / 1000},"protocol":${head ? `"${head.protocol ?? `HTTP/1.${head.minor}`}"` : 'null'},` +
     `"remote":${str(r.remote)},"user_agent":${str(head?.headers['user-agent'])},"referer":${str(head?.headers.referer)},"digest":${str(r.site?.webroot.meta.dataSha256)}}\n`
   );
 }
