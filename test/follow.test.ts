@@ -5,7 +5,11 @@ import { digestFile } from '@webroot/format/manifest';
 import { startHttpd, type RunningHttpd } from './helpers/httpd.js';
 import { HTTPD_BIN, MKROOT_BIN } from './helpers/paths.js';
 import { runNode } from './helpers/run.js';
-import { until } from './helpers/until.js';
+import { until as untilWithin } from './helpers/until.js';
+
+// The suite runs two heavy files at a time (one may be compiling better-sqlite3): each wait here is bounded at
+// 40 s, and each download or poll of the node at 10 s, so a saturated CPU slows these tests without failing them.
+const until = <T>(what: string, fn: () => Promise<T | undefined> | T | undefined) => untilWithin(what, fn, 40_000);
 import { getWithHost, startChannelServer, type ChannelServer } from './helpers/channel-server.js';
 import { noise, tmpDir, writeTree } from './helpers/tmp.js';
 
@@ -14,7 +18,7 @@ import { noise, tmpDir, writeTree } from './helpers/tmp.js';
 const mkroot = (args: string[]) => runNode(MKROOT_BIN, args, { timeoutMs: 30_000 });
 
 
-describe('httpd --follow on loopback', () => {
+describe('httpd --follow on loopback', { timeout: 120_000 }, () => {
   let dir: string;
   let channel: string;
   let server: ChannelServer;
@@ -58,7 +62,7 @@ describe('httpd --follow on loopback', () => {
     v1Digest = v1.digest;
     node = await startHttpd(path.join(dir, 'vhosts'), [
       '--workers', '2',
-      '--follow', `host=example.com,manifest=${server.url}example.com.json,key=${key}.pub,interval=300ms,timeout=2s`,
+      '--follow', `host=example.com,manifest=${server.url}example.com.json,key=${key}.pub,interval=300ms,timeout=10s`,
       '--releases', path.join(dir, 'releases'),
       '--keep', '2',
       '--status', '127.0.0.1:0',
@@ -146,7 +150,7 @@ describe('httpd --follow on loopback', () => {
     fs.writeFileSync(file, fs.readFileSync(path.join(dir, 'v3-manifest.json')));
     node = await startHttpd(path.join(dir, 'vhosts'), [
       '--workers', '1',
-      '--follow', `host=example.com,manifest=${server.url}example.com.json,key=${key}.pub,interval=300ms,timeout=2s`,
+      '--follow', `host=example.com,manifest=${server.url}example.com.json,key=${key}.pub,interval=300ms,timeout=10s`,
       '--releases', path.join(dir, 'releases'),
       '--keep', '2',
       '--status', '127.0.0.1:0',
