@@ -12,6 +12,7 @@ import { readClientHello } from '../src/tls/client-hello.js';
 import { httpsRedirect } from '../src/tls/redirect-http.js';
 import { addFields, hstsField } from '../src/tls/response-fields.js';
 import { decodeTicketKeys, newTicketKeys } from '../src/tls/ticket-keys.js';
+import { request } from './helpers/fake-site.js';
 
 describe('certNameOf: what a CERTS_DIR file names', () => {
   it.each([
@@ -113,22 +114,8 @@ describe('readClientHello: the server name before the handshake (RFC 8446 sectio
   ])('%s is not a ClientHello', (_name, bytes) => expect(readClientHello(bytes).kind).toBe('not-tls'));
 });
 
-const req = (over: Partial<RequestInfo>): RequestInfo => ({
-  method: 'GET',
-  target: '/',
-  authority: 'a.test',
-  hostCount: 1,
-  minor: 1,
-  scheme: 'http',
-  acceptEncoding: undefined,
-  range: undefined,
-  ifRange: undefined,
-  ifMatch: undefined,
-  ifNoneMatch: undefined,
-  ifModifiedSince: undefined,
-  ifUnmodifiedSince: undefined,
-  ...over,
-});
+/** A request for a.test (the fake site's request builder with another host). */
+const req = (over: Partial<RequestInfo>): RequestInfo => request('/', { authority: 'a.test', ...over });
 
 describe('httpsRedirect (--redirect-http): 308 from normalised parts (RFC 9110 section 15.4.9)', () => {
   const covers = (h: string) => h === 'a.test' || h.endsWith('.wild.test');
