@@ -85,7 +85,11 @@ export class VhostRegistry {
     try {
       names = fs.readdirSync(this.dir);
     } catch (err) {
-      this.log.log('error', 'vhosts-unreadable', { dir: this.dir, ...errorFields(err) });
+      const code = (err as NodeJS.ErrnoException).code;
+      // Out of descriptors (EMFILE, ENFILE) is the process's state, not the directory's: this rescan is
+      // skipped, every loaded site keeps serving, and the next rescan tries again.
+      if (code === 'EMFILE' || code === 'ENFILE') this.log.log('warn', 'rescan-skipped', { dir: this.dir, ...errorFields(err), retry: 'at the next rescan' });
+      else this.log.log('error', 'vhosts-unreadable', { dir: this.dir, ...errorFields(err) });
       return;
     }
     const { single, ambiguous } = groupEntryNames(names);
