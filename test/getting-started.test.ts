@@ -22,7 +22,9 @@ function startJob(script: string, env: NodeJS.ProcessEnv = {}) {
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : null))));
+  // 'close', not 'exit': the job's output is whole only once every process writing to it (httpd's primary and
+  // workers, behind pnpm exec) has exited, and pnpm may exit on Ctrl-C before httpd has finished draining.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : null))));
   return {
     child,
     output: () => output,
