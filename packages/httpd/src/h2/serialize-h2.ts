@@ -6,9 +6,9 @@
  * `extra` of a site rule that names one is dropped here.
  */
 import type { OutgoingHttpHeaders } from 'node:http2';
-import type { StoredObject } from '@webroot/format';
 import { formatHttpDate } from '../http/dates.js';
-import type { Field, HttpResponse } from '../http/response.js';
+import { RepresentationCache } from '../http/representation-cache.js';
+import type { HttpResponse } from '../http/response.js';
 
 const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
@@ -39,29 +39,16 @@ export function h2Headers(res: HttpResponse, date?: string): OutgoingHttpHeaders
   return h;
 }
 
-interface CachedHeaders {
-  cacheControl: string | undefined;
-  extra: readonly Field[];
-  headers: OutgoingHttpHeaders;
-}
-
 /**
- * h2Headers (without date) cached for responses that carry a `cacheKey`, as
- * Http1HeadCache does for HTTP/1.1: reused for the same Cache-Control and the
- * same `extra` array. `stream.respond` copies the object, so sharing it is safe.
+ * h2Headers (without date) cached per stored representation, as Http1HeadCache
+ * does for HTTP/1.1. `stream.respond` copies the object, so sharing it is safe.
  */
-export class H2HeadCache {
-  private readonly whole = new WeakMap<StoredObject, CachedHeaders>();
-  private readonly notModified = new WeakMap<StoredObject, CachedHeaders>();
+export class H2HeadCache extends RepresentationCache<OutgoingHttpHeaders> {
+  constructor() {
+    super((res) => h2Headers(res));
+  }
 
   headers(res: HttpResponse): OutgoingHttpHeaders {
-    const key = res.cacheKey;
-    if (key === undefined) return h2Headers(res);
-    const map = key.kind === 'whole' ? this.whole : this.notModified;
-    const hit = map.get(key.object);
-    if (hit !== undefined && hit.cacheControl === res.cacheControl && hit.extra === res.extra) return hit.headers;
-    const headers = h2Headers(res);
-    map.set(key.object, { cacheControl: res.cacheControl, extra: res.extra, headers });
-    return headers;
+    return this.get(res);
   }
 }

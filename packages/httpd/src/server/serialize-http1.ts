@@ -5,9 +5,9 @@
  * representation and the configuration alone are cached per stored object:
  * this is the per-object memo that used to live inside the pure steps.
  */
-import type { StoredObject } from '@webroot/format';
 import { formatHttpDate } from '../http/dates.js';
-import type { Field, HttpResponse } from '../http/response.js';
+import { RepresentationCache } from '../http/representation-cache.js';
+import type { HttpResponse } from '../http/response.js';
 import { statusLine } from '../http/status.js';
 
 /** Sent on every response. */
@@ -31,30 +31,13 @@ export function serializeHead(res: HttpResponse): string {
   return s + COMMON_LINES;
 }
 
-interface CachedHead {
-  cacheControl: string | undefined;
-  extra: readonly Field[];
-  text: string;
-}
-
-/**
- * serializeHead with a cache for responses that carry a `cacheKey`. An entry
- * is reused only for the same Cache-Control and the same `extra` array (a
- * configuration reload or other rules make a new one). Keyed weakly by the
- * stored object: a swapped-out webroot's entries go with its objects.
- */
-export class Http1HeadCache {
-  private readonly whole = new WeakMap<StoredObject, CachedHead>();
-  private readonly notModified = new WeakMap<StoredObject, CachedHead>();
+/** serializeHead, cached per stored representation (see RepresentationCache). */
+export class Http1HeadCache extends RepresentationCache<string> {
+  constructor() {
+    super(serializeHead);
+  }
 
   head(res: HttpResponse): string {
-    const key = res.cacheKey;
-    if (key === undefined) return serializeHead(res);
-    const map = key.kind === 'whole' ? this.whole : this.notModified;
-    const hit = map.get(key.object);
-    if (hit !== undefined && hit.cacheControl === res.cacheControl && hit.extra === res.extra) return hit.text;
-    const text = serializeHead(res);
-    map.set(key.object, { cacheControl: res.cacheControl, extra: res.extra, text });
-    return text;
+    return this.get(res);
   }
 }

@@ -1,0 +1,34 @@
+import type { StoredObject } from '@webroot/format';
+import type { Field, HttpResponse } from './response.js';
+
+interface Cached<T> {
+  cacheControl: string | undefined;
+  extra: readonly Field[];
+  value: T;
+}
+
+/**
+ * A serializer's output cached for responses that carry a `cacheKey` (a 200 or
+ * a 304 whose fields depend on one stored representation and the configuration
+ * alone): reused only for the same Cache-Control and the same `extra` array (a
+ * configuration reload or other rules make a new one). Keyed weakly by the
+ * stored object, so a swapped-out webroot's entries go with its objects. The
+ * HTTP/1.1 head and the HTTP/2 header object are each one of these.
+ */
+export class RepresentationCache<T> {
+  private readonly whole = new WeakMap<StoredObject, Cached<T>>();
+  private readonly notModified = new WeakMap<StoredObject, Cached<T>>();
+
+  constructor(private readonly build: (res: HttpResponse) => T) {}
+
+  get(res: HttpResponse): T {
+    const key = res.cacheKey;
+    if (key === undefined) return this.build(res);
+    const map = key.kind === 'whole' ? this.whole : this.notModified;
+    const hit = map.get(key.object);
+    if (hit !== undefined && hit.cacheControl === res.cacheControl && hit.extra === res.extra) return hit.value;
+    const value = this.build(res);
+    map.set(key.object, { cacheControl: res.cacheControl, extra: res.extra, value });
+    return value;
+  }
+}
