@@ -190,6 +190,7 @@ export function acceptWithSharedReads(server: net.Server, onSocket: (socket: net
     // A failed accept goes to Node's own handler, which emits it as the server's 'error'.
     if (!working || err) return original.call(this, err, clientHandle);
     // Assigned once the socket exists; the read callback made before it refers to it.
+    // eslint-disable-next-line prefer-const
     let deliver: ((chunk: Buffer) => void) | undefined;
     let socket: net.Socket;
     try {
