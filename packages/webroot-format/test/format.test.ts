@@ -357,7 +357,7 @@ describe('the writer leaves nothing behind', () => {
     fs.writeFileSync(dest, 'previous version');
     const w = new WebrootWriter(dest);
     w.addObject(HELLO);
-    expect(fs.readdirSync(dir).length).toBe(2); // dest + the temporary file
+    expect(fs.readdirSync(dir).length).toBe(3); // dest, the temporary output and the index being built beside it
     w.abort();
     expect(fs.readdirSync(dir)).toEqual(['site.webroot']);
     expect(fs.readFileSync(dest, 'utf8')).toBe('previous version');

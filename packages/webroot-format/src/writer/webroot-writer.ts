@@ -1,20 +1,11 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import {
-  ALIGNMENT,
-  APPLICATION_ID,
-  ENCODINGS,
-  FORMAT_VERSION,
-  HASH_ALGORITHM,
-  RULES_SCHEMA_SQL,
-  SCHEMA_SQL,
-  type Encoding,
-} from '../constants.js';
+import { ALIGNMENT, HASH_ALGORITHM, type Encoding } from '../constants.js';
 import { rulesDigest } from '../rules/digest.js';
 import { rulesProblem } from '../rules/validate.js';
 import { NO_RULES, type SiteRules } from '../rules/types.js';
+import { IndexBuilder } from './index-builder.js';
 import { forgetTemporary, removeTemporary, temporaryPathFor } from './temp-files.js';
 import { syncDirectory, writeAllAt } from '../fs-sync.js';
 
@@ -27,6 +18,12 @@ const COPY_CHUNK = 4 << 20;
 const WRITE_BUFFER = 1 << 20;
 /** Index space reserved when the caller gives no estimate. */
 const DEFAULT_RESERVE = 64 * 1024;
+
+/** crypto.hash (Node 20.12) is a one-shot digest without a Hash object per call: a million small files each made one. */
+const hashOf: (bytes: Buffer) => Buffer =
+  typeof crypto.hash === 'function'
+    ? (bytes) => crypto.hash(HASH_ALGORITHM, bytes, 'buffer') as unknown as Buffer
+    : (bytes) => crypto.createHash(HASH_ALGORITHM).update(bytes).digest();
 
 const align = (n: number) => Math.ceil(n / ALIGNMENT) * ALIGNMENT;
 
@@ -43,7 +40,10 @@ export interface FileRecord {
   mtime: number;
   mime: string;
   object: ObjectRef;
-  variants: { encoding: Encoding; object: ObjectRef }[];
+  /** Variants of this file alone, already stored. */
+  variants?: readonly { encoding: Encoding; object: ObjectRef }[];
+  /** The file also gets the shared variants of its identity object (`shareVariants`), including ones added after this call. */
+  sharedVariants?: boolean;
 }
 
 export interface FinishOptions {
@@ -81,11 +81,12 @@ export class WebrootWriter {
   private readonly fd: number;
   private dataStart = DEFAULT_RESERVE;
   private dataLength = 0;
-  /** Keyed by the hash as 32 latin1 characters: half the memory of hex keys, a million of them when packing a million files. */
-  private readonly objectsByHash = new Map<string, ObjectRef & { offset: number }>();
-  private readonly objectList: (ObjectRef & { offset: number })[] = [];
-  private readonly files = new Map<string, FileRecord>();
-  private readonly directories = new Map<string, number>();
+  /** Every row of the index goes here as it comes: no per-file record stays in memory (a million of them cost 1.7 GB). */
+  private readonly index: IndexBuilder;
+  private objectCount = 0;
+  private entryCount = 0;
+  /** FORMAT.md data_sha256: the objects' hashes in offset order, which is the order they are stored in. */
+  private readonly regionDigest = crypto.createHash(HASH_ALGORITHM);
   private rules: SiteRules = NO_RULES;
   private openSink = false;
   private done = false;
@@ -102,24 +103,31 @@ export class WebrootWriter {
       forgetTemporary(this.tempPath);
       throw err;
     }
+    try {
+      this.index = new IndexBuilder(dest);
+    } catch (err) {
+      this.closeTemp();
+      throw err;
+    }
   }
 
   /** Leaves `bytes` (rounded up to a page) for the index in front of the data; call before storing any object. */
   reserveIndex(bytes: number): void {
-    if (this.objectList.length > 0) throw new Error('WebrootWriter: reserveIndex after objects were stored');
+    if (this.objectCount > 0) throw new Error('WebrootWriter: reserveIndex after objects were stored');
     this.dataStart = align(Math.max(ALIGNMENT, bytes));
   }
 
   /** The stored object with this SHA-256, if any. */
   findObject(hash: Buffer): ObjectRef | undefined {
-    const found = this.objectsByHash.get(hash.toString('latin1'));
-    return found && { ...found, deduplicated: true };
+    const found = this.index.findObject(hash);
+    return found && { id: found.id, hash, length: found.length, deduplicated: true };
   }
 
   /** Stores `bytes` once: identical content returns the existing object. */
-  addObject(bytes: Buffer, hash = crypto.createHash(HASH_ALGORITHM).update(bytes).digest()): ObjectRef {
+  addObject(bytes: Buffer, hash = hashOf(bytes)): ObjectRef {
     this.assertWritable();
-    const existing = this.findObject(hash);
+    const offset = this.dataLength;
+    const existing = this.record(hash, offset, bytes.length);
     if (existing) return existing;
     if (bytes.length >= WRITE_BUFFER) {
       this.flush();
@@ -130,7 +138,8 @@ export class WebrootWriter {
       bytes.copy(this.pending, this.pendingLength);
       this.pendingLength += bytes.length;
     }
-    return this.record(hash, this.dataLength, bytes.length);
+    this.dataLength = offset + bytes.length;
+    return { id: this.objectCount, hash, length: bytes.length, deduplicated: false };
   }
 
   /** Writes the gathered small objects out. */
@@ -161,12 +170,13 @@ export class WebrootWriter {
       commit: () => {
         end();
         const hash = hasher.digest();
-        const existing = this.findObject(hash);
+        const existing = this.record(hash, start, length);
         if (existing) {
           fs.ftruncateSync(this.fd, this.dataStart + start);
           return existing;
         }
-        return this.record(hash, start, length);
+        this.dataLength = start + length;
+        return { id: this.objectCount, hash, length, deduplicated: false };
       },
       abort: () => {
         end();
@@ -177,14 +187,38 @@ export class WebrootWriter {
 
   addFile(record: FileRecord): void {
     this.assertWritable();
-    this.assertNewPath(record.path);
-    this.files.set(record.path, record);
+    this.assertPath(record.path);
+    if (!this.index.addFile(record.path, record.mtime, record.mime, record.object.id)) this.duplicate(record.path);
+    this.entryCount++;
+    for (const v of record.variants ?? []) this.index.addVariant(record.path, v.encoding, v.object.id);
+    if (record.sharedVariants) this.index.takeSharedVariants(record.path);
   }
 
   addDirectory(dirPath: string, mtime: number): void {
     this.assertWritable();
-    this.assertNewPath(dirPath);
-    this.directories.set(dirPath, mtime);
+    this.assertPath(dirPath);
+    if (!this.index.addDirectory(dirPath, mtime)) this.duplicate(dirPath);
+    this.entryCount++;
+  }
+
+  /**
+   * Gives the identity object `identity` a set of variants shared by every file
+   * added with `sharedVariants` (mkroot's precompression stores them later, once
+   * per content, while files with the same bytes keep coming).
+   */
+  shareVariants(identity: ObjectRef): void {
+    this.assertWritable();
+    this.index.shareVariants(identity.id);
+  }
+
+  hasSharedVariants(identity: ObjectRef): boolean {
+    return this.index.hasSharedVariants(identity.id);
+  }
+
+  /** Adds a stored `object` as the `encoding` variant of `identity` (which shareVariants declared). */
+  addSharedVariant(identity: ObjectRef, encoding: Encoding, object: ObjectRef): void {
+    this.assertWritable();
+    this.index.addSharedVariant(identity.id, encoding, object.id);
   }
 
   /** The site rules to store (format version 2 tables); checked here, so a bad rule never reaches a file. */
@@ -203,28 +237,27 @@ export class WebrootWriter {
     this.assertWritable();
     this.flush();
     this.done = true;
-    const db = new Database(':memory:');
     try {
       // The region digest covers the object hashes in offset order; verify() hashes every
       // object's bytes and checks that the objects tile the region, so no byte goes unchecked.
-      const digest = crypto.createHash(HASH_ALGORITHM);
-      for (const o of this.objectList) digest.update(o.hash);
-      const dataSha256 = digest.digest('hex');
-      let image = this.buildIndex(db, options, this.dataStart, dataSha256);
-      if (image.length > this.dataStart) {
+      const meta = {
+        generator: options.generator,
+        created: options.created,
+        dataOffset: this.dataStart,
+        dataLength: this.dataLength,
+        dataSha256: this.regionDigest.digest('hex'),
+        rulesSha256: rulesDigest(this.rules),
+      };
+      let imageSize = this.index.imageSize(meta, this.entryCount, this.objectCount, this.rules);
+      if (imageSize > this.dataStart) {
         // The estimate was short: move the data region back once, behind a roomier index.
-        const newStart = align(image.length * 2);
+        const newStart = align(imageSize * 2);
         this.moveData(newStart);
-        db.close();
-        const again = new Database(':memory:');
-        try {
-          image = this.buildIndex(again, options, newStart, dataSha256);
-        } finally {
-          again.close();
-        }
-        if (image.length > newStart) throw new Error('internal: the index outgrew its reserved space twice');
+        imageSize = this.index.imageSize({ ...meta, dataOffset: newStart }, this.entryCount, this.objectCount, this.rules);
+        if (imageSize > newStart) throw new Error('internal: the index outgrew its reserved space twice');
       }
-      writeAllAt(this.fd, image, 0);
+      this.index.copyImage(this.fd);
+      this.index.close();
       // The gap between index and data stays a hole: zeros, and SQLite never reads it.
       fs.ftruncateSync(this.fd, this.dataStart + this.dataLength);
       fs.fsyncSync(this.fd);
@@ -236,14 +269,12 @@ export class WebrootWriter {
         file: this.dest,
         size: this.dataStart + this.dataLength,
         dataLength: this.dataLength,
-        objectCount: this.objectList.length,
-        entryCount: this.files.size + this.directories.size,
+        objectCount: this.objectCount,
+        entryCount: this.entryCount,
       };
     } catch (err) {
       this.closeTemp();
       throw err;
-    } finally {
-      if (db.open) db.close();
     }
   }
 
@@ -254,67 +285,13 @@ export class WebrootWriter {
     this.closeTemp();
   }
 
-  private record(hash: Buffer, offset: number, length: number): ObjectRef {
-    const ref = { id: this.objectList.length + 1, hash, length, offset, deduplicated: false };
-    this.objectList.push(ref);
-    this.objectsByHash.set(hash.toString('latin1'), ref);
-    this.dataLength = offset + length;
-    return ref;
-  }
-
-  private buildIndex(db: Database.Database, options: FinishOptions, dataOffset: number, dataSha256: string): Buffer {
-    db.pragma('page_size = 4096');
-    db.pragma(`application_id = ${APPLICATION_ID}`);
-    db.pragma(`user_version = ${FORMAT_VERSION}`);
-    db.exec(SCHEMA_SQL);
-    db.exec(RULES_SCHEMA_SQL);
-    const byPath = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-    db.transaction(() => {
-      const meta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
-      const entryCount = this.files.size + this.directories.size;
-      meta.run('format_version', String(FORMAT_VERSION));
-      meta.run('generator', options.generator);
-      meta.run('created', String(Math.floor(options.created)));
-      meta.run('entry_count', String(entryCount));
-      meta.run('object_count', String(this.objectList.length));
-      meta.run('data_offset', String(dataOffset));
-      meta.run('data_length', String(this.dataLength));
-      meta.run('data_sha256', dataSha256);
-      meta.run('rules_sha256', rulesDigest(this.rules));
-      this.insertRules(db);
-      const obj = db.prepare('INSERT INTO objects (id, hash, offset, length) VALUES (?, ?, ?, ?)');
-      for (const o of this.objectList) obj.run(o.id, o.hash, o.offset, o.length);
-      const entry = db.prepare('INSERT INTO entries (path, kind, mtime, mime, object_id) VALUES (?, ?, ?, ?, ?)');
-      for (const p of [...this.directories.keys()].sort(byPath)) entry.run(p, 'directory', this.directories.get(p), null, null);
-      const variant = db.prepare('INSERT INTO variants (path, encoding, object_id) VALUES (?, ?, ?)');
-      for (const p of [...this.files.keys()].sort(byPath)) {
-        const f = this.files.get(p)!;
-        entry.run(p, 'file', f.mtime, f.mime, f.object.id);
-        for (const v of [...f.variants].sort((a, b) => ENCODINGS.indexOf(a.encoding) - ENCODINGS.indexOf(b.encoding))) {
-          variant.run(p, v.encoding, v.object.id);
-        }
-      }
-    })();
-    db.exec('VACUUM');
-    return db.serialize();
-  }
-
-  /** The rule tables of FORMAT.md section 1.2, rows in file order. */
-  private insertRules(db: Database.Database): void {
-    const r = this.rules;
-    const redirect = db.prepare('INSERT INTO redirect_rules (position, line, source, host, from_path, query, to_target, status, force) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    r.redirects.forEach((x, i) =>
-      redirect.run(i + 1, x.line, x.source, x.host ?? null, x.from, x.query.map((q) => `${q.key}=${q.value}`).join('&'), x.to, x.status, x.force ? 1 : 0),
-    );
-    const block = db.prepare('INSERT INTO header_blocks (position, line, host, pattern) VALUES (?, ?, ?, ?)');
-    const field = db.prepare('INSERT INTO header_fields (block, position, line, name, value) VALUES (?, ?, ?, ?, ?)');
-    r.headers.forEach((h, i) => {
-      block.run(i + 1, h.line, h.host ?? null, h.pattern);
-      h.ops.forEach((op, j) => field.run(i + 1, j + 1, op.line, op.name, op.op === 'set' ? op.value : null));
-    });
-    const option = db.prepare('INSERT INTO build_options (key, value) VALUES (?, ?)');
-    option.run('clean_urls', r.options.cleanUrls ? '1' : '0');
-    option.run('trailing_slash', r.options.trailingSlash);
+  /** Adds the object row for bytes at `offset`; returns the stored object instead when the bytes are a duplicate. */
+  private record(hash: Buffer, offset: number, length: number): ObjectRef | undefined {
+    const existing = this.index.addObject(this.objectCount + 1, hash, offset, length);
+    if (existing) return { id: existing.id, hash, length: existing.length, deduplicated: true };
+    this.objectCount++;
+    this.regionDigest.update(hash);
+    return undefined;
   }
 
   /** Moves the data region to start at `newStart` (> dataStart), copying from the end so nothing is overwritten early. */
@@ -332,6 +309,7 @@ export class WebrootWriter {
   }
 
   private closeTemp(): void {
+    this.index?.close();
     try {
       fs.closeSync(this.fd);
     } catch {
@@ -344,8 +322,11 @@ export class WebrootWriter {
     if (this.done) throw new Error('WebrootWriter: already finished or aborted');
   }
 
-  private assertNewPath(p: string): void {
+  private assertPath(p: string): void {
     if (!p.startsWith('/')) throw new Error(`WebrootWriter: path must start with '/': ${p}`);
-    if (this.files.has(p) || this.directories.has(p)) throw new Error(`WebrootWriter: duplicate path ${p}`);
+  }
+
+  private duplicate(p: string): never {
+    throw new Error(`WebrootWriter: duplicate path ${p}`);
   }
 }
