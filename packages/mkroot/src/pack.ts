@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import zlib from 'node:zlib';
 import { openWebroot, type BuildOptions, type Encoding, type Webroot } from '@webroot/format';
-import { WebrootWriter, type ObjectRef } from '@webroot/format/writer';
+import { WebrootWriter, type ObjectRef, type ObjectSink } from '@webroot/format/writer';
 import {
   DEFAULT_COMPRESSION,
   brotliOptions,
@@ -16,10 +16,10 @@ import {
 } from './compress.js';
 import { MkrootError } from './errors.js';
 import { detectMime } from './mime.js';
-import { readSmallSourceFile, readSourceFile } from './read-file.js';
+import { readSource, type SourceRead } from './read-file.js';
 import { RULE_FILES, loadSiteRules } from './rules/site-rules.js';
 import { GENERATOR } from './version.js';
-import { walkSource, type FoundFile } from './walk.js';
+import { listEntries, walkEntries, type Found, type Listed } from './walk.js';
 
 /** Files up to this size are read whole into memory; larger ones are streamed. */
 export const STREAM_THRESHOLD = 8 << 20;
@@ -68,9 +68,7 @@ export interface PackSummary {
   seconds: number;
 }
 
-interface Variants { list: { encoding: Encoding; object: ObjectRef }[] }
-const NO_VARIANTS: Variants = Object.freeze({ list: Object.freeze([]) as unknown as Variants['list'] });
-
+type StoredVariants = { encoding: Encoding; object: ObjectRef }[];
 /** Variants reusable from an older webroot, by identity hash (hex). */
 function reusableVariants(old: Webroot): Map<string, { mime: string; variants: { encoding: Encoding; bytes: () => Buffer }[] }> {
   const map = new Map<string, { mime: string; variants: { encoding: Encoding; bytes: () => Buffer }[] }>();
@@ -85,15 +83,15 @@ function reusableVariants(old: Webroot): Map<string, { mime: string; variants: {
 }
 
 /**
- * A generous estimate of the index's size, so the data can be written in
- * place behind it (measured: ~150 bytes per entry for 10,000 files; this
- * allows about twice that). An underestimate only costs one copy of the data.
+ * A generous estimate of the index's room taken by one entry, so the data can
+ * be written in place behind it (measured: ~150 bytes per entry for 10,000
+ * files; this allows about twice that). An underestimate only costs one copy of
+ * the data. The sum starts at INDEX_BYTES_BASE.
  */
-export function estimateIndexBytes(found: ReturnType<typeof walkSource>, compress: boolean): number {
-  let bytes = 64 * 1024;
-  for (const f of found) bytes += 3 * Buffer.byteLength(f.sitePath) + (f.kind === 'file' ? (compress ? 420 : 200) : 60);
-  return bytes;
+export function estimateIndexBytes(entry: Found | Listed, compress: boolean): number {
+  return 3 * Buffer.byteLength(entry.sitePath) + (entry.kind === 'file' ? (compress ? 420 : 200) : 60);
 }
+const INDEX_BYTES_BASE = 64 * 1024;
 
 /** Room for the rule tables: about three times their text. */
 function rulesBytes(rules: ReturnType<typeof loadSiteRules>): number {
@@ -103,13 +101,32 @@ function rulesBytes(rules: ReturnType<typeof loadSiteRules>): number {
   return bytes;
 }
 
-function createdDefault(found: ReturnType<typeof walkSource>): number {
+/** What the first pass over the tree learns: totals only, nothing per file. */
+interface Survey {
+  files: number;
+  /** Sum of the file sizes, when the pass stat()ed the files (only for progress reports). */
+  bytes: number;
+  indexBytes: number;
+}
+
+/** Counts a pass over the tree; the index estimate needs only paths and kinds, so files need no stat(). */
+function surveySource(entries: Iterable<Found | Listed>, compress: boolean): Survey {
+  const s: Survey = { files: 0, bytes: 0, indexBytes: INDEX_BYTES_BASE };
+  for (const e of entries) {
+    if (e.kind === 'file') {
+      s.files++;
+      if ('size' in e) s.bytes += e.size;
+    }
+    s.indexBytes += estimateIndexBytes(e, compress);
+  }
+  return s;
+}
+
+/** The default `created`: SOURCE_DATE_EPOCH, else the newest mtime (in ms) met while packing. */
+function createdDefault(newestMtimeMs: number): number {
   const env = process.env.SOURCE_DATE_EPOCH;
   if (env && /^\d+$/.test(env)) return Number(env);
-  // A loop, not Math.max(...list): spreading a per-file array into a call overflows the stack past ~120,000 files.
-  let newest = 0;
-  for (const f of found) if (f.mtimeMs > newest) newest = f.mtimeMs;
-  return Math.floor(newest / 1000);
+  return Math.floor(newestMtimeMs / 1000);
 }
 
 function openWriter(dest: string): WebrootWriter {
@@ -163,112 +180,129 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
   const overrides = options.mimeOverrides ?? new Map<string, string>();
   const outputReal = checkOutputPath(dest);
   // _redirects, _headers and webroot.toml at the root configure the site: compiled into it, never served.
-  const found = walkSource(srcDir, {
+  // The tree is walked twice, so that no list of a million files is held: first for the totals
+  // (and every walk error, before the output exists), then to pack, entry by entry. The first
+  // pass stat()s the files only when progress is reported (its byte total); the second never:
+  // each file's size and mtime come from its open descriptor.
+  const walkOptions = (report: boolean) => ({
     includeDotfiles: options.includeDotfiles ?? false,
     skipEscapingLinks: options.skipEscapingLinks ?? false,
-    warn,
+    warn: report ? warn : () => {},
     outputReal,
-  }).filter((f) => !(f.kind === 'file' && (RULE_FILES as readonly string[]).includes(f.sitePath)));
+  });
+  const content = (f: Found | Listed) => !(f.kind === 'file' && (RULE_FILES as readonly string[]).includes(f.sitePath));
+  const survey = surveySource(
+    filterEntries(options.progress ? walkEntries(srcDir, walkOptions(true)) : listEntries(srcDir, walkOptions(true)), content),
+    compress,
+  );
   // Parsed before the output is created: a bad rule leaves no file behind.
   const rules = loadSiteRules(srcDir, options.build);
-  const files = found.filter((f): f is FoundFile => f.kind === 'file');
-  const progress: PackProgress = { filesDone: 0, filesTotal: files.length, bytesDone: 0, bytesTotal: files.reduce((s, f) => s + f.size, 0) };
+  const progress: PackProgress = { filesDone: 0, filesTotal: survey.files, bytesDone: 0, bytesTotal: survey.bytes };
 
   const writer = openWriter(dest);
-  writer.reserveIndex(estimateIndexBytes(found, compress) + rulesBytes(rules));
-  writer.setRules(rules);
   const summary = { deduplicated: 0, compressedFiles: 0, reusedVariants: 0, compressionSavings: 0 };
   let old: Webroot | undefined;
+  let files = 0;
+  let directories = 0;
+  let newestMtimeMs = 0;
   try {
+    writer.reserveIndex(survey.indexBytes + rulesBytes(rules));
+    writer.setRules(rules);
     old = options.reuse ? openWebroot(options.reuse) : undefined;
     const reusable: ReturnType<typeof reusableVariants> = old ? reusableVariants(old) : new Map();
-    const variantsByHash = new Map<string, Variants>();
     // Compression runs concurrently, but results are stored strictly in submission
-    // order, so the output does not depend on timing.
+    // order, so the output does not depend on timing. Variants belong to the identity
+    // object (writer.shareVariants): every file with those bytes added from then on gets them.
     const window = Math.max(2, os.availableParallelism() * 2);
-    const pending: { size: number; variants: Variants; work: Promise<{ encoding: Encoding; bytes: Buffer }[]> }[] = [];
+    const pending: { size: number; identity: ObjectRef; work: Promise<{ encoding: Encoding; bytes: Buffer }[]> }[] = [];
     const storeOldest = async (): Promise<void> => {
       const job = pending.shift()!;
-      for (const v of await job.work) job.variants.list.push({ encoding: v.encoding, object: writer.addObject(v.bytes) });
-      noteVariants(job.size, job.variants);
+      const stored: StoredVariants = [];
+      for (const v of await job.work) {
+        const object = writer.addObject(v.bytes);
+        writer.addSharedVariant(job.identity, v.encoding, object);
+        stored.push({ encoding: v.encoding, object });
+      }
+      noteVariants(job.size, stored);
     };
-    const noteVariants = (size: number, variants: Variants): void => {
-      if (variants.list.length === 0) return;
+    const noteVariants = (size: number, variants: StoredVariants): void => {
+      if (variants.length === 0) return;
       summary.compressedFiles++;
       let smallest = size;
-      for (const v of variants.list) smallest = Math.min(smallest, v.object.length);
+      for (const v of variants) smallest = Math.min(smallest, v.object.length);
       summary.compressionSavings += size - smallest;
     };
 
-    for (const file of files) {
+    for (const file of filterEntries(listEntries(srcDir, walkOptions(false)), content)) {
+      if (file.kind === 'directory') {
+        if (file.mtimeMs > newestMtimeMs) newestMtimeMs = file.mtimeMs;
+        writer.addDirectory(file.sitePath, Math.floor(file.mtimeMs / 1000));
+        directories++;
+        continue;
+      }
+      files++;
       let object: ObjectRef;
       let mime: string;
-      let mtimeMs: number;
       let bytes: Buffer | undefined;
-      if (file.size <= STREAM_THRESHOLD) {
-        ({ bytes, mtimeMs } = readSmallSourceFile(file.absPath, file.size));
+      // Started lazily, on the first chunk of a file too large to read whole.
+      let sink: ObjectSink | undefined;
+      let head: Buffer = Buffer.alloc(0);
+      let read: SourceRead;
+      try {
+        read = readSource(file.absPath, STREAM_THRESHOLD, STREAM_CHUNK, (chunk, first) => {
+          if (first) head = Buffer.from(chunk.subarray(0, 64 * 1024));
+          (sink ??= writer.beginObject()).write(chunk);
+        });
+      } catch (err) {
+        sink?.abort();
+        throw err;
+      }
+      const { size, mtimeMs } = read;
+      if (mtimeMs > newestMtimeMs) newestMtimeMs = mtimeMs;
+      if (read.kind === 'whole') {
+        bytes = read.bytes;
         mime = await detectMime(file.sitePath, bytes, false, overrides);
         object = writer.addObject(bytes);
       } else {
-        const sink = writer.beginObject();
-        let head: Buffer = Buffer.alloc(0);
-        try {
-          ({ mtimeMs } = readSourceFile(file.absPath, STREAM_CHUNK, (chunk, first) => {
-            if (first) head = Buffer.from(chunk.subarray(0, 64 * 1024));
-            sink.write(chunk);
-          }));
-        } catch (err) {
-          sink.abort();
-          throw err;
-        }
-        object = sink.commit();
+        object = (sink ?? writer.beginObject()).commit();
         mime = await detectMime(file.sitePath, head, true, overrides);
       }
       if (object.deduplicated) summary.deduplicated++;
       progress.filesDone++;
-      progress.bytesDone += file.size;
+      progress.bytesDone += size;
       options.progress?.(progress);
 
-      const key = object.hash.toString('hex');
-      let variants = variantsByHash.get(key);
-      if (!variants) {
-        // Nothing is ever added to NO_VARIANTS: one shared empty list instead of one per file.
-        variants = compress && isCompressible(mime) ? { list: [] } : NO_VARIANTS;
-        if (variants !== NO_VARIANTS) {
-          variantsByHash.set(key, variants);
-          const previous = reusable.get(key);
-          const reuse = previous !== undefined && previous.mime === mime ? previous : undefined;
-          if (reuse || bytes) {
-            // Reused variants take the same queue as fresh ones, so the layout (and the file) is the same either way.
-            const work = reuse
-              ? Promise.resolve(reuse.variants.map((v) => ({ encoding: v.encoding, bytes: v.bytes() })))
-              : compressBuffer(bytes!, mime, settings);
-            if (reuse) summary.reusedVariants += reuse.variants.length;
-            pending.push({ size: file.size, variants, work });
-            if (pending.length >= window) await storeOldest();
-          } else {
-            while (pending.length > 0) await storeOldest();
-            await compressStreamed(writer, file.absPath, file.size, mime, settings, variants);
-            noteVariants(file.size, variants);
-          }
+      // (an earlier file with the same bytes may already have variants: they serve this one too.)
+      let shared = compress && writer.hasSharedVariants(object);
+      if (compress && !shared && isCompressible(mime)) {
+        writer.shareVariants(object);
+        shared = true;
+        const key = object.hash.toString('hex');
+        const previous = reusable.get(key);
+        const reuse = previous !== undefined && previous.mime === mime ? previous : undefined;
+        if (reuse || bytes) {
+          // Reused variants take the same queue as fresh ones, so the layout (and the file) is the same either way.
+          const work = reuse
+            ? Promise.resolve(reuse.variants.map((v) => ({ encoding: v.encoding, bytes: v.bytes() })))
+            : compressBuffer(bytes!, mime, settings);
+          if (reuse) summary.reusedVariants += reuse.variants.length;
+          pending.push({ size, identity: object, work });
+          if (pending.length >= window) await storeOldest();
+        } else {
+          while (pending.length > 0) await storeOldest();
+          noteVariants(size, await compressStreamed(writer, file.absPath, size, mime, settings, object));
         }
       }
-      // (an earlier file with the same bytes already owns `variants`: they serve this one too.)
-      // Added now, not kept in a list of per-file records until the end: `variants.list` is
-      // the array storeOldest fills in later, and the writer reads it only in finish().
-      writer.addFile({ path: file.sitePath, mtime: Math.floor(mtimeMs / 1000), mime, object, variants: variants.list });
+      writer.addFile({ path: file.sitePath, mtime: Math.floor(mtimeMs / 1000), mime, object, sharedVariants: shared });
     }
     while (pending.length > 0) await storeOldest();
 
-    for (const entry of found) {
-      if (entry.kind === 'directory') writer.addDirectory(entry.sitePath, Math.floor(entry.mtimeMs / 1000));
-    }
-    const result = writer.finish({ generator: GENERATOR, created: options.created ?? createdDefault(found) });
+    const result = writer.finish({ generator: GENERATOR, created: options.created ?? createdDefault(newestMtimeMs) });
     return {
       file: dest,
-      files: files.length,
-      directories: found.length - files.length,
-      bytesIn: progress.bytesTotal,
+      files,
+      directories,
+      bytesIn: progress.bytesDone,
       ...summary,
       size: result.size,
       seconds: Number(process.hrtime.bigint() - started) / 1e9,
@@ -281,6 +315,10 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
   }
 }
 
+function* filterEntries<T extends Found | Listed>(entries: Iterable<T>, keep: (f: T) => boolean): Generator<T, void, undefined> {
+  for (const e of entries) if (keep(e)) yield e;
+}
+
 /** Compresses a large file from disk straight into the webroot, one encoding after the other. */
 async function compressStreamed(
   writer: WebrootWriter,
@@ -288,8 +326,9 @@ async function compressStreamed(
   size: number,
   mime: string,
   settings: CompressionSettings,
-  variants: Variants,
-): Promise<void> {
+  identity: ObjectRef,
+): Promise<StoredVariants> {
+  const stored: StoredVariants = [];
   const encoders: [Encoding, () => zlib.BrotliCompress | zlib.Gzip][] = [
     ['br', () => zlib.createBrotliCompress(brotliOptions(settings, size, mime.startsWith('text/')))],
     ['gzip', () => zlib.createGzip({ level: settings.gzipLevel })],
@@ -313,7 +352,13 @@ async function compressStreamed(
       sink.abort();
       throw new MkrootError('MKROOT_UNREADABLE_FILE', `${abs}: cannot read for compression (${(err as Error).message})`, { cause: err });
     }
-    if (worthKeeping(size, length)) variants.list.push({ encoding, object: sink.commit() });
-    else sink.abort();
+    if (worthKeeping(size, length)) {
+      const object = sink.commit();
+      writer.addSharedVariant(identity, encoding, object);
+      stored.push({ encoding, object });
+    } else {
+      sink.abort();
+    }
   }
+  return stored;
 }

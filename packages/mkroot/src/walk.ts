@@ -29,6 +29,15 @@ export interface FoundDirectory {
 
 export type Found = FoundFile | FoundDirectory;
 
+/** A file as `listEntries` gives it: without the stat (a reader learns size and mtime from its open descriptor). */
+export interface ListedFile {
+  kind: 'file';
+  sitePath: string;
+  absPath: string;
+}
+
+export type Listed = ListedFile | FoundDirectory;
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function decodeName(raw: Buffer, dirAbs: string): string {
@@ -80,6 +89,27 @@ function isOutput(abs: string, real: string, outputReal: string | undefined): bo
  * Nothing is read here but directory listings and stats.
  */
 export function walkSource(srcDir: string, options: WalkOptions): Found[] {
+  return [...walkEntries(srcDir, options)];
+}
+
+/**
+ * walkSource one entry at a time, holding only the listings of the directories
+ * being descended, not an object per file of the whole tree.
+ */
+export function walkEntries(srcDir: string, options: WalkOptions): Generator<Found, void, undefined> {
+  return walkTree(srcDir, options, true) as Generator<Found, void, undefined>;
+}
+
+/**
+ * walkEntries without the stat of each regular file (links and directories are
+ * still stat()ed, to know what they are): for a second pass, where the file is
+ * opened and fstat()ed anyway.
+ */
+export function listEntries(srcDir: string, options: WalkOptions): Generator<Listed, void, undefined> {
+  return walkTree(srcDir, options, false);
+}
+
+function* walkTree(srcDir: string, options: WalkOptions, statFiles: boolean): Generator<Found | Listed, void, undefined> {
   let rootStat: fs.Stats;
   try {
     rootStat = fs.statSync(srcDir);
@@ -94,10 +124,10 @@ export function walkSource(srcDir: string, options: WalkOptions): Found[] {
     throw new MkrootError('MKROOT_SOURCE_NOT_A_DIRECTORY', `${srcDir}: not a directory; give the directory holding the site, not a file`);
   }
   const root = fs.realpathSync(srcDir);
-  const found: Found[] = [{ kind: 'directory', sitePath: '/', mtimeMs: rootStat.mtimeMs }];
+  yield { kind: 'directory', sitePath: '/', mtimeMs: rootStat.mtimeMs };
 
   // `chain` holds the real paths of the directories being descended, to catch link loops.
-  const visit = (dirAbs: string, sitePrefix: string, chain: Set<string>): void => {
+  function* visit(dirAbs: string, sitePrefix: string, chain: Set<string>): Generator<Found | Listed, void, undefined> {
     let dirents: fs.Dirent<Buffer>[];
     try {
       dirents = fs.readdirSync(dirAbs, { withFileTypes: true, encoding: 'buffer' });
@@ -106,14 +136,20 @@ export function walkSource(srcDir: string, options: WalkOptions): Found[] {
       throw new MkrootError('MKROOT_UNREADABLE_DIRECTORY', `${dirAbs}: cannot list directory (${code}); fix its permissions or remove it`, { cause: err });
     }
     const named = dirents.map((d) => ({ d, name: decodeName(d.name, dirAbs) }));
+    const dirPrefix = dirAbs === '.' ? '' : dirAbs.endsWith('/') ? dirAbs : `${dirAbs}/`;
     named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const { d, name } of named) {
-      const abs = path.join(dirAbs, name);
+      // path.join(dirAbs, name) without its normalising pass per name (dirAbs is normalised, a name has no '/').
+      const abs = dirPrefix + name;
       const sitePath = `${sitePrefix}/${name}`;
       if (name.startsWith('.') && !options.includeDotfiles && !(sitePrefix === '' && name === '.well-known')) continue;
 
       let stat: fs.Stats;
       let real = abs;
+      if (!statFiles && d.isFile()) {
+        if (!isOutput(abs, real, options.outputReal)) yield { kind: 'file', sitePath, absPath: abs };
+        continue;
+      }
       if (d.isSymbolicLink()) {
         try {
           real = fs.realpathSync(abs);
@@ -141,19 +177,18 @@ export function walkSource(srcDir: string, options: WalkOptions): Found[] {
       if (stat.isDirectory()) {
         const realDir = d.isSymbolicLink() ? real : fs.realpathSync(abs);
         if (chain.has(realDir)) throw new MkrootError('MKROOT_LINK_LOOP', `${abs}: symbolic link leads back to a directory it is inside; remove the link`);
-        found.push({ kind: 'directory', sitePath, mtimeMs: stat.mtimeMs });
+        yield { kind: 'directory', sitePath, mtimeMs: stat.mtimeMs };
         chain.add(realDir);
-        visit(abs, sitePath, chain);
+        yield* visit(abs, sitePath, chain);
         chain.delete(realDir);
       } else if (stat.isFile() && isOutput(abs, real, options.outputReal)) {
         options.warn(`skipped ${abs}: it is the output file (OUT is inside SRC_DIR); an earlier build is never packed into the next`);
       } else if (stat.isFile()) {
-        found.push({ kind: 'file', sitePath, absPath: abs, size: stat.size, mtimeMs: stat.mtimeMs });
+        yield { kind: 'file', sitePath, absPath: abs, size: stat.size, mtimeMs: stat.mtimeMs };
       } else {
         options.warn(`skipped ${abs}: link to something that is not a regular file or directory`);
       }
     }
-  };
-  visit(srcDir, '', new Set([root]));
-  return found;
+  }
+  yield* visit(path.normalize(srcDir), '', new Set([root]));
 }
