@@ -332,6 +332,49 @@ describe('64-bit sizes and offsets', () => {
   });
 });
 
+describe('the writer builds its index in SQLite as rows arrive (issue 15)', () => {
+  it('shared variants reach every file that takes them, including variants stored after the file was added', () => {
+    const file = path.join(tmp(), 'site.webroot');
+    const w = new WebrootWriter(file);
+    const hello = w.addObject(HELLO);
+    w.addFile({ path: '/before.txt', mtime: 1, mime: 'text/plain; charset=utf-8', object: hello }); // added before the bytes had variants
+    expect(w.hasSharedVariants(hello)).toBe(false);
+    w.shareVariants(hello);
+    expect(w.hasSharedVariants(hello)).toBe(true);
+    w.addFile({ path: '/first.txt', mtime: 1, mime: 'text/plain; charset=utf-8', object: hello, sharedVariants: true });
+    w.addFile({ path: '/second.txt', mtime: 1, mime: 'text/plain; charset=utf-8', object: w.addObject(Buffer.from(HELLO)), sharedVariants: true });
+    w.addSharedVariant(hello, 'gzip', w.addObject(GZ));
+    w.addSharedVariant(hello, 'br', w.addObject(BR));
+    w.finish({ generator: 'test', created: 0 });
+    const r = openWebroot(file);
+    try {
+      const encodings = (p: string) => (r.lookup(p) as FileEntry).variants.map((v) => [v.encoding, r.readObjectSync(v.object).toString()]);
+      expect(encodings('/before.txt')).toEqual([]);
+      expect(encodings('/first.txt')).toEqual([['br', BR.toString()], ['gzip', GZ.toString()]]);
+      expect(encodings('/second.txt')).toEqual([['br', BR.toString()], ['gzip', GZ.toString()]]);
+      expect(r.verify()).toMatchObject({ ok: true, problems: [] });
+    } finally {
+      r.close();
+    }
+  });
+
+  it('a duplicate path is refused (file or directory), and the writer can still be aborted cleanly', () => {
+    const dir = tmp();
+    const w = new WebrootWriter(path.join(dir, 'site.webroot'));
+    w.addFile({ path: '/a', mtime: 1, mime: 'text/plain; charset=utf-8', object: w.addObject(HELLO) });
+    expect(() => w.addFile({ path: '/a', mtime: 2, mime: 'text/plain; charset=utf-8', object: w.addObject(BIN) })).toThrow('WebrootWriter: duplicate path /a');
+    expect(() => w.addDirectory('/a', 1)).toThrow('WebrootWriter: duplicate path /a');
+    w.abort();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('finish leaves only the webroot: the index being built and its image are removed', () => {
+    const dir = tmp();
+    writeSample(path.join(dir, 'site.webroot'));
+    expect(fs.readdirSync(dir)).toEqual(['site.webroot']);
+  });
+});
+
 describe('the writer leaves nothing behind', () => {
   it('an index larger than the space reserved for it moves the data back once, with the same content', () => {
     const dir = tmp();
