@@ -60,6 +60,31 @@ describe('mkroot output bytes are those of the in-memory writer (issue 15, recor
   });
 });
 
+/**
+ * 1,500 files: enough for mkroot to read ahead on a second thread (from 1,000 files), with
+ * duplicates, empty files and files above the read-ahead limit (64 KiB), which the main thread reads.
+ */
+function manyFilesTree(): string {
+  const files: Record<string, string | Buffer> = {};
+  for (let i = 0; i < 1500; i++) {
+    const name = `d${i % 7}/f${String(i).padStart(4, '0')}${i % 5 === 0 ? '.html' : '.txt'}`;
+    files[name] = i % 50 === 0 ? '' : i % 11 === 0 ? 'duplicate bytes\n' : i % 97 === 0 ? noise(70_000, i) : `file ${i}\n`.repeat(1 + (i % 13));
+  }
+  const root = writeTree(tmpDir('pack-many-'), files);
+  for (let d = 0; d < 7; d++) fs.utimesSync(path.join(root, `d${d}`), 1_700_000_500, 1_700_000_500);
+  fs.utimesSync(root, 1_700_000_500, 1_700_000_500);
+  return root;
+}
+
+describe('mkroot output bytes with files read ahead on a second thread (issue 15, recorded from bb6f577)', () => {
+  it('1,500 files, without compression', async () => {
+    const out = path.join(tmpDir(), 'many.webroot');
+    const r = await mkroot([manyFilesTree(), out, '--no-compress', '-q']);
+    expect(r.code).toBe(0);
+    expect(sha256(out)).toBe('4f66396318a39f206aaed3423c1c44da4663b9c3b1866d6cf99ab605e39c338a');
+  });
+});
+
 describe('precompressed variants belong to the identity bytes (issue 15: kept in the index being built, not in memory)', () => {
   it('files with the same bytes share the variants from the first compressible one on', async () => {
     const out = path.join(tmpDir(), 'site.webroot');

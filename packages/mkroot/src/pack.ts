@@ -16,6 +16,7 @@ import {
 } from './compress.js';
 import { MkrootError } from './errors.js';
 import { detectMime } from './mime.js';
+import { ReadAhead, type Ticket } from './read-ahead.js';
 import { readSource, type SourceRead } from './read-file.js';
 import { RULE_FILES, loadSiteRules } from './rules/site-rules.js';
 import { GENERATOR } from './version.js';
@@ -23,6 +24,14 @@ import { listEntries, walkEntries, type Found, type Listed } from './walk.js';
 
 /** Files up to this size are read whole into memory; larger ones are streamed. */
 export const STREAM_THRESHOLD = 8 << 20;
+/**
+ * Trees of at least this many files are read on a second thread (ReadAhead), up to
+ * READ_AHEAD_WINDOW entries ahead, files of at most READ_AHEAD_LIMIT bytes (so at most
+ * 64 MiB in flight); a smaller tree is not worth the thread's start-up.
+ */
+const READ_AHEAD_MIN_FILES = 1000;
+const READ_AHEAD_WINDOW = 1024;
+const READ_AHEAD_LIMIT = 64 * 1024;
 const STREAM_CHUNK = 1 << 20;
 
 export interface PackOptions {
@@ -205,6 +214,7 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
   let files = 0;
   let directories = 0;
   let newestMtimeMs = 0;
+  let ahead: ReadAhead | undefined;
   try {
     writer.reserveIndex(survey.indexBytes + rulesBytes(rules));
     writer.setRules(rules);
@@ -233,7 +243,8 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
       summary.compressionSavings += size - smallest;
     };
 
-    for (const file of filterEntries(listEntries(srcDir, walkOptions(false)), content)) {
+    if (survey.files >= READ_AHEAD_MIN_FILES) ahead = new ReadAhead(READ_AHEAD_LIMIT);
+    for (const { entry: file, ticket } of withReadAhead(filterEntries(listEntries(srcDir, walkOptions(false)), content), ahead)) {
       if (file.kind === 'directory') {
         if (file.mtimeMs > newestMtimeMs) newestMtimeMs = file.mtimeMs;
         writer.addDirectory(file.sitePath, Math.floor(file.mtimeMs / 1000));
@@ -247,9 +258,14 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
       // Started lazily, on the first chunk of a file too large to read whole.
       let sink: ObjectSink | undefined;
       let head: Buffer = Buffer.alloc(0);
-      let read: SourceRead;
+      let read: SourceRead | undefined;
+      let hash: Buffer | undefined;
+      if (ticket) {
+        const early = await ahead!.take(ticket);
+        if (early.kind === 'whole') ({ hash, ...read } = early);
+      }
       try {
-        read = readSource(file.absPath, STREAM_THRESHOLD, STREAM_CHUNK, (chunk, first) => {
+        read ??= readSource(file.absPath, STREAM_THRESHOLD, STREAM_CHUNK, (chunk, first) => {
           if (first) head = Buffer.from(chunk.subarray(0, 64 * 1024));
           (sink ??= writer.beginObject()).write(chunk);
         });
@@ -262,7 +278,7 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
       if (read.kind === 'whole') {
         bytes = read.bytes;
         mime = await detectMime(file.sitePath, bytes, false, overrides);
-        object = writer.addObject(bytes);
+        object = writer.addObject(bytes, hash);
       } else {
         object = (sink ?? writer.beginObject()).commit();
         mime = await detectMime(file.sitePath, head, true, overrides);
@@ -312,6 +328,39 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
     throw err;
   } finally {
     old?.close();
+    await ahead?.close();
+  }
+}
+
+/**
+ * Pairs each entry with its read-ahead ticket, queueing files up to `window`
+ * entries ahead of the one being packed (half a window at a time).
+ */
+function* withReadAhead(entries: Iterable<Listed>, ahead: ReadAhead | undefined, window = READ_AHEAD_WINDOW): Generator<{ entry: Listed; ticket?: Ticket }, void, undefined> {
+  if (ahead === undefined) {
+    for (const entry of entries) yield { entry };
+    return;
+  }
+  const it = entries[Symbol.iterator]();
+  let queue: { entry: Listed; ticket?: Ticket }[] = [];
+  let next = 0;
+  let walked = false;
+  for (;;) {
+    if (!walked && queue.length - next < window / 2) {
+      queue = queue.slice(next);
+      next = 0;
+      while (queue.length < window) {
+        const r = it.next();
+        if (r.done) {
+          walked = true;
+          break;
+        }
+        queue.push({ entry: r.value, ticket: r.value.kind === 'file' ? ahead.queue(r.value.absPath) : undefined });
+      }
+      ahead.flush();
+    }
+    if (next === queue.length) return;
+    yield queue[next++]!;
   }
 }
 

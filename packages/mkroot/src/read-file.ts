@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import { MkrootError } from './errors.js';
 
-function changed(abs: string): MkrootError {
+export function changedError(abs: string): MkrootError {
   return new MkrootError('MKROOT_FILE_CHANGED', `${abs}: changed while it was being packed; pack again once the source tree is still`);
 }
 
-function unreadable(abs: string, err: unknown): MkrootError {
+export function unreadableError(abs: string, err: unknown): MkrootError {
   const code = (err as NodeJS.ErrnoException).code ?? String(err);
   return new MkrootError('MKROOT_UNREADABLE_FILE', `${abs}: cannot read (${code}); fix its permissions or remove it from the tree`, { cause: err });
 }
@@ -47,7 +47,7 @@ export function readSource(abs: string, wholeUpTo: number, chunkSize: number, on
       // As in streamFrom: a short read is the end of a regular file.
       if (n < want || total === buf.length) break;
     }
-    if (total > expected) throw changed(abs);
+    if (total > expected) throw changedError(abs);
     bytes = buf.subarray(0, total);
     return total;
   });
@@ -60,13 +60,13 @@ function withSourceFile(abs: string, read: (fd: number, size: number) => number)
   try {
     fd = fs.openSync(abs, 'r');
   } catch (err) {
-    throw unreadable(abs, err);
+    throw unreadableError(abs, err);
   }
   try {
     const before = fs.fstatSync(fd);
     const total = read(fd, before.size);
     const after = fs.fstatSync(fd);
-    if (total !== before.size || after.size !== before.size || after.mtimeMs !== before.mtimeMs) throw changed(abs);
+    if (total !== before.size || after.size !== before.size || after.mtimeMs !== before.mtimeMs) throw changedError(abs);
     return { size: total, mtimeMs: before.mtimeMs };
   } finally {
     fs.closeSync(fd);
@@ -77,7 +77,7 @@ function readAt(abs: string, fd: number, buf: Buffer, offset: number, length: nu
   try {
     return fs.readSync(fd, buf, offset, length, position);
   } catch (err) {
-    throw unreadable(abs, err);
+    throw unreadableError(abs, err);
   }
 }
 
@@ -89,7 +89,7 @@ function streamFrom(abs: string, fd: number, size: number, buf: Buffer, onChunk:
     if (n === 0) break;
     onChunk(buf.subarray(0, n), total === 0);
     total += n;
-    if (total > size) throw changed(abs);
+    if (total > size) throw changedError(abs);
     // A regular file reads short only at its end: no second read() to learn so (one syscall per small file).
     if (n < buf.length) break;
   }
