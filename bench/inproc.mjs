@@ -36,21 +36,16 @@ const server = new HttpServer({ sites: registry, io, cacheBytes: 32 << 20, plan:
 const ctx = server.contextWith({ scheme: 'http', decorate: undefined });
 ctx.accessLog = () => {}; // the worker's metrics hook sits here; its cost is measured apart
 
-let bytes = 0;
-let ended = 0;
 let last = '';
 const wire = (events) => ({
   destroyed: false,
   remoteAddress: '127.0.0.1',
   bytesWritten: 0,
   write(data) {
-    bytes += data.length;
     last = data;
     return true;
   },
-  end() {
-    ended++;
-  },
+  end() {},
   destroy() {},
   pause() {},
   resume() {},
