@@ -59,7 +59,8 @@ const wire = (events) => ({
 });
 
 const paths = fs.existsSync(path.join(here, '.corpus/http/many.paths')) ? fs.readFileSync(path.join(here, '.corpus/http/many.paths'), 'utf8').trim().split('\n') : ['/1k.bin'];
-const req = (p, extra = '') => Buffer.from(`GET ${p} HTTP/1.1\r\nHost: bench\r\nUser-Agent: inproc\r\nAccept: */*\r\n${extra}\r\n`, 'latin1');
+const HOST = opt('--host', 'bench');
+const req = (p, extra = '') => Buffer.from(`GET ${p} HTTP/1.1\r\nHost: ${HOST}\r\nUser-Agent: inproc\r\nAccept: */*\r\n${extra}\r\n`, 'latin1');
 /** The status line and fields of the response to `buf` (one request on a fresh connection). */
 function answer(buf) {
   const c = new Connection(wire, ctx);
