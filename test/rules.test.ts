@@ -33,6 +33,9 @@ const FILES: Record<string, string> = {
   'errors/gone.html': '<p>this is gone</p>\n',
   'errors/legal.html': '<p>unavailable for legal reasons</p>\n',
   'embed/widget.html': '<p>embeddable</p>\n',
+  // Identical bytes, so one stored object: the cached response head must still follow the path's fields.
+  'files/a.txt': 'same bytes\n',
+  'files/b.txt': 'same bytes\n',
   _redirects: `# NL-R examples
 /home              /
 /old               /new
@@ -56,6 +59,10 @@ https://old.example/* https://example.com/:splat 301!
   Expires: Thu, 01 Dec 2099 16:00:00 GMT
 /embed/*
   ! X-Frame-Options
+/movies/:title
+  X-Movie-Name: You are watching ":title"
+/files/*
+  X-Origin-Url: <https://cdn.example/:splat>; rel=canonical
 `,
   'webroot.toml': '[build]\nclean_urls = true\n',
 };
@@ -212,6 +219,28 @@ describe('site rules through the real server: the documentation cases', () => {
     expect(body(r)).toBe(FILES['embed/widget.html']);
     expect(r.headers).not.toHaveProperty('x-frame-options');
     expect(r.headers.link).toBe('</assets/app.css>; rel=preload; as=style');
+  });
+
+  it('CF-H placeholders and splats in _headers values: each path gets its own bound values, URI-encoded', async () => {
+    const ka = new KeepAliveClient(port);
+    try {
+      const jaws = await ka.request('GET', '/movies/jaws');
+      expect(jaws.status).toBe(404); // no such file: the fields follow the requested path
+      expect(jaws.headers['x-movie-name']).toBe('You are watching "jaws"');
+      const spaced = await ka.request('GET', '/movies/star%20wars');
+      expect(spaced.headers['x-movie-name']).toBe('You are watching "star%20wars"');
+      for (let i = 0; i < 2; i++) {
+        // a.txt and b.txt share one stored object and its cached head; their fields must not be
+        const a = await ka.request('GET', '/files/a.txt');
+        expect(body(a)).toBe(FILES['files/a.txt']);
+        expect(a.headers['x-origin-url']).toBe('<https://cdn.example/a.txt>; rel=canonical');
+        const b = await ka.request('GET', '/files/b.txt');
+        expect(b.headers.etag).toBe(a.headers.etag);
+        expect(b.headers['x-origin-url']).toBe('<https://cdn.example/b.txt>; rel=canonical');
+      }
+    } finally {
+      ka.close();
+    }
   });
 
   it('NL-H headers apply to HEAD and 206 as to 200', async () => {
