@@ -55,7 +55,7 @@ export class Site {
       throw new WebrootError('WEBROOT_CORRUPT_INDEX', `${webroot.file}: bad site rules (${(err as Error).message})`, webroot.file, { cause: err });
     }
     this.index = { kindOf: (p) => webroot.lookup(p)?.kind };
-    this.hostHeaders = webroot.rules.headers.some((h) => h.host !== undefined);
+    this.hostHeaders = this.rules.hostHeaders;
   }
 
   /**

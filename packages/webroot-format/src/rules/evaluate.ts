@@ -12,7 +12,7 @@
  * trailing-slash policy; then the nearest `404.html` (Cloudflare Pages,
  * https://developers.cloudflare.com/pages/configuration/serving-pages/ "Not Found behavior").
  */
-import { candidates, type CompiledRules } from './matcher.js';
+import type { CompiledRules } from './matcher.js';
 import { decodePercent, matchPattern, pathSegments } from './pattern.js';
 import type { BuildOptions, RedirectRule } from './types.js';
 
@@ -227,13 +227,13 @@ export function substituteFieldValue(value: string, bound: ReadonlyMap<string, s
  * the block's placeholders (substituteFieldValue).
  */
 export function headerFields(c: CompiledRules, host: string, segs: readonly string[]): readonly Field[] {
-  const list = candidates(c.headers, host, segs);
+  const list = c.headerCandidates(host, segs);
   if (list.length === 0) return NO_FIELDS;
   const out: [string, string][] = [];
-  for (const i of list) {
-    const bound = matchPattern(c.headers.patterns[i]!, segs);
+  for (const h of list) {
+    const bound = matchPattern(h.pattern, segs);
     if (bound === undefined) continue;
-    for (const op of c.rules.headers[i]!.ops) {
+    for (const op of h.block.ops) {
       const lower = op.name.toLowerCase();
       if (op.op === 'remove') {
         for (let j = out.length - 1; j >= 0; j--) if (out[j]![0].toLowerCase() === lower) out.splice(j, 1);
@@ -257,18 +257,18 @@ export interface EvaluateOptions {
 
 /** Decides one request: rules, then the static lookup, then the nearest 404; and the `_headers` fields of the path. */
 export function evaluateRules(c: CompiledRules, req: RuleRequest, ix: SiteIndex, options: EvaluateOptions): Evaluation {
-  const o = c.rules.options;
+  const o = c.options;
   const segs = pathSegments(req.path);
   const fields =
-    c.rules.headers.length === 0 ? NO_FIELDS : options.headerFields !== undefined ? options.headerFields(req.host, req.path) : headerFields(c, req.host, segs);
+    c.headerCount === 0 ? NO_FIELDS : options.headerFields !== undefined ? options.headerFields(req.host, req.path) : headerFields(c, req.host, segs);
   let st: Static | undefined;
   const statically = () => (st ??= resolveStatic(ix, req.path, req.query, o, options.autoindex));
-  if (c.rules.redirects.length > 0) {
+  if (c.redirectCount > 0) {
     let params: URLSearchParams | undefined;
-    for (const i of candidates(c.redirects, req.host, segs)) {
-      const bound = matchPattern(c.redirects.patterns[i]!, segs);
+    for (const candidate of c.redirectCandidates(req.host, segs)) {
+      const bound = matchPattern(candidate.pattern, segs);
       if (bound === undefined) continue;
-      const rule = c.rules.redirects[i]!;
+      const rule = candidate.rule;
       if (rule.query.length > 0 && !queryHolds(rule, (params ??= new URLSearchParams(req.query.slice(1))), bound)) continue;
       if (!rule.force && shadows(statically())) continue;
       return { decision: applyRule(rule, bound, req, ix, o), fields };
