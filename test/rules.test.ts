@@ -243,6 +243,32 @@ describe('site rules through the real server: the documentation cases', () => {
     }
   });
 
+  it('NL-O a memoised redirect keeps each request\'s own query; HEAD gets the same head without the body', async () => {
+    const ka = new KeepAliveClient(port);
+    try {
+      for (const [target, loc] of [['/old?a=1', '/new?a=1'], ['/old?b=2', '/new?b=2'], ['/old', '/new'], ['/old?a=1', '/new?a=1'], ['/news/2024/05', '/blog/2024-05.html'], ['/news/2025/06', '/blog/2025-06.html']]) {
+        const r = await ka.request('GET', target!);
+        expect(r.status, target).toBe(target!.startsWith('/news') ? 302 : 301);
+        expect(r.headers.location, target).toBe(loc);
+        expect(body(r), target).toBe(`${r.status} ${r.status === 301 ? 'Moved Permanently' : 'Found'}: ${loc}\n`);
+        expect(r.headers['x-frame-options']).toBe('DENY');
+      }
+      const get = await ka.request('GET', '/old?a=1');
+      const head = await ka.request('HEAD', '/old?a=1');
+      expect(head.status).toBe(301);
+      expect(head.headers.location).toBe('/new?a=1');
+      expect(head.headers['content-length']).toBe(get.headers['content-length']);
+      expect(head.body.length).toBe(0);
+      // A domain-level rule: the same path and query answer per host, whichever was asked first.
+      expect((await raw(port, 'GET', '/only/there?a=1')).status).toBe(404);
+      const there = await raw(port, 'GET', '/only/there?a=1', {}, 'old.example');
+      expect(there.headers.location).toBe('https://example.com/only/there?a=1');
+      expect((await raw(port, 'GET', '/only/there?a=1')).status).toBe(404);
+    } finally {
+      ka.close();
+    }
+  });
+
   it('NL-H headers apply to HEAD and 206 as to 200', async () => {
     const head = await raw(port, 'HEAD', '/assets/app.css');
     expect(head.status).toBe(200);

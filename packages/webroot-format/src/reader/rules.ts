@@ -166,7 +166,7 @@ function loadWithLookup(db: Database.Database, file: string, cacheEntries: numbe
     const problem = rulesProblem({ redirects: patterns.map((p) => p.rule), headers, options }, { redirects: redirects.map((r) => r.pattern), headers: blocks.map((b) => b.pattern) });
     if (problem !== undefined) throw new Error(problem);
     for (const r of redirects) if (exactKey(r.pattern) !== undefined) throw new Error(`redirect rule of line ${r.rule.line}: an exact path filed as a pattern in redirect_lookup`);
-    compiled = buildMatcher(options, redirects, blocks, keys, exact === 1 ? new StoredExactRules(db, file, cacheEntries, hostExact === 1) : undefined);
+    compiled = buildMatcher(options, redirects, blocks, keys, exact === 1 ? { rules: new StoredExactRules(db, file, cacheEntries, hostExact === 1), hosts: hostExact === 1 } : undefined);
   } catch (err) {
     throw corrupt(`bad site rules: ${(err as Error).message}`);
   }

@@ -100,6 +100,8 @@ export class CompiledRules {
   readonly empty: boolean;
   /** Whether some `_headers` block is domain-level (its fields then depend on the host). */
   readonly hostHeaders: boolean;
+  /** Whether some redirect rule is domain-level (what the rules decide then depends on the host). */
+  readonly hostRedirects: boolean;
 
   constructor(
     readonly options: BuildOptions,
@@ -109,10 +111,12 @@ export class CompiledRules {
     readonly redirectCount: number,
     readonly headerCount: number,
     hostHeaders: boolean,
+    hostRedirects: boolean,
     private readonly exact?: ExactRules,
   ) {
     this.empty = redirectCount === 0 && headerCount === 0;
     this.hostHeaders = hostHeaders;
+    this.hostRedirects = hostRedirects;
   }
 
   /** The redirect rules that may match a request path, in file order. */
@@ -157,21 +161,23 @@ export function compileHeaderBlocks(blocks: readonly HeaderBlock[]): CompiledHea
 /**
  * Builds the matcher from compiled rules. `redirects` are all rules when
  * `exact` is undefined, else the pattern rules only (the exact ones come from
- * `exact`); `redirectCount` counts them all.
+ * `exact`, and `exactHosts` says whether some of those are domain-level);
+ * `redirectCount` counts them all.
  */
 export function buildMatcher(
   options: BuildOptions,
   redirects: readonly CompiledRedirect[],
   headers: readonly CompiledHeaderBlock[],
   redirectCount: number,
-  exact?: ExactRules,
+  exact?: { rules: ExactRules; hosts: boolean },
 ): CompiledRules {
   const redirectTable = new PatternTable<CompiledRedirect>();
   for (const r of redirects) redirectTable.add(r.rule.host, r);
   const headerTable = new PatternTable<CompiledHeaderBlock>();
   for (const h of headers) headerTable.add(h.block.host, h);
   const hostHeaders = headers.some((h) => h.block.host !== undefined);
-  return new CompiledRules(options, redirectTable, headerTable, redirectCount, headers.length, hostHeaders, exact);
+  const hostRedirects = redirects.some((r) => r.rule.host !== undefined) || exact?.hosts === true;
+  return new CompiledRules(options, redirectTable, headerTable, redirectCount, headers.length, hostHeaders, hostRedirects, exact?.rules);
 }
 
 /** Compiles a site's rules, checking them all (rulesProblem); throws an Error naming the first bad one. Pure: same rules, same tables. */
