@@ -13,6 +13,7 @@ import {
   type Encoding,
 } from '../constants.js';
 import { rulesDigest } from '../rules/digest.js';
+import { redirectLookupRows } from '../rules/lookup-rows.js';
 import { rulesProblem } from '../rules/validate.js';
 import { NO_RULES, type SiteRules } from '../rules/types.js';
 import { forgetTemporary, removeTemporary, temporaryPathFor } from './temp-files.js';
@@ -312,6 +313,8 @@ export class WebrootWriter {
       block.run(i + 1, h.line, h.host ?? null, h.pattern);
       h.ops.forEach((op, j) => field.run(i + 1, j + 1, op.line, op.name, op.op === 'set' ? op.value : null));
     });
+    const lookup = db.prepare('INSERT INTO redirect_lookup (path, host, position) VALUES (?, ?, ?)');
+    for (const row of redirectLookupRows(r.redirects)) lookup.run(...row);
     const option = db.prepare('INSERT INTO build_options (key, value) VALUES (?, ?)');
     option.run('clean_urls', r.options.cleanUrls ? '1' : '0');
     option.run('trailing_slash', r.options.trailingSlash);
