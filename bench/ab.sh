@@ -22,7 +22,10 @@ command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; ex
 start() { taskset -c 0 node -e "import('$1/cli.js').then(m=>m.main(process.argv))" x "$vhosts" --io "${IO:-sync}" --workers 0 --port "$2" --host 127.0.0.1 --log-level warn >/dev/null 2>&1 & echo $!; }
 A=$(start "$old" 20601); B=$(start "$here/packages/httpd/dist" 20602)
 trap 'kill $A $B 2>/dev/null' EXIT
-sleep 2
+# Until both accept connections (a loaded machine takes more than a second or two to start them).
+for port in 20601 20602; do
+  for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+done
 load() {
   if [ "${LOAD:-wrk}" = ab ]; then
     # Printed in wrk's words, so one parser reads both.

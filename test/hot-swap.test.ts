@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpd, type RunningHttpd } from './helpers/httpd.js';
 import { fdCount, fdsTo } from './helpers/proc.js';
 import { KeepAliveClient, parseResponses, raw, type RawResponse } from './helpers/raw.js';
+import { swapLoadClients } from './helpers/swap-load.js';
 import { noise, tmpDir, writeTree } from './helpers/tmp.js';
 
 const VERSIONS = [1, 2, 3];
@@ -109,29 +110,7 @@ describe('zero-downtime swaps', () => {
       }
       return [i % 4 === 1 ? '/app.css' : '/index.html', enc];
     };
-    const keepAlive = async (seed: number) => {
-      const c = new KeepAliveClient(srv.port);
-      for (let i = seed; !stop; i++) {
-        const [target, h] = pick(i);
-        try {
-          note(target, await c.request('GET', target, h));
-        } catch (e) {
-          failures.push(`keep-alive ${target}: ${(e as Error).message}`);
-          return;
-        }
-      }
-      c.close();
-    };
-    const fresh = async (seed: number) => {
-      for (let i = seed; !stop; i++) {
-        const [target, h] = pick(i);
-        try {
-          note(target, await raw(srv.port, 'GET', target, h));
-        } catch (e) {
-          failures.push(`fresh ${target}: ${(e as Error).message}`);
-        }
-      }
-    };
+    const { keepAlive, fresh } = swapLoadClients(srv.port, pick, note, failures, () => stop);
     // A whole 2 MiB download read slowly, in flight across several swaps.
     const slowDownload = async () => {
       while (!stop) {

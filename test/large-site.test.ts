@@ -10,6 +10,7 @@ import { startHttpd, type RunningHttpd } from './helpers/httpd.js';
 import { fdCount, fdsTo, rssBytes } from './helpers/proc.js';
 import { DIRECTORIES, FILES_PER_DIR, bulkBody, dirName, filePath, writeLargeWebroot } from './helpers/large-site.js';
 import { KeepAliveClient, raw, type RawResponse } from './helpers/raw.js';
+import { swapLoadClients } from './helpers/swap-load.js';
 import { noise, tmpDir } from './helpers/tmp.js';
 
 // Two versions: each 200,000-entry file costs about 10 s to write here (several times that on a loaded host).
@@ -186,29 +187,7 @@ describe('swaps under load on a 200,000-entry site', () => {
           if (v > 0) seen.add(v);
         } else failures.push(v);
       };
-      const keepAlive = async (seed: number) => {
-        const c = new KeepAliveClient(srv.port);
-        for (let i = seed; !stop; i++) {
-          const [target, h] = pick(i);
-          try {
-            note(target, await c.request('GET', target, h));
-          } catch (e) {
-            failures.push(`keep-alive ${target}: ${(e as Error).message}`);
-            return;
-          }
-        }
-        c.close();
-      };
-      const fresh = async (seed: number) => {
-        for (let i = seed; !stop; i++) {
-          const [target, h] = pick(i);
-          try {
-            note(target, await raw(srv.port, 'GET', target, h));
-          } catch (e) {
-            failures.push(`fresh ${target}: ${(e as Error).message}`);
-          }
-        }
-      };
+      const { keepAlive, fresh } = swapLoadClients(srv.port, pick, note, failures, () => stop);
       const load = [keepAlive(0), keepAlive(1), keepAlive(2), fresh(3), fresh(4)];
       const order = [2, 1, 2, 1, 2, 1];
       for (const v of order) {

@@ -160,6 +160,16 @@ describe('mkroot rules, test-rules, diff', () => {
     expect(text.stdout).toBe('/home\n  301 -> /\n  decided by _redirects:2: /home              /\n  X-Frame-Options: DENY\n');
   });
 
+  it('CF-H test-rules shows _headers values with the placeholders of the path substituted, URI-encoded', async () => {
+    const placed = writeTree(tmpDir('rules-src-'), { 'index.html': '<p>home</p>\n', _headers: '/movies/:title\n  X-Movie-Name: You are watching ":title"\n/img/*\n  Link: <https://cdn.example/:splat>; rel=canonical\n' });
+    const out = path.join(dir, 'placed.webroot');
+    expect((await mkroot(['build', '-q', placed, out])).code).toBe(0);
+    const r = await mkroot(['test-rules', '--json', out, '/movies/star%20wars', '/img/a/b.png']);
+    expect(r.code).toBe(0);
+    const t = JSON.parse(r.stdout) as { fields: [string, string][] }[];
+    expect(t.map((x) => x.fields)).toEqual([[['X-Movie-Name', 'You are watching "star%20wars"']], [['Link', '<https://cdn.example/a/b.png>; rel=canonical']]]);
+  });
+
   it('flags win over webroot.toml; diff reports rules added, removed and changed', async () => {
     const src2 = writeTree(tmpDir('rules-src-'), {
       ...SITE,

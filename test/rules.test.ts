@@ -33,6 +33,9 @@ const FILES: Record<string, string> = {
   'errors/gone.html': '<p>this is gone</p>\n',
   'errors/legal.html': '<p>unavailable for legal reasons</p>\n',
   'embed/widget.html': '<p>embeddable</p>\n',
+  // Identical bytes, so one stored object: the cached response head must still follow the path's fields.
+  'files/a.txt': 'same bytes\n',
+  'files/b.txt': 'same bytes\n',
   _redirects: `# NL-R examples
 /home              /
 /old               /new
@@ -56,6 +59,10 @@ https://old.example/* https://example.com/:splat 301!
   Expires: Thu, 01 Dec 2099 16:00:00 GMT
 /embed/*
   ! X-Frame-Options
+/movies/:title
+  X-Movie-Name: You are watching ":title"
+/files/*
+  X-Origin-Url: <https://cdn.example/:splat>; rel=canonical
 `,
   'webroot.toml': '[build]\nclean_urls = true\n',
 };
@@ -212,6 +219,54 @@ describe('site rules through the real server: the documentation cases', () => {
     expect(body(r)).toBe(FILES['embed/widget.html']);
     expect(r.headers).not.toHaveProperty('x-frame-options');
     expect(r.headers.link).toBe('</assets/app.css>; rel=preload; as=style');
+  });
+
+  it('CF-H placeholders and splats in _headers values: each path gets its own bound values, URI-encoded', async () => {
+    const ka = new KeepAliveClient(port);
+    try {
+      const jaws = await ka.request('GET', '/movies/jaws');
+      expect(jaws.status).toBe(404); // no such file: the fields follow the requested path
+      expect(jaws.headers['x-movie-name']).toBe('You are watching "jaws"');
+      const spaced = await ka.request('GET', '/movies/star%20wars');
+      expect(spaced.headers['x-movie-name']).toBe('You are watching "star%20wars"');
+      for (let i = 0; i < 2; i++) {
+        // a.txt and b.txt share one stored object and its cached head; their fields must not be
+        const a = await ka.request('GET', '/files/a.txt');
+        expect(body(a)).toBe(FILES['files/a.txt']);
+        expect(a.headers['x-origin-url']).toBe('<https://cdn.example/a.txt>; rel=canonical');
+        const b = await ka.request('GET', '/files/b.txt');
+        expect(b.headers.etag).toBe(a.headers.etag);
+        expect(b.headers['x-origin-url']).toBe('<https://cdn.example/b.txt>; rel=canonical');
+      }
+    } finally {
+      ka.close();
+    }
+  });
+
+  it('NL-O a memoised redirect keeps each request\'s own query; HEAD gets the same head without the body', async () => {
+    const ka = new KeepAliveClient(port);
+    try {
+      for (const [target, loc] of [['/old?a=1', '/new?a=1'], ['/old?b=2', '/new?b=2'], ['/old', '/new'], ['/old?a=1', '/new?a=1'], ['/news/2024/05', '/blog/2024-05.html'], ['/news/2025/06', '/blog/2025-06.html']]) {
+        const r = await ka.request('GET', target!);
+        expect(r.status, target).toBe(target!.startsWith('/news') ? 302 : 301);
+        expect(r.headers.location, target).toBe(loc);
+        expect(body(r), target).toBe(`${r.status} ${r.status === 301 ? 'Moved Permanently' : 'Found'}: ${loc}\n`);
+        expect(r.headers['x-frame-options']).toBe('DENY');
+      }
+      const get = await ka.request('GET', '/old?a=1');
+      const head = await ka.request('HEAD', '/old?a=1');
+      expect(head.status).toBe(301);
+      expect(head.headers.location).toBe('/new?a=1');
+      expect(head.headers['content-length']).toBe(get.headers['content-length']);
+      expect(head.body.length).toBe(0);
+      // A domain-level rule: the same path and query answer per host, whichever was asked first.
+      expect((await raw(port, 'GET', '/only/there?a=1')).status).toBe(404);
+      const there = await raw(port, 'GET', '/only/there?a=1', {}, 'old.example');
+      expect(there.headers.location).toBe('https://example.com/only/there?a=1');
+      expect((await raw(port, 'GET', '/only/there?a=1')).status).toBe(404);
+    } finally {
+      ka.close();
+    }
   });
 
   it('NL-H headers apply to HEAD and 206 as to 200', async () => {

@@ -5,13 +5,12 @@ import path from 'node:path';
 import express from 'express';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openWebroot, type FileEntry } from '@webroot/format';
 import { serveWebroot, webrootPlugin, type LogSink, type WebrootMiddleware } from '@webroot/httpd';
 import { packDirectory } from '@webroot/mkroot';
 import { startHttpd, type RunningHttpd } from './helpers/httpd.js';
 import { raw, type RawResponse } from './helpers/raw.js';
 import { makeFixture, type Fixture } from './helpers/site.js';
-import { COMPARED_FIELDS, STATIC_CASES, type StaticCase } from './helpers/static-cases.js';
+import { caseHeaders, COMPARED_FIELDS, STATIC_CASES, type StaticCase } from './helpers/static-cases.js';
 import { tmpDir, writeTree } from './helpers/tmp.js';
 
 let fx: Fixture;
@@ -31,20 +30,8 @@ function listen(server: http.Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
 }
 
-function etagOf(sitePath: string): string {
-  const w = openWebroot(fx.webroots.default);
-  try {
-    const p = decodeURIComponent(sitePath.split('?')[0]!);
-    const e = w.lookup(p.endsWith('/') ? `${p}index.html` : p) as FileEntry | undefined;
-    return e?.object.etag ?? '"none"';
-  } finally {
-    w.close();
-  }
-}
-
 function request(port: number, mount: string, c: StaticCase): Promise<RawResponse> {
-  const headers = Object.fromEntries(Object.entries(c.headers ?? {}).map(([k, v]) => [k, v.replace('%E', etagOf(c.path))]));
-  return raw(port, c.method, `${mount}${c.path}`, headers);
+  return raw(port, c.method, `${mount}${c.path}`, caseHeaders(c, fx.webroots.default));
 }
 
 /** The multipart boundary is random per process: compare bodies and fields with it replaced. */

@@ -1,3 +1,4 @@
+import { openWebroot, type FileEntry } from '@webroot/format';
 import { MTIME } from './site.js';
 
 /**
@@ -65,3 +66,20 @@ export const COMPARED_FIELDS = [
   'allow',
   'x-content-type-options',
 ];
+
+/** The ETag of a site path's file (its index.html for a directory) in `webrootFile`. */
+export function etagOf(webrootFile: string, sitePath: string): string {
+  const w = openWebroot(webrootFile);
+  try {
+    const p = decodeURIComponent(sitePath.split('?')[0]!);
+    const e = w.lookup(p.endsWith('/') ? `${p}index.html` : p) as FileEntry | undefined;
+    return e?.object.etag ?? '"none"';
+  } finally {
+    w.close();
+  }
+}
+
+/** A case's request fields, `%E` replaced by the ETag of its path in `webrootFile`. */
+export function caseHeaders(c: StaticCase, webrootFile: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(c.headers ?? {}).map(([k, v]) => [k, v.replace('%E', etagOf(webrootFile, c.path))]));
+}

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { headerListSize, requestInfoOfH2 } from '../src/h2/h2-server.js';
+import { headerListSize, rawHeaderListSize, requestInfoOfH2 } from '../src/h2/h2-server.js';
 import { h2Headers } from '../src/h2/serialize-h2.js';
 import type { HttpResponse, RequestInfo } from '../src/http/response.js';
 import { certNameOf, checkPair, selectCertName } from '../src/tls/cert-pair.js';
@@ -197,6 +197,9 @@ describe('HTTP/2 request fields', () => {
   it('headerListSize counts name + value + 32 per field (RFC 9113 section 6.5.2)', () => {
     expect(headerListSize({ ':path': '/', a: 'bc' })).toBe(5 + 1 + 32 + 1 + 2 + 32);
     expect(headerListSize({ 'set-x': ['1', '22'] } as never)).toBe(5 + 1 + 32 + 5 + 2 + 32);
+    // node:http2's raw list counts each field line once, repeated names included.
+    expect(rawHeaderListSize([':path', '/', 'a', 'bc'])).toBe(5 + 1 + 32 + 1 + 2 + 32);
+    expect(rawHeaderListSize(['set-x', '1', 'set-x', '22'])).toBe(5 + 1 + 32 + 5 + 2 + 32);
   });
 });
 

@@ -112,7 +112,16 @@ CREATE TABLE build_options (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE redirect_lookup (
+  path     TEXT    NOT NULL,
+  host     TEXT    NOT NULL,
+  position INTEGER NOT NULL REFERENCES redirect_rules (position),
+  PRIMARY KEY (path, host, position)
+) WITHOUT ROWID;
 `;
+
+/** Name of the table that lets a reader look exact-path redirect rules up on demand (FORMAT.md section 1.2). */
+export const REDIRECT_LOOKUP_TABLE = 'redirect_lookup';
 
 /**
  * A strong entity tag (RFC 9110 section 8.8.3) from an object's content hash:

@@ -147,6 +147,30 @@ describe('evaluateRules: _headers', () => {
     expect(fields(url, host)).toEqual(expected);
   });
 
+  describe('CF-H placeholders and splats in values ("the matched value can be used in the header values")', () => {
+    const placed: HeaderBlock[] = [
+      { line: 1, pattern: '/movies/:title', ops: [set(2, 'x-movie-name', 'You are watching ":title"')] },
+      { line: 3, pattern: '/images/*', ops: [set(4, 'Link', '<https://cdn.example/:splat>; rel=canonical'), set(5, 'X-Note', 'a:b :titles :splat-x')] },
+      { line: 6, pattern: '/u/:user/*', ops: [set(7, 'X-Owner', ':user'), set(8, 'X-Rest', ':splat')] },
+      { line: 9, pattern: '/*', ops: [set(10, 'X-All', 'path :splat')] },
+    ];
+    const placedFields = (url: string) => evaluate([], url, { headers: placed }).fields;
+    it.each([
+      ['CF-H placeholders: /movies/:title -> x-movie-name: You are watching ":title"', '/movies/jaws', [['x-movie-name', 'You are watching "jaws"'], ['X-All', 'path movies/jaws']]],
+      ['CF-H splats: :splat in a value is what * matched, slashes kept', '/images/a/b.png', [['Link', '<https://cdn.example/a/b.png>; rel=canonical'], ['X-Note', 'a:b :titles a/b.png-x'], ['X-All', 'path images/a/b.png']]],
+      ['a value is URI-encoded as in a Location: no space, quote, CR or LF reaches the field', '/movies/a "b"\r\nX-Evil: 1', [['x-movie-name', 'You are watching "a%20%22b%22%0D%0AX-Evil:%201"'], ['X-All', 'path movies/a%20%22b%22%0D%0AX-Evil:%201']]],
+      ['non-ASCII segments are percent-encoded UTF-8', '/movies/café', [['x-movie-name', 'You are watching "caf%C3%A9"'], ['X-All', 'path movies/caf%C3%A9']]],
+      ['several placeholders of one block; an empty splat leaves no trailing space', '/u/ann', [['X-Owner', 'ann'], ['X-Rest', ''], ['X-All', 'path u/ann']]],
+      ['a :word the pattern does not bind stays text', '/u/ann/x/y', [['X-Owner', 'ann'], ['X-Rest', 'x/y'], ['X-All', 'path u/ann/x/y']]],
+    ])('%s', (_name, url, expected) => {
+      expect(placedFields(url)).toEqual(expected);
+    });
+
+    it('the root matched by /* binds an empty splat, trimmed', () => {
+      expect(placedFields('/')).toEqual([['X-All', 'path']]);
+    });
+  });
+
   it('fields follow the requested path, also on redirects and rewrites', () => {
     const e = evaluate(['/* /index.html 200'], '/assets/missing.js', { headers: blocks });
     expect(e.decision).toMatchObject({ kind: 'file', path: '/index.html', how: 'rewrite' });

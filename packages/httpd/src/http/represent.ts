@@ -264,6 +264,8 @@ export function representResource(resource: Resource, req: RequestInfo, config: 
     case 'redirect': {
       const r = textResponse(resource.status, `${resource.status} ${REASONS[resource.status] ?? ''}: ${resource.location}\n`, isHead, resource.extra);
       r.location = resource.location;
+      // Every field is a function of the resource (status, Location, its extra): a site's memoised redirect reuses its head.
+      if (resource.memoised === true) r.cacheKey = { kind: 'redirect', resource };
       return r;
     }
     case 'listing': {

@@ -70,8 +70,16 @@ export function resolveRequest(req: RequestInfo, sites: SiteLookup, config: Reso
  * site's path: site-relative Locations and listing titles get it back.
  */
 export function resolvePath(site: Site, host: string, path: string, query: string, config: ResolveConfig, mountPrefix = '/'): Resource {
+  const autoindex = site.settings?.autoindex ?? config.autoindex;
+  // On a site with redirect rules, a redirect is a function of these alone (the host only when a rule or a
+  // header block is domain-level): the query goes into Location as sent, the mount prefix in front of it.
+  // Sites without rules skip the memo: their redirects (/dir -> /dir/) cost no rule evaluation anyway.
+  const memoKey =
+    site.rules.redirectCount === 0 ? undefined : `${autoindex ? 1 : 0}${mountPrefix}\n${site.rules.hostRedirects || site.rules.hostHeaders ? host : ''}\n${path}\n${query}`;
+  const known = memoKey === undefined ? undefined : site.redirects.get(memoKey);
+  if (known !== undefined) return known;
   const { decision, fields } = evaluateRules(site.rules, { host, path, query }, site.index, {
-    autoindex: site.settings?.autoindex ?? config.autoindex,
+    autoindex,
     headerFields: site.headerFields,
   });
   // Each resource is built with its `extra` in place, not spread into a copy: V8 clones spread literals on a slow path.
@@ -83,10 +91,13 @@ export function resolvePath(site: Site, host: string, path: string, query: strin
       if (entry?.kind !== 'file') return notFound(site, '/404.html', extra);
       return { kind: 'file', site, entry, status: decision.status, extra };
     }
-    case 'redirect':
+    case 'redirect': {
       // Locations are built from the normalised path (or a rule's target), never from the raw target;
       // the query is kept as sent: parseTarget admits visible ASCII only, so it cannot split a header.
-      return { kind: 'redirect', status: decision.status, location: shown(decision.location), site, extra };
+      const redirect: Resource = { kind: 'redirect', status: decision.status, location: shown(decision.location), site, extra, memoised: memoKey !== undefined };
+      if (memoKey !== undefined) site.redirects.set(memoKey, redirect);
+      return redirect;
+    }
     case 'listing':
       return { kind: 'listing', site, dir: decision.dir, shownPath: mountPrefix === '/' ? path : mountPrefix + path.slice(1), entries: site.children(decision.dir), extra };
     case 'not-found':

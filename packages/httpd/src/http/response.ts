@@ -42,8 +42,11 @@ export type Field = readonly [name: string, value: string];
 export type Resource =
   /** A stored file, served with `status` (200, or the status of a rule: 404, 410...). */
   | { kind: 'file'; site: Site; entry: FileEntry; status: number; extra?: readonly Field[] }
-  /** A redirect; `location` is built from the normalised path, never from the raw target. */
-  | { kind: 'redirect'; status: 301 | 302 | 303 | 307 | 308; location: string; site?: Site; extra?: readonly Field[] }
+  /**
+   * A redirect; `location` is built from the normalised path, never from the raw target.
+   * `memoised`: the site keeps this object for its request (Site.redirects), so serializers may cache its head.
+   */
+  | { kind: 'redirect'; status: 301 | 302 | 303 | 307 | 308; location: string; site?: Site; extra?: readonly Field[]; memoised?: boolean }
   | { kind: 'listing'; site: Site; dir: string; shownPath: string; entries: readonly Entry[]; extra?: readonly Field[] }
   /** Nothing at the path; `page` is the site's 404 page when it has one. */
   | { kind: 'not-found'; site?: Site; page?: FileEntry; extra?: readonly Field[] }
@@ -84,8 +87,10 @@ export interface HttpResponse {
   close: boolean;
   /**
    * Set when every field is a function of one stored representation and the
-   * configuration (a 200 or a 304 of a file): serializers may cache their
-   * output under (object, kind), checked against `extra` and `cacheControl`.
+   * configuration (a 200 or a 304 of a file), or of one redirect resource (its
+   * status and Location: the resource a site memoises per request path, see
+   * Site.redirects): serializers may cache their output under (object, kind)
+   * or the resource, checked against `extra` and `cacheControl`.
    */
-  cacheKey: { object: StoredObject; kind: 'whole' | 'not-modified' } | undefined;
+  cacheKey: { object: StoredObject; kind: 'whole' | 'not-modified' } | { kind: 'redirect'; resource: Resource } | undefined;
 }

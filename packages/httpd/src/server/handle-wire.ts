@@ -47,7 +47,7 @@ const UV_ENOTCONN = -(os.constants.errno.ENOTCONN ?? 107);
 /** Whether this Node lets the server own accepted handles (WEBROOT_PORTABLE_SOCKETS=1 or WEBROOT_SOCKET_OBJECTS=1: no). */
 export const ownHandles = bindings !== undefined && process.env.WEBROOT_SOCKET_OBJECTS !== '1';
 
-/** How often idle deadlines are checked: timeouts fire up to this late. */
+/** How often idle deadlines are checked: a timeout fires up to two of these late (activity is seen at a sweep). */
 const TICK_MS = 50;
 
 /** The idle timeouts of every HandleWire: one interval per worker, running only while some wire has a deadline. */
@@ -74,7 +74,13 @@ class IdleClock {
       return;
     }
     const now = Date.now();
-    for (const wire of this.wires) if (wire.deadline <= now) wire.expire(now);
+    for (const wire of this.wires) {
+      // Reads and writes only flag activity (no clock read per request): the deadline moves here.
+      if (wire.active) {
+        wire.active = false;
+        wire.deadline = now + wire.timeoutMs;
+      } else if (wire.deadline <= now) wire.expire(now);
+    }
   }
 }
 
@@ -99,7 +105,9 @@ export class HandleWire implements Wire {
   destroyed = false;
   /** When the idle timeout expires (Date.now() ms), while `timeoutMs` > 0. */
   deadline = 0;
-  private timeoutMs = 0;
+  timeoutMs = 0;
+  /** A read or write since the last sweep. */
+  active = false;
   private written = 0;
   private paused = false;
   private eof = false;
@@ -125,7 +133,7 @@ export class HandleWire implements Wire {
 
   /** A read of `n` bytes into the shared buffer. */
   received(n: number): void {
-    if (this.timeoutMs > 0) this.deadline = Date.now() + this.timeoutMs;
+    this.active = true;
     this.events.onData(SHARED_READ_BUFFER.subarray(0, n));
   }
 
@@ -167,7 +175,7 @@ export class HandleWire implements Wire {
     if (this.socketWire !== undefined) return this.socketWire.write(data, drained);
     if (this.destroyed) return false;
     this.written += data.length; // a latin1 string: one byte a character
-    if (this.timeoutMs > 0) this.deadline = Date.now() + this.timeoutMs;
+    this.active = true;
     return writeToHandle(this.handle, this, data, drained);
   }
 
@@ -222,6 +230,7 @@ export class HandleWire implements Wire {
     if (this.destroyed) return;
     if (ms > 0) {
       this.deadline = Date.now() + ms;
+      this.active = false;
       clock.add(this);
     } else clock.remove(this);
   }

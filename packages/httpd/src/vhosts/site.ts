@@ -1,4 +1,5 @@
 import { WebrootError, headerFields, pathSegments, type CompiledRules, type Entry, type Field, type SiteIndex, type Webroot } from '@webroot/format';
+import type { Resource } from '../http/response.js';
 
 /** Distinct request paths whose `_headers` fields are kept per site (then the memo starts over). */
 const FIELD_MEMO_ENTRIES = 4096;
@@ -23,6 +24,9 @@ export class BoundedMap<K, V> extends Map<K, V> {
   }
 }
 
+/** Redirects kept per site, by request (see Site.redirects); then the oldest go first. */
+export const REDIRECT_MEMO_ENTRIES = 4096;
+
 /** Directory listings kept per site (autoindex); each is built with one index scan. */
 export const LISTING_CACHE_ENTRIES = 64;
 
@@ -37,6 +41,14 @@ export class Site {
   /** What the rules evaluator reads of the index. */
   readonly index: SiteIndex;
   private readonly listings = new BoundedMap<string, Entry[]>(LISTING_CACHE_ENTRIES);
+  /**
+   * Redirects already decided, by everything the decision depends on (see
+   * resolvePath): the rules and the index are immutable, so the same request
+   * gets the same redirect, and a hit costs one map lookup instead of the rule
+   * evaluation; the same object each time also lets serializers reuse its head.
+   * Bounded: a client choosing query strings only makes the oldest go.
+   */
+  readonly redirects = new BoundedMap<string, Resource>(REDIRECT_MEMO_ENTRIES);
   private readonly fieldMemo = new Map<string, readonly Field[]>();
   private readonly hostHeaders: boolean;
 
@@ -55,7 +67,7 @@ export class Site {
       throw new WebrootError('WEBROOT_CORRUPT_INDEX', `${webroot.file}: bad site rules (${(err as Error).message})`, webroot.file, { cause: err });
     }
     this.index = { kindOf: (p) => webroot.lookup(p)?.kind };
-    this.hostHeaders = webroot.rules.headers.some((h) => h.host !== undefined);
+    this.hostHeaders = this.rules.hostHeaders;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { NO_RULES, compileRules, comparePaths, type Entry, type FileEntry, type StoredObject, type Webroot } from '@webroot/format';
+import { NO_RULES, compileRules, comparePaths, type Entry, type FileEntry, type SiteRules, type StoredObject, type Webroot } from '@webroot/format';
 import type { RequestInfo } from '../../src/http/response.js';
 import { Site } from '../../src/vhosts/site.js';
 
@@ -22,8 +22,8 @@ export function fakeFile(path: string, length: number, options: { mime?: string;
   };
 }
 
-/** A site whose index holds `entries` (directories are added for every parent); no bytes behind it. */
-export function fakeSite(entries: FileEntry[], name = '__default__'): Site {
+/** A site whose index holds `entries` (directories are added for every parent), with `rules`; no bytes behind it. */
+export function fakeSite(entries: FileEntry[], name = '__default__', rules: SiteRules = NO_RULES): Site {
   const map = new Map<string, Entry>();
   map.set('/', { kind: 'directory', path: '/', mtime: 1_700_000_000 });
   for (const e of entries) {
@@ -36,7 +36,7 @@ export function fakeSite(entries: FileEntry[], name = '__default__'): Site {
   }
   const parentOf = (p: string) => p.slice(0, p.lastIndexOf('/')) || '/';
   const children = (dir: string) => [...map.values()].filter((e) => e.path !== '/' && parentOf(e.path) === dir).sort((a, b) => comparePaths(a.path, b.path));
-  const webroot = { file: `${name}.webroot`, rules: NO_RULES, compiledRules: compileRules(NO_RULES), lookup: (p: string) => map.get(p), all: () => [...map.values()], children, close: () => {} } as unknown as Webroot;
+  const webroot = { file: `${name}.webroot`, rules, compiledRules: compileRules(rules), lookup: (p: string) => map.get(p), all: () => [...map.values()], children, close: () => {} } as unknown as Webroot;
   return new Site(name, webroot);
 }
 

@@ -180,7 +180,7 @@ export function openWebroot(file: string, options: OpenOptions = {}): Webroot {
         const problems = index.checkWhole();
         if (problems.length > 0) throw corrupt(file, problems[0]!);
       }
-      rules = loadRules(db, header.userVersion, file);
+      rules = loadRules(db, header.userVersion, file, options.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
       // One lookup (its result does not matter), so a garbled root page fails here and not on the first request.
       index.lookup('/');
     } catch (err) {
@@ -202,7 +202,7 @@ export function openWebroot(file: string, options: OpenOptions = {}): Webroot {
       ino: stat.ino,
       size: stat.size,
       mtimeMs: stat.mtimeMs,
-    }, rules.rules, rules.digest, rules.compiled);
+    }, rules);
   } catch (err) {
     fs.closeSync(fd);
     throw err;

@@ -7,6 +7,7 @@ import { rulesDigest } from '../rules/digest.js';
 import { compileRules, type CompiledRules } from '../rules/matcher.js';
 import { NO_RULES, type SiteRules } from '../rules/types.js';
 import type { IndexReader } from './index-reader.js';
+import type { LoadedRules } from './rules.js';
 import { RangeReadStream, type RangeStreamOptions } from './range-stream.js';
 import type { Entry, FileIdentity, StoredObject, VerifyReport, WebrootMeta } from './types.js';
 
@@ -35,12 +36,11 @@ export class Webroot {
     private readonly index: IndexReader,
     private readonly db: Database.Database,
     readonly identity: FileIdentity,
-    /** The site rules (format version 2); NO_RULES for a version-1 file. */
-    readonly rules: SiteRules = NO_RULES,
-    /** meta rules_sha256, checked by verify(). */
-    private readonly rulesSha256?: string,
-    private compiled?: CompiledRules,
+    /** The site rules (format version 2), compiled on open; none for a version-1 file. */
+    private readonly loadedRules?: LoadedRules,
   ) {}
+
+  private allRules: SiteRules | undefined;
 
   /**
    * The entry at a site path ('/', '/a/b.html'), if any: from a bounded cache of
@@ -80,10 +80,25 @@ export class Webroot {
     return this.meta.entryCount;
   }
 
-  /** The rules compiled into a matcher (checked when the file was opened; compiled here for a Webroot made by hand). */
-  get compiledRules(): CompiledRules {
-    return (this.compiled ??= compileRules(this.rules));
+  /**
+   * Every site rule as stored (format version 2; NO_RULES for version 1), in
+   * file order: read from the index on first use (mkroot rules, diff, verify),
+   * not on open, which reads only what serving needs (compiledRules).
+   */
+  get rules(): SiteRules {
+    if (this.allRules === undefined) {
+      this.assertOpen();
+      this.allRules = this.loadedRules?.readAll() ?? NO_RULES;
+    }
+    return this.allRules;
   }
+
+  /** The rules as a matcher, compiled and checked when the file was opened: what httpd and mkroot test-rules evaluate. */
+  get compiledRules(): CompiledRules {
+    return (this.compiled ??= this.loadedRules?.compiled ?? compileRules(NO_RULES));
+  }
+
+  private compiled: CompiledRules | undefined;
 
   get isClosed(): boolean {
     return this.closed;
@@ -215,8 +230,26 @@ export class Webroot {
     if (mismatched.length > shown) problems.push(`${mismatched.length - shown} more objects do not match their hash`);
     if (expectedOffset !== this.dataStart + this.meta.dataLength) problems.push(`objects end at ${expectedOffset - this.dataStart}, the data region at ${this.meta.dataLength}`);
     if (digest.digest('hex') !== this.meta.dataSha256) problems.push('digest of the object hashes does not match meta data_sha256');
-    if (this.rulesSha256 !== undefined && rulesDigest(this.rules) !== this.rulesSha256) problems.push('digest of the site rules does not match meta rules_sha256');
+    problems.push(...this.rulesProblems());
     return { ok: problems.length === 0, objectsChecked: objects, bytesChecked: bytes, problems };
+  }
+
+  /** verify()'s checks of the rule tables: every rule (open reads only some), the digest, the lookup table. */
+  private rulesProblems(): string[] {
+    if (this.loadedRules === undefined) return [];
+    let rules: SiteRules;
+    try {
+      rules = this.rules;
+      compileRules(rules);
+    } catch (err) {
+      return [`site rules: ${(err as Error).message}`];
+    }
+    const problems: string[] = [];
+    const rulesSha256 = this.loadedRules.digest;
+    if (rulesSha256 !== undefined && rulesDigest(rules) !== rulesSha256) problems.push('digest of the site rules does not match meta rules_sha256');
+    const lookupProblem = this.loadedRules.lookupProblem(rules);
+    if (lookupProblem !== undefined) problems.push(lookupProblem);
+    return problems;
   }
 
   /** Like verify(), but throws WEBROOT_CORRUPT_DATA naming the first problems. */

@@ -12,7 +12,7 @@
  * trailing-slash policy; then the nearest `404.html` (Cloudflare Pages,
  * https://developers.cloudflare.com/pages/configuration/serving-pages/ "Not Found behavior").
  */
-import { candidates, type CompiledRules } from './matcher.js';
+import type { CompiledRules } from './matcher.js';
 import { decodePercent, matchPattern, pathSegments } from './pattern.js';
 import type { BuildOptions, RedirectRule } from './types.js';
 
@@ -203,25 +203,46 @@ function fromStatic(st: Static, ix: SiteIndex, path: string): RuleDecision {
 }
 
 /**
+ * A `_headers` value with the `:name` and `:splat` its block's pattern bound
+ * substituted (Cloudflare Pages, https://developers.cloudflare.com/pages/configuration/headers/
+ * "Placeholders" and "Splats": "the matched value can be used in the header
+ * values"). A value is URI-encoded as in a Location (a segment for `:name`, a
+ * path for `:splat`), so whatever the request path held, the field stays
+ * visible ASCII (RFC 9110 section 5.5) and cannot split a header; Cloudflare
+ * substitutes the path as the URL parser left it, which is the same encoding
+ * for the paths browsers send. A `:word` the pattern does not bind is text
+ * (`a:b`, `https://...`), as on Cloudflare. Leading and trailing whitespace
+ * left by an empty value is trimmed (RFC 9110 section 5.5: it is not part of
+ * the field value).
+ */
+export function substituteFieldValue(value: string, bound: ReadonlyMap<string, string>): string {
+  if (bound.size === 0 || !value.includes(':')) return value;
+  return substitute(value, bound).trim();
+}
+
+/**
  * `_headers` fields for a path: every matching block in file order; a repeated
  * name joins its values with ", " (RFC 9110 section 5.3), except Set-Cookie,
- * which cannot be joined; `! Name` removes what earlier blocks set.
+ * which cannot be joined; `! Name` removes what earlier blocks set. Values get
+ * the block's placeholders (substituteFieldValue).
  */
 export function headerFields(c: CompiledRules, host: string, segs: readonly string[]): readonly Field[] {
-  const list = candidates(c.headers, host, segs);
+  const list = c.headerCandidates(host, segs);
   if (list.length === 0) return NO_FIELDS;
   const out: [string, string][] = [];
-  for (const i of list) {
-    if (matchPattern(c.headers.patterns[i]!, segs) === undefined) continue;
-    for (const op of c.rules.headers[i]!.ops) {
+  for (const h of list) {
+    const bound = matchPattern(h.pattern, segs);
+    if (bound === undefined) continue;
+    for (const op of h.block.ops) {
       const lower = op.name.toLowerCase();
       if (op.op === 'remove') {
         for (let j = out.length - 1; j >= 0; j--) if (out[j]![0].toLowerCase() === lower) out.splice(j, 1);
         continue;
       }
+      const value = substituteFieldValue(op.value, bound);
       const at = lower === 'set-cookie' ? -1 : out.findIndex((f) => f[0].toLowerCase() === lower);
-      if (at === -1) out.push([op.name, op.value]);
-      else out[at] = [out[at]![0], `${out[at]![1]}, ${op.value}`];
+      if (at === -1) out.push([op.name, value]);
+      else out[at] = [out[at]![0], `${out[at]![1]}, ${value}`];
     }
   }
   return out.length === 0 ? NO_FIELDS : out;
@@ -235,19 +256,23 @@ export interface EvaluateOptions {
 }
 
 /** Decides one request: rules, then the static lookup, then the nearest 404; and the `_headers` fields of the path. */
+const NO_SEGMENTS: readonly string[] = [];
+
 export function evaluateRules(c: CompiledRules, req: RuleRequest, ix: SiteIndex, options: EvaluateOptions): Evaluation {
-  const o = c.rules.options;
-  const segs = pathSegments(req.path);
+  const o = c.options;
+  // Segments only when a rule needs them: a site without redirects (or with memoized header fields) skips the split.
+  const needSegs = c.redirectCount > 0 || (c.headerCount > 0 && options.headerFields === undefined);
+  const segs = needSegs ? pathSegments(req.path) : NO_SEGMENTS;
   const fields =
-    c.rules.headers.length === 0 ? NO_FIELDS : options.headerFields !== undefined ? options.headerFields(req.host, req.path) : headerFields(c, req.host, segs);
+    c.headerCount === 0 ? NO_FIELDS : options.headerFields !== undefined ? options.headerFields(req.host, req.path) : headerFields(c, req.host, segs);
   let st: Static | undefined;
   const statically = () => (st ??= resolveStatic(ix, req.path, req.query, o, options.autoindex));
-  if (c.rules.redirects.length > 0) {
+  if (c.redirectCount > 0) {
     let params: URLSearchParams | undefined;
-    for (const i of candidates(c.redirects, req.host, segs)) {
-      const bound = matchPattern(c.redirects.patterns[i]!, segs);
+    for (const candidate of c.redirectCandidates(req.host, segs)) {
+      const bound = matchPattern(candidate.pattern, segs);
       if (bound === undefined) continue;
-      const rule = c.rules.redirects[i]!;
+      const rule = candidate.rule;
       if (rule.query.length > 0 && !queryHolds(rule, (params ??= new URLSearchParams(req.query.slice(1))), bound)) continue;
       if (!rule.force && shadows(statically())) continue;
       return { decision: applyRule(rule, bound, req, ix, o), fields };

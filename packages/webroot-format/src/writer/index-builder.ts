@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { APPLICATION_ID, FORMAT_VERSION, RULES_SCHEMA_SQL, SCHEMA_SQL, type Encoding } from '../constants.js';
 import { writeAllAt } from '../fs-sync.js';
+import { redirectLookupRows } from '../rules/lookup-rows.js';
 import type { SiteRules } from '../rules/types.js';
 import { removeTemporary, temporaryPathFor } from './temp-files.js';
 
@@ -238,6 +239,8 @@ function insertRules(db: Database.Database, r: SiteRules): void {
     block.run(i + 1, h.line, h.host ?? null, h.pattern);
     h.ops.forEach((op, j) => field.run(i + 1, j + 1, op.line, op.name, op.op === 'set' ? op.value : null));
   });
+  const lookup = db.prepare('INSERT INTO redirect_lookup (path, host, position) VALUES (?, ?, ?)');
+  for (const row of redirectLookupRows(r.redirects)) lookup.run(...row);
   const option = db.prepare('INSERT INTO build_options (key, value) VALUES (?, ?)');
   option.run('clean_urls', r.options.cleanUrls ? '1' : '0');
   option.run('trailing_slash', r.options.trailingSlash);
