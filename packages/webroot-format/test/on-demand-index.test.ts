@@ -112,6 +112,41 @@ describe('the entry cache is bounded', () => {
     expect([c.get('c'), c.get('d')]).toEqual([3, 4]);
   });
 
+  // CLOCK over a ring: [operations, the keys (and values) left]. 'k' sets k (to its index), 'k=v' sets k to v, '?k' gets k.
+  const clockCases: [number, string[], Record<string, number>][] = [
+    [2, ['a', 'b', 'c'], { b: 1, c: 2 }], // nothing flagged: the oldest goes
+    [2, ['a', 'b', '?a', 'c'], { a: 0, c: 3 }], // a's flag spares it once
+    [2, ['a', 'b', '?a', 'c', 'd'], { c: 3, d: 4 }], // ... only once: its flag was cleared
+    [2, ['a', 'b', '?a', '?b', 'c'], { b: 1, c: 4 }], // every slot flagged: the hand clears all and takes the first
+    [2, ['a=1', 'b=2', 'a=3'], { a: 3, b: 2 }], // a known key is updated in place, nothing evicted
+    [1, ['a', '?a', 'b', '?b', 'c'], { c: 4 }],
+  ];
+  for (const [capacity, ops, left] of clockCases) {
+    it(`capacity ${capacity}, ${ops.join(' ')}: leaves ${JSON.stringify(left)}`, () => {
+      const c = new BoundedCache<string, number>(capacity);
+      ops.forEach((op, i) => {
+        if (op.startsWith('?')) c.get(op.slice(1));
+        else if (op.includes('=')) c.set(op.split('=')[0]!, Number(op.split('=')[1]));
+        else c.set(op, i);
+      });
+      expect(c.size).toBe(Object.keys(left).length);
+      for (const [k, v] of Object.entries(left)) expect(c.get(k)).toBe(v);
+    });
+  }
+
+  it('a hot set survives 100,000 misses in a 32,768-entry cache, which stays at its capacity', () => {
+    const c = new BoundedCache<number, number>(32_768);
+    for (let i = 0; i < 100_000; i++) {
+      c.set(1000 + i, i);
+      c.get(i % 100); // keys 0-99, set first below, are hit all along
+      if (i < 100) c.set(i, -i);
+    }
+    expect(c.size).toBe(32_768);
+    for (let k = 0; k < 100; k++) expect(c.get(k)).toBe(-k);
+    expect(c.has(1000)).toBe(false);
+    expect(c.get(1000 + 99_999)).toBe(99_999);
+  });
+
   it('a webroot opened with cacheEntries: 10 serves 500 lookups correctly and shares objects between cached entries', () => {
     const paths = Array.from({ length: 500 }, (_, i) => `/f${i}`);
     const w = openWebroot(writeSite(path.join(tmp(), 'cache.webroot'), paths), { cacheEntries: 10 });
