@@ -78,6 +78,8 @@ export class Connection implements WireEvents {
   private closeAfterDrain = false;
   /** The client half-closed: answer what was received, then close. */
   private peerEnded = false;
+  /** The response being sent is the last because the client asked for that (see finish). */
+  private clientClosed = false;
   private readonly onDrained = () => {
     this.stopSendWatch();
     this.finish(this.closeAfterDrain);
@@ -260,6 +262,9 @@ export class Connection implements WireEvents {
     }
     this.answeredBy = res.site;
     let close = res.close || !head.keepAlive || this.closing || this.ctx.draining();
+    // The client itself ended the connection with this request (HTTP/1.0 without keep-alive, `Connection:
+    // close`) and sent nothing after it: see finish().
+    this.clientClosed = !head.keepAlive && !res.close && !this.closing && head.contentLength === 0 && !head.chunked;
     if (head.chunked) close = true;
     else if (head.contentLength > MAX_SKIPPED_BODY) close = true;
     else this.skip = head.contentLength;
@@ -382,8 +387,14 @@ export class Connection implements WireEvents {
     this.busy = false;
     if (close || this.closing) {
       this.closing = true;
+      // RFC 9112 section 9.6: a server closes in stages (half-close, then read until the client closes) so that
+      // a client's later data cannot make the kernel reset the connection before the client has read the last
+      // response. A client that sent "close" must not send more (the same section); when it sent nothing more,
+      // the response is in the kernel and the connection can be closed at once, as nginx does without lingering:
+      // a shutdown, an EOF read and two callbacks fewer per connection (ab -c 25).
+      const atOnce = this.clientClosed && this.buf === null && !this.peerEnded;
       this.buf = null;
-      this.socket.end();
+      this.socket.end(atOnce);
       return;
     }
     if (this.socket.isPaused()) this.socket.resume();
