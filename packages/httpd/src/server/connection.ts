@@ -53,6 +53,24 @@ function startsWithHead(buf: Buffer | null): boolean {
   return buf.length - i >= 5 && buf.toString('latin1', i, i + 5) === 'HEAD ';
 }
 
+/**
+ * A cached head with a Connection line after it, the same string each time: the object cache compares the head
+ * a prebuilt response was made with by identity first, and a string concatenated per request would be compared
+ * (and flattened) character by character on every response.
+ */
+const withConnectionMemo = new Map<string, Map<string, string>>();
+function withConnection(headBlock: string, connection: string): string {
+  let byHead = withConnectionMemo.get(connection);
+  if (byHead === undefined) withConnectionMemo.set(connection, (byHead = new Map()));
+  let s = byHead.get(headBlock);
+  if (s === undefined) {
+    if (byHead.size >= 4096) byHead.clear();
+    s = headBlock + connection;
+    byHead.set(headBlock, s);
+  }
+  return s;
+}
+
 /** Bodies up to this size are gathered into one buffer with the head: one write, one syscall. */
 export const SMALL_BODY = 64 * 1024;
 /** A request body up to this size is read and discarded to keep the connection; a larger one closes it. */
@@ -284,7 +302,7 @@ export class Connection implements WireEvents {
     // connection per request) or to HTTP/1.0 keep-alive clients (`ab -k`) is prebuilt too; a slot asked for
     // another variant is rebuilt, which costs what the gathered path below costs every time.
     if (res.cacheKey?.kind === 'whole' && head !== null && res.body.length === 1) {
-      const whole = this.ctx.cache.response(res.cacheKey.object, connection === '' ? headBlock : headBlock + connection, currentHttpSecond(), date);
+      const whole = this.ctx.cache.response(res.cacheKey.object, connection === '' ? headBlock : withConnection(headBlock, connection), currentHttpSecond(), date);
       if (whole !== undefined) return this.sent(this.socket.write(whole, this.onDrained), head, res.status, res.bodyLength, close);
     }
     const headText = `${headBlock}Date: ${date}\r\n${connection}\r\n`;
