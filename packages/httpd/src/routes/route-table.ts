@@ -48,14 +48,22 @@ function routeName(spec: RouteSpec): string {
 
 export class RouteTable {
   private readonly handlers: (RouteHandler | undefined)[];
+  /** Per route: `limits`, with the route's own settings ([[route]] keys) where it has them. */
+  private readonly routeLimits: RouteLimits[];
 
   constructor(
     readonly specs: readonly RouteSpec[],
-    private readonly limits: RouteLimits,
+    limits: RouteLimits,
     private readonly log: Logger,
     private readonly sites: SiteLookup,
   ) {
     this.handlers = specs.map(() => undefined);
+    this.routeLimits = specs.map((s) => ({
+      ...limits,
+      ...(s.bodyLimit !== undefined ? { bodyLimit: s.bodyLimit } : {}),
+      ...(s.bodyTimeoutMs !== undefined ? { bodyTimeoutMs: s.bodyTimeoutMs } : {}),
+      ...(s.timeoutMs !== undefined ? { responseTimeoutMs: s.timeoutMs } : {}),
+    }));
   }
 
   /** Imports every module and checks its default export; the first failure rejects with a RouteLoadError. */
@@ -72,7 +80,7 @@ export class RouteTable {
         throw new RouteLoadError(spec, `route ${routeName(spec)}: ${spec.module} has no default export function; export default (request, context) => new Response(...)`);
       }
       this.handlers[i] = mod.default as RouteHandler;
-      this.log.log('info', 'route-loaded', { route: routeName(spec), module: spec.module });
+      this.log.log('info', 'route-loaded', { route: routeName(spec), module: spec.module, ...(spec.moduleSha256 ? { sha256: spec.moduleSha256.slice(0, 12) } : {}) });
     }
   }
 
@@ -122,7 +130,7 @@ export class RouteTable {
       webroot?.release();
       done(leftover, close, status, bytes);
     };
-    const exchange = new RouteExchange(handOff, this.limits, log, name);
+    const exchange = new RouteExchange(handOff, this.routeLimits[index]!, log, name);
     exchange.run(
       (body, fields) => {
         const path = target.kind === 'path' ? `${target.rawPath}${target.query}` : '/';
