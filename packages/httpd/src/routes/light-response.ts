@@ -20,6 +20,7 @@ import { delegateRest } from './delegate.js';
 export const RealResponse: typeof globalThis.Response = globalThis.Response;
 /** Statuses that cannot have a body (Fetch standard, "null body status"). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+const TEXT_TYPE = 'text/plain;charset=UTF-8';
 const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 /** What the server writes for a light Response that was never made real. */
@@ -27,6 +28,8 @@ export interface LightParts {
   status: number;
   /** The handler's fields; undefined: none given. */
   headers: Headers | undefined;
+  /** The Content-Type the body implies when `headers` has none (a string's text/plain), else undefined. */
+  defaultType: string | undefined;
   /** null: no body. */
   body: string | Uint8Array | null;
 }
@@ -45,6 +48,7 @@ export class LightResponse {
   #statusText = '';
   #headers: Headers | undefined;
   #body: string | Uint8Array | null = null;
+  #defaultType: string | undefined = undefined;
   #real: Response | undefined;
 
   constructor(body?: ConstructorParameters<typeof Response>[0], init?: ResponseInit) {
@@ -60,7 +64,11 @@ export class LightResponse {
     if (init?.headers !== undefined) this.#headers = new Headers(init.headers);
     // A BufferSource body is a copy of the bytes as they are now (Fetch standard, "extract a body").
     this.#body = body instanceof Uint8Array ? new Uint8Array(body) : (body ?? null);
-    if (typeof body === 'string' && !this.#headers?.has('content-type')) (this.#headers ??= new Headers()).set('content-type', 'text/plain;charset=UTF-8');
+    // A string body's type (Fetch standard, "extract a body"), set in a Headers object only if someone asks for one.
+    if (typeof body === 'string' && !this.#headers?.has('content-type')) {
+      if (this.#headers !== undefined) this.#headers.set('content-type', TEXT_TYPE);
+      else this.#defaultType = TEXT_TYPE;
+    }
   }
 
   /** Response.json (Fetch standard): the serialised data, `application/json` unless init says otherwise. */
@@ -91,7 +99,11 @@ export class LightResponse {
 
   get headers(): Headers {
     if (this.#real !== undefined) return this.#real.headers;
-    return (this.#headers ??= new Headers());
+    if (this.#headers === undefined) {
+      this.#headers = new Headers(this.#defaultType !== undefined ? { 'content-type': this.#defaultType } : undefined);
+      this.#defaultType = undefined;
+    }
+    return this.#headers;
   }
 
   /** The parts as given, or undefined when `value` is not a light Response or its real Response exists (then it is written like any real one). */
@@ -99,11 +111,15 @@ export class LightResponse {
     if (typeof value !== 'object' || value === null || !(#real in value)) return undefined;
     const self = value as LightResponse;
     if (self.#real !== undefined) return undefined;
-    return { status: self.#status, headers: self.#headers, body: self.#body };
+    return { status: self.#status, headers: self.#headers, defaultType: self.#defaultType, body: self.#body };
   }
 
   static materialize(self: LightResponse): Response {
-    return (self.#real ??= new RealResponse(self.#body, { status: self.#status, statusText: self.#statusText, ...(self.#headers !== undefined ? { headers: self.#headers } : {}) }));
+    if (self.#real === undefined) {
+      const headers = self.#headers ?? (self.#defaultType !== undefined ? { 'content-type': self.#defaultType } : undefined);
+      self.#real = new RealResponse(self.#body, { status: self.#status, statusText: self.#statusText, ...(headers !== undefined ? { headers } : {}) });
+    }
+    return self.#real;
   }
 }
 

@@ -252,6 +252,7 @@ export class RouteExchange {
       }
       for (const c of headers.getSetCookie()) fields += `set-cookie: ${c}\r\n`;
     }
+    if (light?.defaultType !== undefined) fields += `content-type: ${light.defaultType}\r\n`;
     if (!nosniff) fields += 'X-Content-Type-Options: nosniff\r\n';
     const noBody = isHead || status === 204 || status === 304;
     if (noBody) {
