@@ -252,6 +252,25 @@ describe('routes on a configuration reload (workers replaced one by one)', () =>
     }
   }, 90_000);
 
+  it('without a configuration file, SIGHUP re-reads the --route modules: a changed one replaces the worker, an unchanged one does not', async () => {
+    const dir = tmpDir('route-flags-');
+    const api = path.join(dir, 'api.mjs');
+    fs.writeFileSync(api, moduleText('v1'));
+    const h = await startHttpdWith([fx.vhosts, '--port', '0', '--host', '127.0.0.1', '--workers', '1', '--route', `/api=${api}`]);
+    try {
+      expect((await raw(h.port, 'GET', '/api/x')).body.toString()).toMatch(/^v1 /);
+      h.proc.kill('SIGHUP');
+      await h.waitForLog((x) => x.event === 'rescan');
+      writeAtomically(api, moduleText('v2'));
+      h.proc.kill('SIGHUP');
+      await h.waitForLog((x) => x.event === 'workers-rolled', 30_000);
+      expect(h.logs.filter((x) => x.event === 'workers-rolling')).toHaveLength(1); // the first SIGHUP saw the same digest
+      expect((await raw(h.port, 'GET', '/api/x')).body.toString()).toMatch(/^v2 /);
+    } finally {
+      expect(await h.stop()).toBe(0);
+    }
+  }, 60_000);
+
   it('with --workers 0 a changed route is not reloaded (no process can replace this one): a warning says so, the old module keeps serving', async () => {
     const dir = tmpDir('route-lone-');
     const api = path.join(dir, 'api.mjs');
