@@ -118,6 +118,16 @@ describe('WorkerRoll: a new worker is ready before each old one drains', () => {
     expect(roll.active).toBe(false);
   });
 
+  it('cancel() (the service stops) ends a roll without retiring anything more or rejecting', () => {
+    const f = fakeHost([1, 2]);
+    const roll = new WorkerRoll(f.host, f.log, 1000);
+    roll.start(cfg({ routes: [route()] }), cfg());
+    roll.cancel();
+    expect(roll.active).toBe(false);
+    expect(roll.onListening(100)).toBe(false);
+    expect(f.calls).toEqual(['spawn 100']);
+  });
+
   it('a reload during a roll rolls next, from the configuration then running', () => {
     const f = fakeHost([1]);
     const roll = new WorkerRoll(f.host, f.log, 1000);

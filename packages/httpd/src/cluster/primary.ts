@@ -210,6 +210,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   const shutdown = (why: string, idleGraceMs = 0) => {
     if (stopping) return;
     stopping = true;
+    roll.cancel();
     acme?.stop();
     deploy.stop();
     service.stopping();

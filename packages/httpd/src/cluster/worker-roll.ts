@@ -166,6 +166,16 @@ export class WorkerRoll {
     this.end();
   }
 
+  /** The service is stopping: the roll ends here, silently (every worker drains anyway). */
+  cancel(): void {
+    if (this.step) clearTimeout(this.step.timer);
+    this.step = undefined;
+    this.pending = undefined;
+    this.next = undefined;
+    this.previous = undefined;
+    this.olds = [];
+  }
+
   private finish(): void {
     this.log.log('info', 'workers-rolled', { workers: this.replaced, routes: (this.next!.routes ?? []).map((r) => `${r.host ?? ''}${r.prefix}`) });
     this.end();
