@@ -173,7 +173,7 @@ export function webrootResponder(file: string, options: ServeWebrootOptions = {}
       webroot?.release();
     };
     try {
-      if (r.bodyLength <= SMALL_BODY) {
+      if (bodies.gathers(r, SMALL_BODY)) {
         const out = bodies.gather(r);
         if (!(out instanceof Promise)) {
           // Read at once (sync mode, or the object cache): no listener, no closure kept past this call.

@@ -235,9 +235,13 @@ export interface EvaluateOptions {
 }
 
 /** Decides one request: rules, then the static lookup, then the nearest 404; and the `_headers` fields of the path. */
+const NO_SEGMENTS: readonly string[] = [];
+
 export function evaluateRules(c: CompiledRules, req: RuleRequest, ix: SiteIndex, options: EvaluateOptions): Evaluation {
   const o = c.rules.options;
-  const segs = pathSegments(req.path);
+  // Segments only when a rule needs them: a site without redirects (or with memoized header fields) skips the split.
+  const needSegs = c.rules.redirects.length > 0 || (c.rules.headers.length > 0 && options.headerFields === undefined);
+  const segs = needSegs ? pathSegments(req.path) : NO_SEGMENTS;
   const fields =
     c.rules.headers.length === 0 ? NO_FIELDS : options.headerFields !== undefined ? options.headerFields(req.host, req.path) : headerFields(c, req.host, segs);
   let st: Static | undefined;

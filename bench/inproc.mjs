@@ -1,0 +1,100 @@
+// In-process cost of one HTTP/1.1 request through the whole Connection (parse, resolve,
+// represent, serialize, cache, metrics hook), with the socket replaced by a wire that
+// takes every write at once: what JavaScript costs per request, without the kernel.
+//
+//   node bench/inproc.mjs [WEBROOT] [--n N] [--io sync|stream|async]
+//
+// WEBROOT defaults to the bench corpus (bench/.corpus/http.webroot; `pnpm bench` makes it).
+// Prints ns per request for a keep-alive GET of 1 KB, the 304 of it, the 10,000-file
+// rotation, and a Connection: close GET. Run it pinned (taskset -c 0) and compare builds
+// interleaved: the numbers move with the machine's load.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HttpServer, VhostRegistry, createLogger } from '@webroot/httpd';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const opt = (name, d) => (args.includes(name) ? args[args.indexOf(name) + 1] : d);
+const webroot = args[0] && !args[0].startsWith('--') ? path.resolve(args[0]) : path.join(here, '.corpus/http.webroot');
+const N = Number(opt('--n', 200000));
+const io = opt('--io', 'sync');
+if (!fs.existsSync(webroot)) {
+  console.error(`${webroot} does not exist: run pnpm bench once (it packs the corpus), or give a webroot file`);
+  process.exit(2);
+}
+const dist = path.dirname(fileURLToPath(import.meta.resolve('@webroot/httpd')));
+const { Connection } = await import(path.join(dist, 'server/connection.js'));
+
+const vhosts = fs.mkdtempSync(path.join(os.tmpdir(), 'inproc-'));
+fs.symlinkSync(webroot, path.join(vhosts, '__default__'));
+const log = createLogger('warn');
+const registry = new VhostRegistry(vhosts, log);
+registry.rescan();
+const server = new HttpServer({ sites: registry, io, cacheBytes: 32 << 20, plan: { autoindex: false, cacheControl: 'no-cache' }, timeouts: { headerMs: 10000, keepAliveMs: 5000, sendMs: 60000 }, log });
+const ctx = server.contextWith({ scheme: 'http', decorate: undefined });
+ctx.accessLog = () => {}; // the worker's metrics hook sits here; its cost is measured apart
+
+let last = '';
+const wire = (events) => ({
+  destroyed: false,
+  remoteAddress: '127.0.0.1',
+  bytesWritten: 0,
+  write(data) {
+    last = data;
+    return true;
+  },
+  end() {},
+  destroy() {},
+  pause() {},
+  resume() {},
+  isPaused: () => false,
+  setTimeout() {},
+  kernelBytes: () => 0,
+  stream() {
+    throw new Error('no streams in this harness');
+  },
+  events,
+});
+
+const paths = fs.existsSync(path.join(here, '.corpus/http/many.paths')) ? fs.readFileSync(path.join(here, '.corpus/http/many.paths'), 'utf8').trim().split('\n') : ['/1k.bin'];
+const req = (p, extra = '') => Buffer.from(`GET ${p} HTTP/1.1\r\nHost: bench\r\nUser-Agent: inproc\r\nAccept: */*\r\n${extra}\r\n`, 'latin1');
+/** The status line and fields of the response to `buf` (one request on a fresh connection). */
+function answer(buf) {
+  const c = new Connection(wire, ctx);
+  c.onData(buf);
+  c.onClose();
+  const text = typeof last === 'string' ? last : last.toString('latin1');
+  return text.slice(0, text.indexOf('\r\n\r\n'));
+}
+const etag = /\r\nETag: (\S+)/i.exec(answer(req('/1k.bin')))?.[1];
+const scenarios = {
+  '1k': () => req('/1k.bin'),
+  '304': () => req('/1k.bin', `If-None-Match: ${etag ?? '"x"'}\r\n`),
+  many: (i) => req(paths[i % paths.length]),
+  close: () => req('/1k.bin', 'Connection: close\r\n'),
+};
+
+for (const [name, make] of Object.entries(scenarios)) {
+  const reqs = Array.from({ length: Math.min(N, 10000) }, (_, i) => make(i));
+  const status = answer(reqs[0]).split('\r\n')[0];
+  let best = Infinity;
+  for (let round = 0; round < 5; round++) {
+    const conn = new Connection(wire, ctx);
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < N; i++) {
+      if (name === 'close') {
+        const c = new Connection(wire, ctx);
+        c.onData(reqs[i % reqs.length]);
+        c.onClose();
+      } else conn.onData(reqs[i % reqs.length]);
+    }
+    const ns = Number(process.hrtime.bigint() - t0) / N;
+    conn.onClose();
+    best = Math.min(best, ns);
+  }
+  console.log(`${name.padEnd(6)} ${best.toFixed(0).padStart(6)} ns/request (best of 5 rounds of ${N}; ${status})`);
+}
+registry.close();
+fs.rmSync(vhosts, { recursive: true, force: true });
