@@ -44,7 +44,7 @@ describe('httpd check-config (like nginx -t)', () => {
   it('the example file in examples/ is valid once its paths exist', async () => {
     const text = fs.readFileSync(path.join(ROOT, 'examples/httpd.toml'), 'utf8');
     // Point the example's absolute paths at this test's fixture; every key stays as written.
-    const file = writeConfig('example.toml', text.replaceAll('/srv/webroot/vhosts', fx.vhosts).replaceAll('/srv/webroot/releases/docs-current.webroot', fx.webroots.default).replaceAll('/var/log/webroot', dir));
+    const file = writeConfig('example.toml', text.replaceAll('/srv/webroot/vhosts', fx.vhosts).replaceAll('/srv/webroot/releases/docs-current.webroot', fx.webroots.default).replaceAll('/var/log/webroot', dir).replaceAll('"app/route.mjs"', JSON.stringify(path.join(ROOT, 'examples/app/route.mjs'))));
     const r = await httpd(['check-config', file]);
     expect(r.stderr).toContain('configuration is valid');
     expect(r.code).toBe(0);

@@ -16,6 +16,7 @@ import { acmeFromFlags } from './acme/acme-flags.js';
 import { deployConfig } from './follow/deploy-options.js';
 import { FOLLOW_DEFAULTS } from './follow/follow-options.js';
 import { startDeploy } from './follow/start-deploy.js';
+import { finishRoutes } from './config/route-keys.js';
 
 function fail(message: string): never {
   process.stderr.write(`httpd: ${message}\n`);
@@ -149,7 +150,9 @@ export function createProgram(): Command {
       const tls = tlsOptions(opts);
       if (opts.config !== undefined) {
         // The service options ride with the command line's overrides, so a reload of the file keeps them (and does not report them as changes).
-        const fromFile = configFromFile(opts.config as string, { ...commandLineOverrides(cmd, opts, vhostsDir, ioArg), ...serviceOptions(opts), ...tls });
+        // --route flags replace the file's [[route]] entries (the command line wins, as for every key).
+        const routes = (opts.route as string[]).length > 0 ? { routes: routesOf(opts.route as string[]) } : {};
+        const fromFile = configFromFile(opts.config as string, { ...commandLineOverrides(cmd, opts, vhostsDir, ioArg), ...serviceOptions(opts), ...tls, ...routes });
         // The deploy flags apply with a configuration file too (the file has no follow keys yet).
         const deploy = deployConfig(opts as Parameters<typeof deployConfig>[0], fromFile.vhostsDir);
         if ('error' in deploy) fail(deploy.error);
@@ -183,7 +186,7 @@ export function createProgram(): Command {
         ...tls,
         ...(acme !== undefined ? { acme } : {}),
         ...serviceOptions(opts),
-        routes: routesOf(opts.route as string[]),
+        routes: finishRoutes(routesOf(opts.route as string[]), {}),
         routeBodyLimit: opts.routeBodyLimit as number,
         routeBodyTimeoutMs: opts.routeBodyTimeout as number,
         routeTimeoutMs: opts.routeTimeout as number,

@@ -10,6 +10,7 @@ import type { WorkerReport } from '../metrics/worker-metrics.js';
 import type { RequestInfo } from '../http/response.js';
 import { ROUTE_DEFAULTS } from '../config.js';
 import { RouteTable } from '../routes/route-table.js';
+import { useLightResponses } from '../routes/light-response.js';
 
 export type WorkerMessage =
   | { type: 'listening'; address: string; port: number; tlsPort?: number }
@@ -65,6 +66,8 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
         )
       : undefined;
   // Route modules are imported before the worker accepts anything; one that fails stops start-up (exit 2).
+  // Handlers' `new Response(...)` is the light class in a worker with routes (routes/light-response.ts).
+  if (routes !== undefined) useLightResponses();
   const ready = routes === undefined ? Promise.resolve() : routes.load();
   const server: HttpServer = new HttpServer({ ...state.serverOptions(), io: config.io, log, redirect, routes });
   state.attach(server);

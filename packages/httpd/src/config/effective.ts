@@ -1,6 +1,7 @@
 import { stringify } from 'smol-toml';
 import type { HttpdConfig } from '../config.js';
 import { formatAddress } from './address.js';
+import { effectiveRouteKeys } from './route-keys.js';
 
 const seconds = (ms: number) => ms / 1000;
 
@@ -28,12 +29,13 @@ export function effectiveFile(c: HttpdConfig): Record<string, unknown> {
       ...(h.accessLog !== undefined ? { access_log: h.accessLog } : {}),
     })),
     mount: (c.mounts ?? []).map((m) => ({ host: m.host, prefix: m.prefix, webroot: m.webroot })),
+    ...effectiveRouteKeys(c),
   };
 }
 
 export function effectiveToml(c: HttpdConfig): string {
   const doc = effectiveFile(c);
   // An empty array of tables cannot be written in TOML: leave it out.
-  for (const k of ['host', 'mount']) if ((doc[k] as unknown[]).length === 0) delete doc[k];
+  for (const k of ['host', 'mount', 'route']) if ((doc[k] as unknown[]).length === 0) delete doc[k];
   return `${stringify(doc)}\n`;
 }

@@ -8,6 +8,7 @@ import { formatAddress, overlaps, type Address } from './address.js';
 import { locateKeys, positionOf, type Position } from './locate.js';
 import { fileSchema, knownKeys, type FileConfig } from './schema.js';
 import { closest } from './suggest.js';
+import { finishRoutes, routesFromFile } from './route-keys.js';
 
 /** One thing wrong with a configuration: where (when known), which key, what to write instead. */
 export interface ConfigProblem {
@@ -133,6 +134,7 @@ export function resolveConfig(f: FileConfig, positions: Map<string, Position>, f
     ...(h.access_log !== undefined ? { accessLog: abs(h.access_log) } : {}),
   }));
   const mounts: MountConfig[] = (f.mount ?? []).map((m) => ({ host: m.host.toLowerCase().replace(/\.$/, ''), prefix: m.prefix, webroot: abs(m.webroot) }));
+  const routes = routesFromFile(f.route ?? [], dir, problem);
 
   const config: HttpdConfig = {
     ...d,
@@ -155,9 +157,13 @@ export function resolveConfig(f: FileConfig, positions: Map<string, Position>, f
     ...(f.admin !== undefined ? { admin: f.admin } : {}),
     hosts,
     mounts,
+    ...(routes.length > 0 ? { routes } : {}),
+    ...(f.watchdog !== undefined ? { watchdogMs: f.watchdog } : {}),
     configFile: path.resolve(file),
     ...overrides,
   };
+  // --route flags replace the file's routes (the command line wins); limit flags win over each route's keys.
+  if (config.routes !== undefined) config.routes = finishRoutes(config.routes, overrides);
 
   if (config.vhostsDir === '') problem([], "no vhosts directory: add vhosts = \"/srv/webroot/vhosts\" (or give VHOSTS_DIR on the command line)");
   else {

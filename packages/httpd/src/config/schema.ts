@@ -11,7 +11,7 @@ import { parseAddress } from './address.js';
  * silently ignored.
  */
 
-const typeName = (v: unknown) => (Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'object' ? 'a table' : `a ${typeof v}`);
+const typeName = (v: unknown) => (v === undefined ? 'nothing (the key is missing)' : Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'object' ? 'a table' : `a ${typeof v}`);
 
 function custom<T>(expected: string, parse: (v: unknown) => T | undefined) {
   return z.unknown().transform((v, ctx) => {
@@ -85,6 +85,18 @@ export const mountSchema = z
   })
   .strict();
 
+/** [[route]]: a dynamic route (README "Dynamic routes"); checked further in config/route-keys.ts. */
+export const routeSchema = z
+  .object({
+    host: text('a host name, or "*" for every host').optional(),
+    prefix: text('a path prefix like "/api/"'),
+    module: text('the path of an ES module (.mjs or .js)'),
+    body_limit: size.optional(),
+    body_timeout: duration.optional(),
+    timeout: duration.optional(),
+  })
+  .strict();
+
 export const fileSchema = z
   .object({
     vhosts: text('the path of the vhosts directory').optional(),
@@ -108,6 +120,8 @@ export const fileSchema = z
       .optional(),
     host: tableArray('host', hostSchema).optional(),
     mount: tableArray('mount', mountSchema).optional(),
+    route: tableArray('route', routeSchema).optional(),
+    watchdog: duration.optional(),
   })
   .strict();
 
@@ -121,6 +135,7 @@ export function knownKeys(path: readonly (string | number)[]): string[] {
   if (last === 'listen') return Object.keys(listenSchema.shape);
   if (last === 'host') return Object.keys(hostSchema.shape);
   if (last === 'mount') return Object.keys(mountSchema.shape);
+  if (last === 'route') return Object.keys(routeSchema.shape);
   if (last === 'timeouts') return ['header', 'keepalive', 'send', 'drain'];
   if (last === 'access_log') return ['path', 'format'];
   return [];
