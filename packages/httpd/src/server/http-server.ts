@@ -30,6 +30,8 @@ export interface HttpServerOptions {
 /** The static HTTP/1.1 server over `net`: one Connection per socket, sharing one context. */
 export class HttpServer {
   readonly server: net.Server;
+  /** More plain listening servers (extra [[listen]] entries) feeding the same Connections: see addListener. */
+  private readonly extraServers: net.Server[] = [];
   private readonly ctx: ServerContext;
   private isDraining = false;
   private readonly io: IoMode;
@@ -55,15 +57,31 @@ export class HttpServer {
       faultInjection: process.env.WEBROOT_FAULT_INJECTION === '1',
       redirect: options.redirect,
     };
+    this.server = this.newListener();
+  }
+
+  private newListener(): net.Server {
     // allowHalfOpen: a client's FIN must not end our side before its responses are sent (see Connection.onEnd).
-    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket, false));
+    const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket, false));
     // Once listening, connections are accepted with the shared read buffer (see fast-socket.ts) where Node allows it.
-    this.server.once('listening', () => {
-      acceptWithSharedReads(this.server, (socket) => {
+    server.once('listening', () => {
+      acceptWithSharedReads(server, (socket) => {
         const connection = this.accept(socket, true);
         return (chunk) => connection?.onData(chunk);
       });
     });
+    return server;
+  }
+
+  /**
+   * Another plain listener of this server (an extra `[[listen]]` entry): the
+   * same context as `server` (sites, redirect, ACME challenges, drain), its
+   * own listening socket. The caller listens on it; drain closes it.
+   */
+  addListener(): net.Server {
+    const server = this.newListener();
+    this.extraServers.push(server);
+    return server;
   }
 
   private accept(socket: net.Socket, sharedReads: boolean): Connection | undefined {
@@ -137,6 +155,7 @@ export class HttpServer {
   drain(timeoutMs: number, idleGraceMs = 0): Promise<void> {
     this.isDraining = true;
     this.server.close();
+    for (const s of this.extraServers) s.close();
     for (const c of this.ctx.connections) c.shutdown(idleGraceMs);
     return new Promise((resolve) => {
       const deadline = Date.now() + timeoutMs;
