@@ -63,7 +63,7 @@ describe('httpd check-config (like nginx -t)', () => {
     ['line break in Cache-Control', () => `vhosts = "."\ncache_control = "a\\r\\nSet-Cookie: x"\n`, [/bad\.toml:2:1: cache_control: expected a string without line breaks/]],
     ['bad address', () => `vhosts = "."\n[[listen]]\naddress = "127.0.0.1:80800"\n`, [/bad\.toml:3:1: listen\[0\]\.address: expected a listening address as "HOST:PORT"/]],
     ['listen as a string, not tables', () => `vhosts = "."\nlisten = "127.0.0.1:80"\n`, [/bad\.toml:2:1: listen: expected an array of tables \(write \[\[listen\]\] blocks\)/]],
-    ['TLS listener (not in this build)', () => `vhosts = "."\n[[listen]]\naddress = "127.0.0.1:8443"\ntls = true\n`, [/bad\.toml:4:1: listen\[0\]\.tls: TLS listeners are not available in this build/]],
+    ['TLS listener without [tls] certs', () => `vhosts = "."\n[[listen]]\naddress = "127.0.0.1:8080"\n[[listen]]\naddress = "127.0.0.1:8443"\ntls = true\n`, [/bad\.toml:6:1: listen\[1\]\.tls: a TLS listener needs certificates: add \[tls\] certs = /]],
     ['TOML syntax error', () => `vhosts = "."\nworkers = [1,\n`, [/bad\.toml:3:1: not valid TOML: /]],
     ['missing vhosts directory', () => `vhosts = "no-such-dir"\n`, [/bad\.toml:1:1: vhosts: .*no-such-dir: no such directory/]],
     ['no vhosts at all', () => `workers = 1\n`, [/bad\.toml: no vhosts directory: add vhosts = /]],

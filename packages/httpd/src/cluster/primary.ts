@@ -106,6 +106,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     process.exit(1);
   }
   const acme = config.acme && tls ? new PrimaryAcme(config, config.acme, log, () => workers) : undefined;
+  if (acme) admin?.addMetrics(() => acme.metrics());
   const tell = (m: PrimaryMessage) => {
     for (const w of workers.values()) if (w.connected) w.send(m);
   };

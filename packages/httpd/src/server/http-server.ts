@@ -33,6 +33,8 @@ export class HttpServer {
   /** More plain listening servers (extra [[listen]] entries) feeding the same Connections: see addListener. */
   private readonly extraServers: net.Server[] = [];
   private readonly ctx: ServerContext;
+  /** The contexts of the other listeners and protocols (contextWith): a reconfigure reaches them too. */
+  private readonly derived: ServerContext[] = [];
   private isDraining = false;
   private readonly io: IoMode;
 
@@ -108,7 +110,9 @@ export class HttpServer {
 
   /** This server's context for another listener or protocol (the same sites, bodies, cache, drain state). */
   contextWith(overrides: Pick<ServerContext, 'scheme' | 'decorate'>): ServerContext {
-    return { ...this.ctx, redirect: undefined, heads: new Http1HeadCache(), ...overrides };
+    const ctx = { ...this.ctx, redirect: undefined, heads: new Http1HeadCache(), ...overrides };
+    this.derived.push(ctx);
+    return ctx;
   }
 
   get connectionCount(): number {
@@ -132,6 +136,21 @@ export class HttpServer {
    * value. A new cache size starts an empty cache.
    */
   reconfigure(options: Pick<HttpServerOptions, 'sites' | 'plan' | 'timeouts' | 'cacheBytes' | 'accessLog'>): void {
+    const ctx = this.ctx;
+    this.reconfigureContext(options);
+    // The TLS listener's HTTP/1.1 and HTTP/2 contexts are copies of this one: the same step for them (a reload reaches HTTPS too).
+    for (const d of this.derived) {
+      d.sites = ctx.sites;
+      d.resolve = ctx.resolve;
+      d.represent = ctx.represent;
+      d.timeouts = ctx.timeouts;
+      d.accessLog = ctx.accessLog;
+      d.cache = ctx.cache;
+      d.bodies = ctx.bodies;
+    }
+  }
+
+  private reconfigureContext(options: Pick<HttpServerOptions, 'sites' | 'plan' | 'timeouts' | 'cacheBytes' | 'accessLog'>): void {
     const ctx = this.ctx;
     ctx.sites = options.sites;
     ctx.resolve = { autoindex: options.plan.autoindex };
