@@ -207,6 +207,38 @@ describe.skipIf(skip !== undefined)('[tls] keys against the flags, redirect_http
     }
   });
 
+  it('an upgrade (SIGUSR2) hands every listener to the new primary as it is: the same ports, each answering', async () => {
+    const file = writeConfig('upgrade.toml', `vhosts = ${JSON.stringify(vhosts)}\nworkers = 1\n${listen('127.0.0.1:0')}${listen('127.0.0.1:0')}${listen('127.0.0.1:0', true)}${listen('127.0.0.1:0', true)}[tls]\ncerts = ${JSON.stringify(certs)}\n`);
+    const pidFile = path.join(tmpDir('listeners-run-'), 'httpd.pid');
+    const h = await startHttpdWith(['--config', file, '--pid-file', pidFile, '--drain-timeout', '2']);
+    let newPid = 0;
+    try {
+      const before = urlsOf(h);
+      await until('the pid file', () => (fs.existsSync(pidFile) ? true : undefined));
+      h.proc.kill('SIGUSR2');
+      newPid = (await h.waitForLog((l) => l.event === 'upgraded', 20_000)).newPid as number;
+      expect(await h.stop('SIGTERM')).toBe(0);
+      const after = h.logs.filter((l) => l.event === 'listening');
+      expect(after).toHaveLength(2);
+      expect((after[1]!.listeners as { url: string }[]).map((l) => l.url)).toEqual(before);
+      for (const url of before) expect((await get(url, 'a.test')).status, url).toBe(200);
+      expect(h.logs.some((l) => l.event === 'inherited-socket-unused')).toBe(false);
+    } finally {
+      if (newPid) {
+        process.kill(newPid, 'SIGTERM');
+        await until('the new primary to stop', () => {
+          try {
+            process.kill(newPid, 0);
+            return undefined;
+          } catch {
+            return true;
+          }
+        });
+      }
+      await h.stop('SIGKILL');
+    }
+  }, 40_000);
+
   it('a listener whose port is taken stops start-up with exit 1, naming it; nothing is left listening', async () => {
     const taken = net.createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));

@@ -104,7 +104,7 @@ function stateDirProblem(dir: string): string | undefined {
       return undefined;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') return `cannot write the ACME state directory (${code}${d === dir ? '' : ` on ${d}`}); give a directory this user can write`;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') return `cannot write the ACME state directory (${code}${d === dir ? '' : ` on ${d}`}); give a directory this user can write`;
       const up = path.dirname(d);
       if (up === d) return 'no existing parent directory; give a directory this user can write';
       d = up;
