@@ -44,10 +44,28 @@ describe('httpd check-config (like nginx -t)', () => {
   it('the example file in examples/ is valid once its paths exist', async () => {
     const text = fs.readFileSync(path.join(ROOT, 'examples/httpd.toml'), 'utf8');
     // Point the example's absolute paths at this test's fixture; every key stays as written.
-    const file = writeConfig('example.toml', text.replaceAll('/srv/webroot/vhosts', fx.vhosts).replaceAll('/srv/webroot/releases/docs-current.webroot', fx.webroots.default).replaceAll('/var/log/webroot', dir));
+    const certs = tmpDir('example-certs-');
+    const file = writeConfig(
+      'example.toml',
+      text
+        .replaceAll('/srv/webroot/vhosts', fx.vhosts)
+        .replaceAll('/srv/webroot/releases/docs-current.webroot', fx.webroots.default)
+        .replaceAll('/var/log/webroot', dir)
+        .replaceAll('/etc/webroot/certs', certs)
+        .replaceAll('/var/lib/webroot/acme', path.join(dir, 'acme-state')),
+    );
     const r = await httpd(['check-config', file]);
     expect(r.stderr).toContain('configuration is valid');
     expect(r.code).toBe(0);
+    // Every listener of the example, and its [tls] and [acme] keys, as check-config sees them.
+    const json = JSON.parse((await httpd(['check-config', file, '--json'])).stdout) as { config: Record<string, unknown> };
+    expect(json.config.listen).toEqual([
+      { address: '0.0.0.0:80', tls: false },
+      { address: '0.0.0.0:443', tls: true },
+      { address: '127.0.0.1:8080', tls: false },
+    ]);
+    expect(json.config.tls).toEqual({ certs, redirect_http: true, hsts: 31536000 });
+    expect((json.config.acme as { retry: number }).retry).toBe(60);
   });
 
   // Each bad file: the exact problem line (FILE:LINE:COLUMN: key: what is wrong, what to write), exit 1; no stack trace.
