@@ -273,13 +273,13 @@ describe.skipIf(skip !== undefined)('ACME bad input: one log line naming host an
     expect(r.stderr.startsWith(message)).toBe(true);
   });
 
-  it('ACME flags with --config FILE (which has no TLS listener yet): exit 2 saying what is missing, not ignored', () => {
+  it('ACME flags with --config FILE that has no TLS listener: exit 2 saying what is missing, not ignored', () => {
     const dirs = layout([]);
     const file = path.join(tmpDir('acme-cfg-'), 'httpd.toml');
     fs.writeFileSync(file, `vhosts = ${JSON.stringify(dirs.vhosts)}\nworkers = 1\n[[listen]]\naddress = "127.0.0.1:0"\n`);
     const r = spawnSync(process.execPath, [HTTPD_BIN, '--config', file, '--acme-directory', 'https://ca.test/dir', '--acme-email', 'a@b.test', '--acme-agree-tos', '--acme-state', dirs.state], { encoding: 'utf8', timeout: 10_000 });
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/httpd: --acme-directory needs --tls-port and --certs/);
+    expect(r.stderr).toMatch(/httpd: .*httpd\.toml: --acme-directory needs a TLS listener to serve its certificates on: give --tls-port and --certs, or add a \[\[listen\]\] entry with tls = true/);
   });
 
   it('ACME without --tls-port: exit 2 saying so', () => {

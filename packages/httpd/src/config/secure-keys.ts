@@ -53,8 +53,12 @@ export function secureProblems(c: HttpdConfig, keys: { tlsListener?: (string | n
   }
   if (c.acme !== undefined) {
     const key = at('acme', ['acme']);
-    if (!tls) problem(key, 'ACME needs a TLS listener to serve its certificates on: add a [[listen]] entry with tls = true and [tls] certs (the directory may hold only __default__)');
-    if (c.workers === 0) problem(key, 'ACME needs workers = 1 or more (the supervising primary process does the ACME work)');
+    const what = key.length > 0 ? 'ACME' : '--acme-directory';
+    if (!tls) {
+      const hint = key.length > 0 ? 'add a [[listen]] entry with tls = true and [tls] certs' : 'give --tls-port and --certs, or add a [[listen]] entry with tls = true and [tls] certs to the file';
+      problem(key, `${what} needs a TLS listener to serve its certificates on: ${hint} (the certificates directory may hold only __default__)`);
+    }
+    if (c.workers === 0) problem(key, `${what} needs workers = 1 or more (the supervising primary process does the ACME work)`);
     const why = stateDirProblem(c.acme.stateDir);
     if (why) problem(key, `${c.acme.stateDir}: ${why}`);
   }
