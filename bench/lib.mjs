@@ -89,6 +89,44 @@ export async function startServer(name, cmd, args, port, options = {}) {
   return { name, child, port, output: () => output, stop: () => new Promise((r) => { child.on('exit', r); child.kill('SIGTERM'); setTimeout(() => child.kill('SIGKILL'), 5000); }) };
 }
 
+/**
+ * CPU seconds (user + system) used so far by a process and all its descendants, from /proc (Linux only; NaN
+ * elsewhere). Read before and after a measurement, it gives the server's CPU per request: where the load
+ * generator saturates first (nginx often does this), CPU per request is what tells two servers apart.
+ */
+export function treeCpuSeconds(rootPid) {
+  const tick = 100; // USER_HZ: 100 on every Linux ABI Node runs on
+  const stats = new Map();
+  let entries;
+  try {
+    entries = fs.readdirSync('/proc');
+  } catch {
+    return NaN;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const st = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      // after the command: state(3) ppid(4) ... utime(14) stime(15): indexes 1, 11, 12 of the rest
+      stats.set(Number(e), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / tick });
+    } catch {
+      // the process ended between readdir and read
+    }
+  }
+  let total = 0;
+  const todo = [rootPid];
+  const seen = new Set();
+  while (todo.length > 0) {
+    const pid = todo.pop();
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    total += stats.get(pid)?.cpu ?? 0;
+    for (const [child, st] of stats) if (st.ppid === pid) todo.push(child);
+  }
+  return stats.has(rootPid) ? total : NaN;
+}
+
 /** One HTTP response head from a server (for ETags). */
 export function head(port, target) {
   return new Promise((resolve, reject) => {
@@ -129,7 +167,7 @@ export function runWrk({ port, target, seconds, threads, connections, headers = 
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
   const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = non2xx + (sock ? sock.slice(1).reduce((s, x) => s + Number(x), 0) : 0);
-  return { rps, bytesPerSec: t ? Number(t[1]) * UNITS[t[2]] : NaN, errors, loadCpuPerRequest, raw: out + (r.stderr ?? '') };
+  return { rps, requests, bytesPerSec: t ? Number(t[1]) * UNITS[t[2]] : NaN, errors, loadCpuPerRequest, raw: out + (r.stderr ?? '') };
 }
 
 /** Runs ab for about `seconds`; returns { rps, errors }. */
@@ -144,7 +182,8 @@ export function runAb({ port, target, seconds, keepAlive, concurrency = 25, cpu 
   const rps = Number(/Requests per second:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
   const failed = Number(/Failed requests:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const non2xx = Number(/Non-2xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  return { rps, bytesPerSec: NaN, errors: failed + non2xx, raw: out + (r.stderr ?? '') };
+  const requests = Number(/Complete requests:\s+(\d+)/.exec(out)?.[1] ?? NaN);
+  return { rps, requests, bytesPerSec: NaN, errors: failed + non2xx, raw: out + (r.stderr ?? '') };
 }
 
 /** autocannon fallback when wrk is missing (runs in this process: less precise). */

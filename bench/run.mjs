@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openWebroot } from '@webroot/format';
 import { packDirectory } from '@webroot/mkroot';
-import { ensureCorpus, ensurePackCorpus, freePort, has, head, median, runAb, runAutocannon, runWrk, startServer } from './lib.mjs';
+import { ensureCorpus, ensurePackCorpus, freePort, has, head, median, runAb, runAutocannon, runWrk, startServer, treeCpuSeconds } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -144,6 +144,7 @@ async function httpBench() {
         for (const sc of scenarios) {
           for (const s of servers) {
             let r;
+            const cpu0 = treeCpuSeconds(s.child.pid);
             if (sc.ab) r = runAb({ port: s.port, target: sc.target, seconds: SECONDS, keepAlive: sc.keepAlive, cpu: loadCpu });
             else if (tools.wrk) {
               r = runWrk({
@@ -160,6 +161,8 @@ async function httpBench() {
             } else {
               r = await runAutocannon({ port: s.port, target: sc.target, seconds: SECONDS, connections: sc.connections ?? 50, headers: sc.conditional ? [`If-None-Match: ${s.etag}`] : [], paths: sc.rotate ? paths : undefined });
             }
+            r.requests ??= r.rps * SECONDS;
+            r.serverCpuPerRequest = (treeCpuSeconds(s.child.pid) - cpu0) / r.requests;
             if (r.errors > 0 && !(sc.conditional && r.errors > 0 && tools.wrk)) log(`  ${s.name} ${sc.id}: ${r.errors} errors`);
             ((results[mode][s.name] ??= {})[sc.id] ??= []).push(r);
             log(`  [${mode} rep ${rep + 1}/${REPS}] ${sc.id.padEnd(6)} ${s.name.padEnd(16)} ${r.rps.toFixed(0).padStart(7)} req/s${Number.isFinite(r.bytesPerSec) ? `  ${(r.bytesPerSec / 2 ** 20).toFixed(0)} MiB/s` : ''}`);
@@ -214,6 +217,31 @@ function report(mode, scenarios, res) {
     }
   }
   out();
+  out(`Server CPU per request (µs, user + system of the server's whole process tree, medians; taskset pins the server, so where the load generator saturates first this is what tells servers apart):`);
+  out();
+  out(`| server | ${scenarios.map((s) => s.id).join(' | ')} |`);
+  out(`|---|${scenarios.map(() => '---:').join('|')}|`);
+  for (const [name, r] of Object.entries(res)) {
+    const cells = scenarios.map((s) => {
+      const v = med(r[s.id] ?? [], (x) => x.serverCpuPerRequest * 1e6);
+      return Number.isFinite(v) ? v.toFixed(1) : '–';
+    });
+    out(`| ${name} | ${cells.join(' | ')} |`);
+  }
+  out();
+  if (res.nginx) {
+    out(`| CPU per request, ours / nginx | ${scenarios.map((s) => s.id).join(' | ')} |`);
+    out(`|---|${scenarios.map(() => '---:').join('|')}|`);
+    for (const o of ours) {
+      const cells = scenarios.map((s) => {
+        const a = med(res[o]?.[s.id] ?? [], (x) => x.serverCpuPerRequest);
+        const b = med(res.nginx?.[s.id] ?? [], (x) => x.serverCpuPerRequest);
+        return Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : '–';
+      });
+      out(`| ${o} | ${cells.join(' | ')} |`);
+    }
+    out();
+  }
   if (mode === 'machine' && res['webroot-sync'] && res['webroot-sync-w1']) {
     const r = med(res['webroot-sync']['1k']) / med(res['webroot-sync-w1']['1k']);
     out(`Scaling: ${os.availableParallelism()} workers / 1 worker on keep-alive 1 KB: ${r.toFixed(2)}× (target ≥ 1.6×).`);

@@ -36,6 +36,21 @@ interface NodeStatus {
   hosts: Record<string, { digest: string | null; follow: { refusals: Record<string, number>; previews: string[] } }>;
 }
 
+/**
+ * The channel is served as it is on disk: a file written in place can be read half-written by a node polling
+ * at that moment (seen under load as an extra bad-manifest refusal). Publishers rename into place
+ * (mkroot publish does), so the test's hand-made tamperings do too.
+ */
+function writeAtomically(file: string, data: string | Buffer): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, data);
+  fs.renameSync(tmp, file);
+}
+
+function copyAtomically(from: string, to: string): void {
+  writeAtomically(to, fs.readFileSync(from));
+}
+
 describe.skipIf(unavailable !== null)('deploys across three nodes in network namespaces behind haproxy', () => {
   let dir: string;
   let channel: string;
@@ -278,16 +293,16 @@ ${servers}
     await publish('v5', scratch);
     const bytes = fs.readFileSync(v5.file);
     bytes[bytes.length - 10] ^= 0xff;
-    fs.writeFileSync(path.join(channel, `${v5.digest}.webroot`), bytes);
-    fs.copyFileSync(path.join(scratch, `${HOST}.json`), path.join(channel, `${HOST}.json`));
+    writeAtomically(path.join(channel, `${v5.digest}.webroot`), bytes);
+    copyAtomically(path.join(scratch, `${HOST}.json`), path.join(channel, `${HOST}.json`));
     await until('digest-mismatch on every node', async () => ((await refusals('digest-mismatch')).every((n) => n === 1) ? true : undefined));
     expect(await allServe('v4')).toBe(true);
 
     // A tampered manifest: a real release, but the signed manifest edited to point at it.
     const v6 = await release('v6');
-    fs.copyFileSync(v6.file, path.join(channel, `${v6.digest}.webroot`));
+    copyAtomically(v6.file, path.join(channel, `${v6.digest}.webroot`));
     const m = parseManifest(fs.readFileSync(path.join(scratch, `${HOST}.json`), 'utf8'), 'scratch');
-    fs.writeFileSync(path.join(channel, `${HOST}.json`), serializeManifest({ ...m, digest: v6.digest, url: `${v6.digest}.webroot`, size: fs.statSync(v6.file).size, created: new Date().toISOString() }));
+    writeAtomically(path.join(channel, `${HOST}.json`), serializeManifest({ ...m, digest: v6.digest, url: `${v6.digest}.webroot`, size: fs.statSync(v6.file).size, created: new Date().toISOString() }));
     await until('bad-signature on every node', async () => ((await refusals('bad-signature')).every((n) => n === 1) ? true : undefined));
     expect(await allServe('v4')).toBe(true);
 
@@ -298,8 +313,8 @@ ${servers}
     const scratch2 = path.join(dir, 'scratch2');
     fs.mkdirSync(scratch2);
     await publish('v7', scratch2, other);
-    fs.copyFileSync(v7.file, path.join(channel, `${v7.digest}.webroot`));
-    fs.copyFileSync(path.join(scratch2, `${HOST}.json`), path.join(channel, `${HOST}.json`));
+    copyAtomically(v7.file, path.join(channel, `${v7.digest}.webroot`));
+    copyAtomically(path.join(scratch2, `${HOST}.json`), path.join(channel, `${HOST}.json`));
     await until('a second bad-signature on every node', async () => ((await refusals('bad-signature')).every((n) => n === 2) ? true : undefined));
     expect(await allServe('v4')).toBe(true);
     for (const n of nodes) expect(n.logs.filter((l) => l.event === 'follow-refused').map((l) => l.reason)).toEqual(['digest-mismatch', 'bad-signature', 'bad-signature']);
