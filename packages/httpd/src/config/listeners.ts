@@ -69,6 +69,18 @@ export function overlappingListeners(listeners: readonly NamedListener[]): Liste
   return problems;
 }
 
+/**
+ * Every listener of a configuration as it will be bound (--port, --host and
+ * --tls-port included), named by its [[listen]] entry unless a flag set it.
+ */
+export function namedListeners(c: { host: string; port: number; tlsHost?: string; tlsPort?: number }, plan: ListenPlan, fromFlag: (k: 'host' | 'port' | 'tlsPort') => boolean): NamedListener[] {
+  return [
+    { address: { host: c.host, port: c.port }, tls: false, path: plan.main && !fromFlag('port') && !fromFlag('host') ? ['listen', plan.main.index] : [] },
+    ...(c.tlsPort !== undefined ? [{ address: { host: c.tlsHost ?? c.host, port: c.tlsPort }, tls: true, path: plan.tls && !fromFlag('tlsPort') ? ['listen', plan.tls.index] : [] }] : []),
+    ...plan.extra.map((e) => ({ address: { host: e.listener.host, port: e.listener.port }, tls: e.listener.tls, path: ['listen', e.index] })),
+  ];
+}
+
 function keyOf(p: (string | number)[]): string {
   return p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
 }

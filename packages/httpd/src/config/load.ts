@@ -6,8 +6,8 @@ import type { ZodIssue } from 'zod';
 import type { HostSettings, HttpdConfig, MountConfig } from '../config.js';
 import { formatAddress, overlaps, type Address } from './address.js';
 import { directoryProblem, webrootProblem } from './fs-checks.js';
-import { overlappingListeners, planListeners, type NamedListener } from './listeners.js';
-import { secureProblems, secureSettings } from './secure-keys.js';
+import { namedListeners, overlappingListeners, planListeners } from './listeners.js';
+import { secureKeysInFile, secureProblems, secureSettings } from './secure-keys.js';
 import { locateKeys, positionOf, type Position } from './locate.js';
 import { fileSchema, knownKeys, type FileConfig } from './schema.js';
 import { closest } from './suggest.js';
@@ -170,16 +170,11 @@ export function resolveConfig(f: FileConfig, positions: Map<string, Position>, f
   }
   // Every listener as it will be bound (the command line's --port/--host/--tls-port included), each named by its [[listen]] entry.
   const fromFlag = (k: keyof HttpdConfig) => overrides[k] !== undefined;
-  const listeners: NamedListener[] = [
-    { address: { host: config.host, port: config.port }, tls: false, path: plan.main && !fromFlag('port') && !fromFlag('host') ? ['listen', plan.main.index] : [] },
-    ...(config.tlsPort !== undefined ? [{ address: { host: config.tlsHost ?? config.host, port: config.tlsPort }, tls: true, path: plan.tls && !fromFlag('tlsPort') ? ['listen', plan.tls.index] : [] }] : []),
-    ...plan.extra.map((e) => ({ address: e.listener, tls: e.listener.tls, path: ['listen', e.index] })),
-  ];
+  const listeners = namedListeners(config, plan, fromFlag);
   for (const p of overlappingListeners(listeners)) problem(p.path, p.message);
   const adminOverlap = config.admin ? listeners.find((l) => overlaps(config.admin!, l.address)) : undefined;
   if (adminOverlap) problem(['admin'], `overlaps the listener ${formatAddress(adminOverlap.address)}; give the admin listener its own port`);
-  const fileKeys = new Set([...(f.tls?.certs !== undefined && !fromFlag('certsDir') ? ['certs'] : []), ...(f.tls?.redirect_http !== undefined && !fromFlag('redirectHttp') ? ['redirect_http'] : []), ...(f.tls?.hsts !== undefined && !fromFlag('hstsSeconds') ? ['hsts'] : []), ...(f.acme !== undefined && !fromFlag('acme') ? ['acme'] : [])]);
-  secureProblems(config, { tlsListener: plan.tls && !fromFlag('tlsPort') ? ['listen', plan.tls.index, 'tls'] : undefined, fromFile: fileKeys }, problem);
+  secureProblems(config, { tlsListener: plan.tls && !fromFlag('tlsPort') ? ['listen', plan.tls.index, 'tls'] : undefined, fromFile: secureKeysInFile(f, fromFlag) }, problem);
   const logPaths: [string | undefined, (string | number)[]][] = [[config.accessLog, ['access_log', 'path']], ...hosts.map((h, i) => [h.accessLog, ['host', i, 'access_log']] as [string | undefined, (string | number)[]])];
   for (const [p, key] of logPaths) {
     if (p === undefined || p === '-') continue;

@@ -27,6 +27,16 @@ export function secureSettings(f: FileConfig, abs: (p: string) => string, proble
   return out;
 }
 
+/** The [tls] and [acme] keys the file sets and no flag overrides: problems with them are named at their line. */
+export function secureKeysInFile(f: FileConfig, fromFlag: (k: keyof HttpdConfig) => boolean): Set<string> {
+  const keys = new Set<string>();
+  if (f.tls?.certs !== undefined && !fromFlag('certsDir')) keys.add('certs');
+  if (f.tls?.redirect_http !== undefined && !fromFlag('redirectHttp')) keys.add('redirect_http');
+  if (f.tls?.hsts !== undefined && !fromFlag('hstsSeconds')) keys.add('hsts');
+  if (f.acme !== undefined && !fromFlag('acme')) keys.add('acme');
+  return keys;
+}
+
 /**
  * What the TLS and ACME settings need of each other and of the filesystem,
  * checked on the merged configuration (file and command line): a TLS listener
