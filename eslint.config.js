@@ -4,7 +4,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'bench/.corpus/**', '.ci/**', 'coverage/**'] },
+  { ignores: ['**/dist/**', '**/dist-old/**', '**/node_modules/**', 'bench/.corpus/**', '.ci/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

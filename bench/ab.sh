@@ -7,30 +7,40 @@
 # OLD_DIST is a copy of an earlier packages/httpd/dist (e.g. cp -r
 # packages/httpd/dist packages/httpd/dist-old before a change); the current
 # packages/httpd/dist is B. Both serve VHOSTS in sync mode on CPU 0, wrk -t1 -c50
-# runs on CPU 1. Prints req/s and the server's user CPU per request (from
-# /proc/PID/stat), the steadier of the two figures here, then medians.
+# runs on CPU 1. Prints req/s and the server's CPU per request (from
+# /proc/PID/stat, user + system), the steadier of the two figures here, then medians.
 # Ports 20601/20602: below the ephemeral range, which wrk's own sockets use.
 # WRK_SCRIPT_ARGS: arguments for a wrk script, passed after the URL (after "--").
+# LOAD=ab: ab -c 25 (a new connection per request; extra arguments go to ab, e.g. -k) instead of wrk.
+# IO=stream|async: the IO mode of both servers (default sync).
 set -euo pipefail
-if [ $# -lt 3 ]; then sed -n '2,12p' "$0"; exit 2; fi
+if [ $# -lt 3 ]; then sed -n '2,16p' "$0"; exit 2; fi
 old=$(cd "$1" && pwd); vhosts=$2; path=$3; rounds=${4:-5}; secs=${5:-3}
 shift $(( $# < 5 ? $# : 5 )); [ "${1:-}" = "--" ] && shift
 here=$(cd "$(dirname "$0")/.." && pwd)
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
-start() { taskset -c 0 node -e "import('$1/cli.js').then(m=>m.main(process.argv))" x "$vhosts" --io sync --workers 0 --port "$2" --host 127.0.0.1 --log-level warn >/dev/null 2>&1 & echo $!; }
+start() { taskset -c 0 node -e "import('$1/cli.js').then(m=>m.main(process.argv))" x "$vhosts" --io "${IO:-sync}" --workers 0 --port "$2" --host 127.0.0.1 --log-level warn >/dev/null 2>&1 & echo $!; }
 A=$(start "$old" 20601); B=$(start "$here/packages/httpd/dist" 20602)
 trap 'kill $A $B 2>/dev/null' EXIT
 sleep 2
-load() { taskset -c 1 wrk -t1 -c50 -d"$2"s "${@:3}" "http://127.0.0.1:$1$path" ${WRK_SCRIPT_ARGS:+-- $WRK_SCRIPT_ARGS}; }
+load() {
+  if [ "${LOAD:-wrk}" = ab ]; then
+    # Printed in wrk's words, so one parser reads both.
+    taskset -c 1 ab -q -r -c 25 -t "$2" -n 5000000 "${@:3}" "http://127.0.0.1:$1$path" | awk '/Requests per second/{print "Requests/sec: " $4} /Complete requests/{print $3 " requests in"}'
+  else
+    taskset -c 1 wrk -t1 -c50 -d"$2"s "${@:3}" "http://127.0.0.1:$1$path" ${WRK_SCRIPT_ARGS:+-- $WRK_SCRIPT_ARGS}
+  fi
+}
 load 20601 2 "$@" >/dev/null; load 20602 2 "$@" >/dev/null
-utime() { awk '{print $14}' "/proc/$1/stat"; }
+# user + system: a new connection costs as much in the kernel as in JavaScript
+utime() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 declare -A rps us; declare -A pid=([20601]=$A [20602]=$B)
 for _ in $(seq "$rounds"); do
   for port in 20601 20602; do
     t0=$(utime "${pid[$port]}"); out=$(load "$port" "$secs" "$@"); t1=$(utime "${pid[$port]}")
     r=$(awk '/Requests\/sec/{print int($2)}' <<<"$out"); n=$(awk '/requests in/{print $1}' <<<"$out")
     u=$(( (t1 - t0) * 100000 / n ))  # 10 ms ticks -> tenths of a µs per request
-    printf '%s %6d req/s %3d.%d µs user/req | ' "$([ $port = 20601 ] && echo A || echo B)" "$r" $((u / 10)) $((u % 10))
+    printf '%s %6d req/s %3d.%d µs cpu/req | ' "$([ $port = 20601 ] && echo A || echo B)" "$r" $((u / 10)) $((u % 10))
     rps[$port]="${rps[$port]:-} $r"; us[$port]="${us[$port]:-} $u"
   done
   echo
@@ -38,5 +48,5 @@ done
 median() { tr ' ' '\n' <<<"$*" | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for port in 20601 20602; do
   u=$(median ${us[$port]})
-  echo "$([ $port = 20601 ] && echo "A ($old)" || echo "B (dist)"): median $(median ${rps[$port]}) req/s, $((u / 10)).$((u % 10)) µs user CPU per request"
+  echo "$([ $port = 20601 ] && echo "A ($old)" || echo "B (dist)"): median $(median ${rps[$port]}) req/s, $((u / 10)).$((u % 10)) µs CPU (user + system) per request"
 done

@@ -33,22 +33,25 @@ function entryOf(path: string): FileEntry {
 
 // --cache-size 0: every body comes through each mode's executor. The object-cache runs
 // are the default configuration, where small bodies come from memory and plain GETs
-// of them are prebuilt whole responses. Sockets read into one shared buffer and write
-// to their handles directly unless WEBROOT_PORTABLE_SOCKETS=1 (then through
-// net.Socket's streams, the fallback when Node's internals are not what
-// server/fast-socket.ts expects). The HTTPS/1.1 runs send every request over TLS to
+// of them are prebuilt whole responses. Connections run on their accepted libuv handles
+// (server/handle-wire.ts: no net.Socket unless a large body or a route needs a stream);
+// with WEBROOT_SOCKET_OBJECTS=1 on net.Socket objects that read into one shared buffer
+// and write to their handles directly (server/fast-socket.ts); with
+// WEBROOT_PORTABLE_SOCKETS=1 through net.Socket's streams only, the fallback when Node's
+// internals are not what those files expect. The HTTPS/1.1 runs send every request over TLS to
 // --tls-port (the same Connection code; a certificate generated for the run).
 const HTTPS_SKIP = opensslMissing !== undefined;
 if (HTTPS_SKIP) console.log(`httpd.test.ts: the HTTPS/1.1 configurations are skipped: ${opensslMissing}`);
 describe.each(([
-  { name: 'sync', io: 'sync', cache: '0', portable: false, https: false },
-  { name: 'stream', io: 'stream', cache: '0', portable: false, https: false },
-  { name: 'async, portable writes', io: 'async', cache: '0', portable: true, https: false },
-  { name: 'sync with the object cache', io: 'sync', cache: '32M', portable: false, https: false },
-  { name: 'sync with the object cache, portable writes', io: 'sync', cache: '32M', portable: true, https: false },
-  { name: 'sync with the object cache over HTTPS/1.1', io: 'sync', cache: '32M', portable: false, https: true },
-  { name: 'stream over HTTPS/1.1, portable writes', io: 'stream', cache: '0', portable: true, https: true },
-] as const).filter((c) => !(c.https && HTTPS_SKIP)))('httpd --io $name', ({ io, cache, portable, https }) => {
+  { name: 'sync', io: 'sync', cache: '0', portable: false, objects: false, https: false },
+  { name: 'stream', io: 'stream', cache: '0', portable: false, objects: false, https: false },
+  { name: 'async, portable writes', io: 'async', cache: '0', portable: true, objects: false, https: false },
+  { name: 'sync with the object cache', io: 'sync', cache: '32M', portable: false, objects: false, https: false },
+  { name: 'sync with the object cache, portable writes', io: 'sync', cache: '32M', portable: true, objects: false, https: false },
+  { name: 'async with the object cache, on net.Socket objects', io: 'async', cache: '32M', portable: false, objects: true, https: false },
+  { name: 'sync with the object cache over HTTPS/1.1', io: 'sync', cache: '32M', portable: false, objects: false, https: true },
+  { name: 'stream over HTTPS/1.1, portable writes', io: 'stream', cache: '0', portable: true, objects: false, https: true },
+] as const).filter((c) => !(c.https && HTTPS_SKIP)))('httpd --io $name', ({ io, cache, portable, objects, https }) => {
   let srv: RunningHttpd;
   let port: Endpoint;
   beforeAll(async () => {
@@ -58,9 +61,11 @@ describe.each(([
       makeCert(certs, '__default__', { cn: 'localhost' });
       tlsArgs.push('--tls-port', '0', '--certs', certs);
     }
-    srv = await startHttpd(fx.vhosts, ['--io', io, '--workers', '1', '--cache-size', cache, '--header-timeout', '1', '--keepalive-timeout', '4', ...tlsArgs], portable ? { WEBROOT_PORTABLE_SOCKETS: '1' } : {});
+    srv = await startHttpd(fx.vhosts, ['--io', io, '--workers', '1', '--cache-size', cache, '--header-timeout', '1', '--keepalive-timeout', '4', ...tlsArgs], portable ? { WEBROOT_PORTABLE_SOCKETS: '1' } : objects ? { WEBROOT_SOCKET_OBJECTS: '1' } : {});
     // The Node versions we support have the internals the fast paths use: losing them must show here.
-    expect((await srv.waitForLog((l) => l.event === 'listening')).fastSockets).toBe(!portable);
+    const listening = await srv.waitForLog((l) => l.event === 'listening');
+    expect(listening.fastSockets).toBe(!portable);
+    expect(listening.ownHandles).toBe(!portable && !objects);
     port = https ? { port: srv.tlsPort!, tls: true } : srv.port;
   });
   afterAll(async () => {

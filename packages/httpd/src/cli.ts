@@ -10,6 +10,7 @@ import { IO_MODES, type IoMode } from './io/executors.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
 import { VERSION } from './version.js';
 import { fastSockets } from './server/fast-socket.js';
+import { ownHandles } from './server/handle-wire.js';
 import { createUpgradeProgram } from './upgrade-command.js';
 import { checkConfig, commandLineOverrides, configFromFile } from './config/command-line.js';
 import { acmeFlagOptions, acmeFromFlags, prepareAcmeState } from './acme/acme-flags.js';
@@ -247,7 +248,7 @@ function start(config: HttpdConfig): void {
       const tlsHost = config.tlsHost === undefined ? shownHost : config.tlsHost.includes(':') ? `[${config.tlsHost}]` : config.tlsHost;
       const tlsFields = boundTlsPort !== undefined ? { tlsUrl: `https://${tlsHost}:${boundTlsPort}/`, tlsPort: boundTlsPort } : {};
       const all = [{ host: addr.address, port: addr.port, tls: false }, ...(boundTlsPort !== undefined ? [{ host: config.tlsHost ?? addr.address, port: boundTlsPort, tls: true }] : []), ...extras];
-      log.log('info', 'listening', { url: `http://${shownHost}:${addr.port}/`, port: addr.port, ...tlsFields, ...(extras.length > 0 ? { listeners: listenerUrls(all) } : {}), io: config.io, workers: 0, vhosts: config.vhostsDir, cacheBytes: config.cacheBytes, fastSockets });
+      log.log('info', 'listening', { url: `http://${shownHost}:${addr.port}/`, port: addr.port, ...tlsFields, ...(extras.length > 0 ? { listeners: listenerUrls(all) } : {}), io: config.io, workers: 0, vhosts: config.vhostsDir, cacheBytes: config.cacheBytes, fastSockets, ownHandles });
     });
   } else {
     void runPrimary(config);

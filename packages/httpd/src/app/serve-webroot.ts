@@ -163,7 +163,7 @@ export function webrootResponder(file: string, options: ServeWebrootOptions = {}
     };
     res.once('close', release);
     try {
-      if (r.bodyLength <= SMALL_BODY) {
+      if (bodies.gathers(r, SMALL_BODY)) {
         const out = bodies.gather(r);
         if (out instanceof Promise) {
           out.then(

@@ -1,9 +1,9 @@
-import type net from 'node:net';
 import type { HttpdConfig } from '../config.js';
 import type { RequestHead } from '../http/parse-request.js';
 import { errorFields, type Logger } from '../log.js';
 import { WorkerMetrics, type WorkerReport } from '../metrics/worker-metrics.js';
 import { AccessLogs, type AccessLogOptions } from '../server/access-log.js';
+import type { Peer } from '../server/context.js';
 import type { HttpServer, HttpServerOptions } from '../server/http-server.js';
 import { ConfiguredSites } from '../vhosts/configured-sites.js';
 import { MountRegistry } from '../vhosts/mount-registry.js';
@@ -54,7 +54,7 @@ export class WorkerState {
   }
 
   /** Every response: the metrics, then the access log. */
-  private readonly observe = (socket: net.Socket, head: RequestHead | null, status: number, bytes: number, site: Site | undefined, durationMs: number): void => {
+  private readonly observe = (socket: Peer, head: RequestHead | null, status: number, bytes: number, site: Site | undefined, durationMs: number): void => {
     this.metrics.record(head, status, bytes, site, durationMs);
     this.logs?.write(socket, head, status, bytes, site, durationMs);
   };

@@ -1,7 +1,7 @@
-import type net from 'node:net';
 import { normaliseHost } from '../http/host.js';
 import type { RequestHead } from '../http/parse-request.js';
 import type { Site } from '../vhosts/site.js';
+import type { Peer } from './context.js';
 import { LogFile } from './log-file.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -132,7 +132,7 @@ export class AccessLogs {
     return this.files.length > 0;
   }
 
-  write(socket: net.Socket, head: RequestHead | null, status: number, bytes: number, site: Site | undefined, durationMs: number): void {
+  write(socket: Peer, head: RequestHead | null, status: number, bytes: number, site: Site | undefined, durationMs: number): void {
     let out = this.main;
     if (this.byHost.size > 0 && head !== null) {
       const host = normaliseHost(head.headers.host ?? '');

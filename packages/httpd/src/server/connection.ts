@@ -1,4 +1,3 @@
-import type net from 'node:net';
 import { currentHttpDate, currentHttpSecond } from '../http/dates.js';
 import { parseRequestHead, type RequestHead } from '../http/parse-request.js';
 import { nowSeconds } from '../http/dates.js';
@@ -8,7 +7,8 @@ import type { HttpResponse, RequestInfo } from '../http/response.js';
 import { errorFields } from '../log.js';
 import type { Site } from '../vhosts/site.js';
 import type { ServerContext } from './context.js';
-import { isSharedRead, writeNow } from './fast-socket.js';
+import { isSharedRead } from './fast-socket.js';
+import type { Wire, WireEvents } from './wire.js';
 
 /**
  * Test-only faults, enabled by WEBROOT_FAULT_INJECTION=1 (never by default):
@@ -45,12 +45,6 @@ export function requestInfoOf(head: RequestHead, scheme: 'http' | 'https'): Requ
   };
 }
 
-/** Bytes the kernel has taken from `socket`: handed to the handle, less what still waits in libuv's queue. */
-function kernelBytes(socket: net.Socket): number {
-  const handle = (socket as unknown as { _handle?: { writeQueueSize?: number } | null })._handle;
-  return socket.bytesWritten - socket.writableLength - (handle?.writeQueueSize ?? 0);
-}
-
 /** Whether an unparsable request was a HEAD: its error response then has no body either (RFC 9110 section 9.3.2). */
 function startsWithHead(buf: Buffer | null): boolean {
   if (buf === null) return false;
@@ -70,7 +64,7 @@ const MAX_BUFFERED = 64 * 1024;
  * One client connection: parses request heads as bytes arrive, answers them
  * strictly in order (pipelining), and applies the header, idle and send timeouts.
  */
-export class Connection {
+export class Connection implements WireEvents {
   private buf: Buffer | null = null;
   private busy = false;
   private closing = false;
@@ -90,23 +84,27 @@ export class Connection {
   };
   private sendWatch: NodeJS.Timeout | undefined;
 
-  /** `sharedReads`: the socket's reads arrive through `onData`, called by its `onread` callback, not as 'data' events. */
+  /** The transport (wire.ts): a net.Socket, or the accepted handle itself (handle-wire.ts). */
+  readonly socket: Wire;
+
+  /** `wire` makes the transport, reporting its reads, EOF, timeouts and close to this connection. */
   constructor(
-    readonly socket: net.Socket,
+    wire: (events: WireEvents) => Wire,
     private readonly ctx: ServerContext,
-    sharedReads = false,
   ) {
-    socket.setNoDelay(true);
-    socket.setTimeout(ctx.timeouts.keepAliveMs);
-    if (!sharedReads) socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('timeout', () => this.onTimeout());
-    socket.on('error', () => socket.destroy());
-    socket.on('end', () => this.onEnd());
-    socket.on('close', () => {
-      this.stopSendWatch();
-      ctx.connections.delete(this);
-    });
+    this.socket = wire(this);
     ctx.connections.add(this);
+    this.socket.setTimeout(ctx.timeouts.keepAliveMs);
+  }
+
+  onClose(): void {
+    this.stopSendWatch();
+    this.ctx.connections.delete(this);
+  }
+
+  /** Closes the connection at once. */
+  destroy(): void {
+    this.socket.destroy();
   }
 
   /**
@@ -140,7 +138,7 @@ export class Connection {
     if (this.buf !== null && isSharedRead(this.buf)) this.buf = Buffer.from(this.buf);
   }
 
-  private onTimeout(): void {
+  onTimeout(): void {
     // A partial head that stalls gets 408; an idle keep-alive connection or a stalled reader is just closed.
     if (!this.busy && this.buf !== null && this.skip === 0) this.send(errorResponse(408, { close: true }), null, true);
     else this.socket.destroy();
@@ -229,7 +227,7 @@ export class Connection {
     this.buf = null;
     this.socket.setTimeout(0); // the route runs its own body, response and send deadlines
     this.ctx.routes!.serve(route, {
-      socket: this.socket,
+      socket: this.socket.stream(),
       head,
       headBytes: Buffer.from(buf.subarray(0, headEnd)),
       rest: headEnd < buf.length ? Buffer.from(buf.subarray(headEnd)) : null,
@@ -274,17 +272,20 @@ export class Connection {
     if (this.ctx.decorate !== undefined) res = this.ctx.decorate(res);
     const date = currentHttpDate();
     const headBlock = this.ctx.heads.head(res);
-    // The common case, a keep-alive GET of a whole cached object: one prebuilt buffer, no copy.
-    if (!close && res.cacheKey?.kind === 'whole' && head !== null && head.minor === 1 && res.body.length === 1) {
-      const whole = this.ctx.cache.response(res.cacheKey.object, headBlock, currentHttpSecond(), date);
-      if (whole !== undefined) return this.sent(writeNow(this.socket, whole, this.onDrained), head, res.status, res.bodyLength, false);
-    }
     // An HTTP/1.0 client keeps the connection only if the response says so (RFC 9112 Appendix C.2.2).
     const connection = close ? 'Connection: close\r\n' : head?.minor === 0 ? 'Connection: keep-alive\r\n' : '';
+    // The common case, a GET of a whole cached object: one prebuilt buffer, no copy. The Connection field is
+    // part of what the buffer was built with, so a site answered with `Connection: close` (`ab -c 25`, a new
+    // connection per request) or to HTTP/1.0 keep-alive clients (`ab -k`) is prebuilt too; a slot asked for
+    // another variant is rebuilt, which costs what the gathered path below costs every time.
+    if (res.cacheKey?.kind === 'whole' && head !== null && res.body.length === 1) {
+      const whole = this.ctx.cache.response(res.cacheKey.object, connection === '' ? headBlock : headBlock + connection, currentHttpSecond(), date);
+      if (whole !== undefined) return this.sent(this.socket.write(whole, this.onDrained), head, res.status, res.bodyLength, close);
+    }
     const headText = `${headBlock}Date: ${date}\r\n${connection}\r\n`;
     if (res.body.length === 0) {
       // No body (HEAD, 304, 204): the string goes to the socket without a Buffer in between.
-      return this.sent(writeNow(this.socket, headText, this.onDrained), head, res.status, 0, close);
+      return this.sent(this.socket.write(headText, this.onDrained), head, res.status, 0, close);
     }
     const webroot = res.body.some((s) => s.kind === 'object') ? res.site!.webroot.acquire() : undefined;
     const done = (ok: boolean, written = true) => {
@@ -304,10 +305,10 @@ export class Connection {
       }
     };
     try {
-      if (res.bodyLength <= SMALL_BODY) {
+      if (this.ctx.bodies.gathers(res, SMALL_BODY)) {
         const write = (out: Buffer) => {
           if (this.socket.destroyed) return done(false);
-          done(true, writeNow(this.socket, out, this.onDrained));
+          done(true, this.socket.write(out, this.onDrained));
         };
         const out = this.ctx.bodies.gather(res, headText);
         if (out instanceof Promise) out.then(write, fail);
@@ -345,10 +346,10 @@ export class Connection {
     const socket = this.socket;
     const limit = this.ctx.timeouts.sendMs;
     socket.setTimeout(0);
-    let sent = kernelBytes(socket);
+    let sent = socket.kernelBytes();
     let since = Date.now();
     this.sendWatch = setInterval(() => {
-      const now = kernelBytes(socket);
+      const now = socket.kernelBytes();
       if (now !== sent) {
         sent = now;
         since = Date.now();
@@ -371,7 +372,7 @@ export class Connection {
   private async sendLarge(headText: string, res: HttpResponse): Promise<boolean> {
     this.startSendWatch();
     try {
-      return await this.ctx.bodies.pump(this.socket, res, [Buffer.from(headText, 'latin1')]);
+      return await this.ctx.bodies.pump(this.socket.stream(), res, [Buffer.from(headText, 'latin1')]);
     } finally {
       this.stopSendWatch();
     }
@@ -395,7 +396,7 @@ export class Connection {
    * clients and health checkers): every complete request already received is
    * still answered in full, then the connection closes (RFC 9112 section 9.6).
    */
-  private onEnd(): void {
+  onEnd(): void {
     this.peerEnded = true;
     this.endIfPeerEnded();
   }
@@ -405,6 +406,7 @@ export class Connection {
     // What is left is at most a partial head that can no longer complete.
     this.closing = true;
     this.buf = null;
+    // After a `Connection: close` response our side has ended already (the wire then does nothing).
     this.socket.end();
   }
 }

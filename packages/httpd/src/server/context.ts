@@ -1,4 +1,3 @@
-import type net from 'node:net';
 import type { ParseLimits } from '../http/parse-request.js';
 import type { RequestHead } from '../http/parse-request.js';
 import type { RepresentConfig } from '../http/represent.js';
@@ -11,6 +10,11 @@ import type { Site } from '../vhosts/site.js';
 import type { Connection } from './connection.js';
 import type { Http1HeadCache } from './serialize-http1.js';
 import type { RouteTable } from '../routes/route-table.js';
+
+/** Who a response went to, for the access log: a net.Socket, or a wire (wire.ts). */
+export interface Peer {
+  readonly remoteAddress?: string | undefined;
+}
 
 export interface Timeouts {
   /** A request head must be complete within this long of its first byte (else 408). */
@@ -37,7 +41,7 @@ export interface ServerContext {
   heads: Http1HeadCache;
   log: Logger;
   /** Called once per response handed over (access logs, metrics): `site` answered it, `durationMs` since its head was parsed (0 for a connection-level error). */
-  accessLog?: (socket: net.Socket, head: RequestHead | null, status: number, bytes: number, site: Site | undefined, durationMs: number) => void;
+  accessLog?: (socket: Peer, head: RequestHead | null, status: number, bytes: number, site: Site | undefined, durationMs: number) => void;
   connections: Set<Connection>;
   draining: () => boolean;
   /** Dynamic routes, tried before the static site for their prefixes; undefined when none are configured. */

@@ -30,8 +30,16 @@ import net from 'node:net';
 
 interface StreamWrapBinding {
   WriteWrap: new () => WriteReq;
+  ShutdownWrap?: new () => ShutdownReq;
   streamBaseState: Int32Array;
   kLastWriteWasAsync: number;
+  kReadBytesOrError?: number;
+}
+
+/** What a finished write reports to: destroyed on a failed write, else `drained` runs. */
+export interface WriteOwner {
+  readonly destroyed: boolean;
+  destroy(): void;
 }
 
 interface WriteReq {
@@ -39,11 +47,17 @@ interface WriteReq {
   oncomplete: (this: WriteReq, status: number) => void;
   async: boolean;
   buffer?: Buffer | string;
-  socket?: net.Socket;
+  socket?: WriteOwner;
   drained?: () => void;
 }
 
-interface StreamHandle {
+export interface ShutdownReq {
+  handle: unknown;
+  oncomplete: (this: ShutdownReq, status: number) => void;
+  callback?: () => void;
+}
+
+export interface StreamHandle {
   writeBuffer(req: WriteReq, data: Buffer): number;
   writeLatin1String(req: WriteReq, data: string): number;
 }
@@ -120,13 +134,18 @@ export function writeNow(socket: net.Socket, data: Buffer | string, drained: () 
     socket.once('drain', drained);
     return false;
   }
+  return writeToHandle(handle, socket, data, drained);
+}
+
+/** `writeNow` on a libuv stream handle itself (`owner` is destroyed if the write fails). Fast paths only. */
+export function writeToHandle(handle: StreamHandle, owner: WriteOwner, data: Buffer | string, drained: () => void): boolean {
   const req = new binding!.WriteWrap();
   req.handle = handle;
   req.oncomplete = onComplete;
   req.async = false;
   const err = typeof data === 'string' ? handle.writeLatin1String(req, data) : handle.writeBuffer(req, data);
   if (err !== 0) {
-    socket.destroy();
+    owner.destroy();
     return false;
   }
   if (binding!.streamBaseState[binding!.kLastWriteWasAsync] === 0) return true;
@@ -134,13 +153,19 @@ export function writeNow(socket: net.Socket, data: Buffer | string, drained: () 
   req.async = true;
   req.buffer = data;
   if (typeof data !== 'string') startWriting(data);
-  req.socket = socket;
+  req.socket = owner;
   req.drained = drained;
   return false;
 }
 
+/** The stream binding's pieces that owning a handle needs beyond writes (handle-wire.ts), when this Node has them. */
+export function handleBinding(): { ShutdownWrap: new () => ShutdownReq; streamBaseState: Int32Array; kReadBytesOrError: number } | undefined {
+  if (binding === undefined || typeof binding.ShutdownWrap !== 'function' || typeof binding.kReadBytesOrError !== 'number') return undefined;
+  return { ShutdownWrap: binding.ShutdownWrap, streamBaseState: binding.streamBaseState, kReadBytesOrError: binding.kReadBytesOrError };
+}
+
 /** Reads of every fast socket land here; a read is handled before the next one is made. */
-const SHARED_READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
+export const SHARED_READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
 
 /** Whether `chunk` is a view into the shared read buffer (and so must be copied to be kept). */
 export function isSharedRead(chunk: Buffer): boolean {
@@ -169,16 +194,7 @@ export function acceptWithSharedReads(server: net.Server, onSocket: (socket: net
     let deliver: ((chunk: Buffer) => void) | undefined;
     let socket: net.Socket;
     try {
-      const options = {
-        handle: clientHandle,
-        readable: true,
-        writable: true,
-        // As the server's own sockets (http-server.ts): a client's half-close does not end our side.
-        allowHalfOpen: true,
-        onread: { buffer: SHARED_READ_BUFFER, callback: (n: number) => deliver?.(SHARED_READ_BUFFER.subarray(0, n)) },
-      };
-      socket = new net.Socket(options as net.SocketConstructorOpts);
-      if ((socket as unknown as { _handle?: unknown })._handle !== clientHandle) throw new Error('the handle was not taken');
+      socket = socketOnHandle(clientHandle, (chunk) => deliver?.(chunk));
     } catch {
       // This Node makes sockets differently: hand this and every later connection to Node's own accept.
       working = false;
@@ -187,4 +203,24 @@ export function acceptWithSharedReads(server: net.Server, onSocket: (socket: net
     deliver = onSocket(socket);
   };
   return true;
+}
+
+/**
+ * A `net.Socket` over an accepted handle, its reads landing in the shared
+ * buffer and going to `deliver` (as Node's own server makes its sockets, plus
+ * `onread`). Throws when this Node did not take the handle.
+ */
+export function socketOnHandle(clientHandle: unknown, deliver: (chunk: Buffer) => void, readable = true): net.Socket {
+  const options = {
+    handle: clientHandle,
+    // false: the client's side has ended already (its EOF was read), and the handle can no longer read.
+    readable,
+    writable: true,
+    // As the server's own sockets (http-server.ts): a client's half-close does not end our side.
+    allowHalfOpen: true,
+    onread: { buffer: SHARED_READ_BUFFER, callback: (n: number) => deliver(SHARED_READ_BUFFER.subarray(0, n)) },
+  };
+  const socket = new net.Socket(options as net.SocketConstructorOpts);
+  if ((socket as unknown as { _handle?: unknown })._handle !== clientHandle) throw new Error('the handle was not taken');
+  return socket;
 }

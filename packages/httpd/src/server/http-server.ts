@@ -8,6 +8,8 @@ import { ObjectCache } from '../io/object-cache.js';
 import type { Logger } from '../log.js';
 import { Connection } from './connection.js';
 import { acceptWithSharedReads, isBeingWritten } from './fast-socket.js';
+import { acceptHandles, handleWire } from './handle-wire.js';
+import { SocketWire } from './wire.js';
 import type { ServerContext, Timeouts } from './context.js';
 import { Http1HeadCache } from './serialize-http1.js';
 
@@ -65,8 +67,14 @@ export class HttpServer {
   private newListener(): net.Server {
     // allowHalfOpen: a client's FIN must not end our side before its responses are sent (see Connection.onEnd).
     const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket, false));
-    // Once listening, connections are accepted with the shared read buffer (see fast-socket.ts) where Node allows it.
+    // Once listening, connections are accepted on their handles (handle-wire.ts), else as sockets with the
+    // shared read buffer (fast-socket.ts), where Node allows it; else by Node's own accept.
     server.once('listening', () => {
+      const owned = acceptHandles(server, (handle) => {
+        if (this.isDraining) (handle as { close(): void }).close();
+        else new Connection((events) => handleWire(handle, events), this.ctx);
+      });
+      if (owned) return;
       acceptWithSharedReads(server, (socket) => {
         const connection = this.accept(socket, true);
         return (chunk) => connection?.onData(chunk);
@@ -91,7 +99,7 @@ export class HttpServer {
       socket.destroy();
       return undefined;
     }
-    return new Connection(socket, this.ctx, sharedReads);
+    return new Connection((events) => new SocketWire(socket, events, !sharedReads), this.ctx);
   }
 
   /**
@@ -104,7 +112,7 @@ export class HttpServer {
     const ctx = this.contextWith(overrides);
     return (socket) => {
       if (this.isDraining) socket.destroy();
-      else new Connection(socket, ctx, false);
+      else new Connection((events) => new SocketWire(socket, events), ctx);
     };
   }
 
@@ -181,7 +189,7 @@ export class HttpServer {
       const check = () => {
         if (this.ctx.connections.size === 0) return resolve();
         if (Date.now() >= deadline) {
-          for (const c of this.ctx.connections) c.socket.destroy();
+          for (const c of this.ctx.connections) c.destroy();
           return resolve();
         }
         setTimeout(check, 20);

@@ -1,0 +1,117 @@
+import type net from 'node:net';
+import { writeNow } from './fast-socket.js';
+
+/** What a Connection hears from its wire. */
+export interface WireEvents {
+  /** Bytes read; may be a view into a shared read buffer, valid only during the call. */
+  onData(chunk: Buffer): void;
+  /** The client shut down its sending side (EOF). */
+  onEnd(): void;
+  /** The idle timeout set with `setTimeout` expired. */
+  onTimeout(): void;
+  /** The connection is closed; nothing more happens on it. */
+  onClose(): void;
+}
+
+/**
+ * The byte transport under one HTTP/1.1 connection: what Connection needs of
+ * a socket, and no more. Two kinds: `SocketWire` over a `net.Socket` (TLS
+ * sockets, the portable fallback, and any connection that needs a stream),
+ * and `HandleWire` (handle-wire.ts) over the accepted libuv handle itself,
+ * which makes a new connection cost no `net.Socket`.
+ */
+export interface Wire {
+  readonly destroyed: boolean;
+  readonly remoteAddress: string | undefined;
+  /** Bytes handed to the kernel or queued for it so far. */
+  readonly bytesWritten: number;
+  /** Writes `data` (a string as latin1): true if the kernel took it all, else `drained` runs once it has. */
+  write(data: Buffer | string, drained: () => void): boolean;
+  /** Half-close: our side is done sending; the connection closes once the client's side has ended too. */
+  end(): void;
+  destroy(): void;
+  pause(): void;
+  resume(): void;
+  isPaused(): boolean;
+  /** The idle timeout: `onTimeout` after `ms` without reads or writes; 0 turns it off. */
+  setTimeout(ms: number): void;
+  /** Bytes the kernel has taken: handed over, less what still waits in a queue (the send-timeout watch). */
+  kernelBytes(): number;
+  /** A `net.Socket` for code that needs a stream (large bodies, dynamic routes); the wire keeps working through it. */
+  stream(): net.Socket;
+}
+
+/** Bytes the kernel has taken from `socket`: handed to the handle, less what still waits in libuv's queue. */
+export function socketKernelBytes(socket: net.Socket): number {
+  const handle = (socket as unknown as { _handle?: { writeQueueSize?: number } | null })._handle;
+  return socket.bytesWritten - socket.writableLength - (handle?.writeQueueSize ?? 0);
+}
+
+/**
+ * A wire over a `net.Socket`. `listenToData`: its reads arrive as 'data'
+ * events (false when the socket was made with an `onread` callback that
+ * calls `events.onData` itself).
+ */
+export class SocketWire implements Wire {
+  constructor(
+    readonly socket: net.Socket,
+    events: WireEvents,
+    listenToData = true,
+  ) {
+    socket.setNoDelay(true);
+    if (listenToData) socket.on('data', (chunk: Buffer) => events.onData(chunk));
+    socket.on('timeout', () => events.onTimeout());
+    socket.on('error', () => socket.destroy());
+    socket.on('end', () => events.onEnd());
+    socket.on('close', () => events.onClose());
+  }
+
+  get destroyed(): boolean {
+    return this.socket.destroyed;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.socket.remoteAddress;
+  }
+
+  get bytesWritten(): number {
+    return this.socket.bytesWritten;
+  }
+
+  write(data: Buffer | string, drained: () => void): boolean {
+    return writeNow(this.socket, data, drained);
+  }
+
+  end(): void {
+    // A second end() would build an ERR_STREAM_ALREADY_FINISHED error, stack and all.
+    if (!this.socket.writableEnded) this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
+  isPaused(): boolean {
+    return this.socket.isPaused();
+  }
+
+  setTimeout(ms: number): void {
+    this.socket.setTimeout(ms);
+  }
+
+  kernelBytes(): number {
+    return socketKernelBytes(this.socket);
+  }
+
+  stream(): net.Socket {
+    return this.socket;
+  }
+}
