@@ -19,6 +19,7 @@ import { statusRoute } from '../follow/status-server.js';
 import { followMetrics } from '../follow/follow-metrics.js';
 import { needsWorkerRoll, WorkerRoll } from './worker-roll.js';
 import { finishRoutes } from '../config/route-keys.js';
+import { bindExtraListeners, ExtraListenError, extraListenErrorText, extraSocketName, listenerUrls, sendExtraListeners, type BoundListener } from './extra-listeners.js';
 
 /** Deaths within this window count toward a crash loop. */
 const CRASH_WINDOW_MS = 10_000;
@@ -54,11 +55,22 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
       tls = await PrimaryTls.bind(config, inherited.tls);
     } catch (err) {
       const e = err as BindError;
-      process.stderr.write(`httpd: ${listenErrorText({ ...config, port: config.tlsPort }, e.code ?? '', e.message).replace('--port', '--tls-port')}\n`);
+      process.stderr.write(`httpd: ${listenErrorText({ ...config, host: config.tlsHost ?? config.host, port: config.tlsPort }, e.code ?? '', e.message).replace('--port', '--tls-port')}\n`);
       process.exit(1);
     }
   }
+  let extras: BoundListener[] = [];
+  try {
+    extras = await bindExtraListeners(config.extraListeners ?? [], inherited.extraFds);
+  } catch (err) {
+    process.stderr.write(`httpd: ${err instanceof ExtraListenError ? extraListenErrorText(err) : (err as Error).message}\n`);
+    process.exit(1);
+  }
 
+  const tlsShownHost = (plainAddress: string) => {
+    const h = config.tlsHost ?? plainAddress;
+    return h.includes(':') ? `[${h}]` : h;
+  };
   const workers = new Map<number, ChildProcess>();
   /** With routes: when each worker last said its event loop is alive (see the watchdog below). */
   const heartbeats = new Map<number, number>();
@@ -100,6 +112,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     process.exit(1);
   }
   const acme = config.acme && tls ? new PrimaryAcme(config, config.acme, log, () => workers) : undefined;
+  if (acme) admin?.addMetrics(() => acme.metrics());
   const tell = (m: PrimaryMessage) => {
     for (const w of workers.values()) if (w.connected) w.send(m);
   };
@@ -107,12 +120,14 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     const id = nextId++;
     const routed = cfg.routes !== undefined && cfg.routes.length > 0;
     const child = fork(WORKER_SCRIPT, [], {
-      env: { ...process.env, [CONFIG_ENV]: JSON.stringify(cfg), WEBROOT_WORKER_ID: String(id) },
+      // The bound TLS port in place of 0: workers build https:// redirects with it.
+      env: { ...process.env, [CONFIG_ENV]: JSON.stringify(tls ? { ...cfg, tlsPort: tls.port } : cfg), WEBROOT_WORKER_ID: String(id) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     workers.set(id, child);
     tls?.onSpawn(child);
     acme?.onSpawn(child);
+    sendExtraListeners(child, extras);
     child.send({ type: 'listen' } satisfies PrimaryMessage, socket.handle as never);
     child.on('message', (m: WorkerMessage) => {
       if (m.type === 'listening') {
@@ -130,7 +145,8 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
         log.log('info', 'listening', {
           url: `http://${shownHost}:${m.port}/`,
           port: m.port,
-          ...(tls ? { tlsUrl: `https://${shownHost}:${tls.port}/`, tlsPort: tls.port } : {}),
+          ...(tls ? { tlsUrl: `https://${tlsShownHost(m.address)}:${tls.port}/`, tlsPort: tls.port } : {}),
+          ...(extras.length > 0 ? { listeners: listenerUrls([{ host: m.address, port: m.port, tls: false }, ...(tls ? [{ host: config.tlsHost ?? m.address, port: tls.port, tls: true }] : []), ...extras]) } : {}),
           io: config.io,
           workers: config.workers,
           vhosts: config.vhostsDir,
@@ -287,7 +303,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     service.onUpgradeSignal(
       () => shutdown('upgraded', UPGRADE_IDLE_GRACE_MS),
       () => stopping,
-      [...(tls ? [{ fd: tls.fd, name: 'https' }] : []), ...(admin?.server.fd !== undefined ? [{ fd: admin.server.fd, name: 'admin' }] : [])],
+      [...(tls ? [{ fd: tls.fd, name: 'https' }] : []), ...(admin?.server.fd !== undefined ? [{ fd: admin.server.fd, name: 'admin' }] : []), ...extras.map((b, i) => ({ fd: b.fd, name: extraSocketName(i) }))],
     ),
   );
   process.on('SIGUSR1', () => {

@@ -2,6 +2,7 @@ import { stringify } from 'smol-toml';
 import type { HttpdConfig } from '../config.js';
 import { formatAddress } from './address.js';
 import { effectiveRouteKeys } from './route-keys.js';
+import { allListeners } from './listeners.js';
 
 const seconds = (ms: number) => ms / 1000;
 
@@ -18,7 +19,9 @@ export function effectiveFile(c: HttpdConfig): Record<string, unknown> {
     rescan_interval: seconds(c.rescanIntervalMs),
     watch: c.watch,
     ...(c.admin ? { admin: formatAddress(c.admin) } : {}),
-    listen: [{ address: formatAddress(c), tls: false }],
+    listen: allListeners(c).map((l) => ({ address: formatAddress(l), tls: l.tls })),
+    ...(c.certsDir !== undefined ? { tls: { certs: c.certsDir, redirect_http: c.redirectHttp ?? false, ...(c.hstsSeconds !== undefined ? { hsts: c.hstsSeconds } : {}) } } : {}),
+    ...(c.acme !== undefined ? { acme: { directory: c.acme.directoryUrl, email: c.acme.email, agree_tos: true, state: c.acme.stateDir, retry: seconds(c.acme.retryMs) } } : {}),
     timeouts: { header: seconds(c.headerTimeoutMs), keepalive: seconds(c.keepAliveTimeoutMs), send: seconds(c.sendTimeoutMs), drain: seconds(c.drainTimeoutMs) },
     ...(c.accessLog !== undefined ? { access_log: { path: c.accessLog, format: c.accessLogFormat ?? 'combined' } } : {}),
     host: (c.hosts ?? []).map((h) => ({

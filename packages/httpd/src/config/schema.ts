@@ -62,7 +62,7 @@ const tableArray = <T extends z.ZodTypeAny>(what: string, item: T) =>
 export const listenSchema = z
   .object({
     address: address('a listening address'),
-    /** Reserved for TLS listeners (another part of the project); rejected until they exist. */
+    /** HTTPS on this address, with the certificates of [tls] certs. */
     tls: bool.optional(),
   })
   .strict();
@@ -97,6 +97,26 @@ export const routeSchema = z
   })
   .strict();
 
+/** [tls]: what --certs, --redirect-http and --hsts set; the TLS listeners are [[listen]] entries with tls = true. */
+export const tlsSchema = z
+  .object({
+    certs: text('the path of the certificates directory (<host>.crt and <host>.key pairs)').optional(),
+    redirect_http: bool.optional(),
+    hsts: integer(0, 2 ** 31 - 1).optional(),
+  })
+  .strict();
+
+/** [acme]: what the --acme-* flags set (acme/acme-options.ts checks them as a whole). */
+export const acmeSchema = z
+  .object({
+    directory: text("the CA's directory URL").optional(),
+    email: text('a contact email address').optional(),
+    agree_tos: bool.optional(),
+    state: text('the path of the ACME state directory').optional(),
+    retry: duration.optional(),
+  })
+  .strict();
+
 export const fileSchema = z
   .object({
     vhosts: text('the path of the vhosts directory').optional(),
@@ -110,6 +130,8 @@ export const fileSchema = z
     watch: bool.optional(),
     admin: address('the admin listener address').optional(),
     listen: tableArray('listen', listenSchema).optional(),
+    tls: tlsSchema.optional(),
+    acme: acmeSchema.optional(),
     timeouts: z
       .object({ header: duration.optional(), keepalive: duration.optional(), send: duration.optional(), drain: duration.optional() })
       .strict()
@@ -138,5 +160,7 @@ export function knownKeys(path: readonly (string | number)[]): string[] {
   if (last === 'route') return Object.keys(routeSchema.shape);
   if (last === 'timeouts') return ['header', 'keepalive', 'send', 'drain'];
   if (last === 'access_log') return ['path', 'format'];
+  if (last === 'tls' && path.length === 1) return Object.keys(tlsSchema.shape);
+  if (last === 'acme') return Object.keys(acmeSchema.shape);
   return [];
 }
