@@ -26,6 +26,7 @@ trap 'kill $A $B 2>/dev/null' EXIT
 for port in 20601 20602; do
   for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 done
+kill -0 "$A" "$B" 2>/dev/null || { echo "a server did not start (is another one on port 20601 or 20602?)" >&2; exit 1; }
 load() {
   if [ "${LOAD:-wrk}" = ab ]; then
     # Printed in wrk's words, so one parser reads both.

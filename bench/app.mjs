@@ -4,6 +4,8 @@
 //   express + serveWebroot  vs express + serve-static      (1 KB file, 10,000-file rotation)
 //   fastify + webrootPlugin vs fastify + @fastify/static   (same)
 //   httpd --route (13-byte text) vs bare node:http doing the same
+// The express and fastify pairs also run the framework answering a fixed 1 KiB body from memory (no file work):
+// the ceiling any middleware in it can reach, reported as "ceiling / peer".
 // Options: --reps N (3) --seconds S (2)
 import fs from 'node:fs';
 import os from 'node:os';
@@ -56,12 +58,14 @@ const groups = [
     title: 'express 5',
     ours: { name: 'express+serveWebroot', make: (port) => cmd([PEER, 'express-webroot', webroot, String(port)]) },
     peer: { name: 'express+serve-static', make: (port) => cmd([PEER, 'express-serve-static', dir, String(port)]) },
+    ceiling: { name: 'express, fixed 1 KiB', make: (port) => cmd([PEER, 'express-bare', '-', String(port)]) },
     scenarios: ['1k', 'many'],
   },
   {
     title: 'fastify 5',
     ours: { name: 'fastify+webrootPlugin', make: (port) => cmd([PEER, 'fastify-webroot', webroot, String(port)]) },
     peer: { name: 'fastify+@fastify/static', make: (port) => cmd([PEER, 'fastify-static', dir, String(port)]) },
+    ceiling: { name: 'fastify, fixed 1 KiB', make: (port) => cmd([PEER, 'fastify-bare', '-', String(port)]) },
     scenarios: ['1k', 'many'],
   },
   {
@@ -99,10 +103,10 @@ const load = (server, id, seconds) => {
 };
 
 const lines = [`# issue 14 benchmark, ${new Date().toISOString()}`, '', `Command: \`node bench/app.mjs ${argv.join(' ')}\`. Node ${process.version}, ${os.cpus().length} CPUs. Single-core: servers ${pin ? 'pinned to CPU 0' : 'NOT pinned (no taskset)'}, one process each; wrk -t1 -c50${pin ? ' on CPU 1' : ''}. ${REPS} interleaved repetitions of ${SECONDS} s after a 1 s warm-up; medians (min-max).`, ''];
-lines.push('| pair | scenario | ours req/s | peer req/s | ours / peer | ours us CPU/req | peer us CPU/req | peer CPU / ours |', '|---|---|---:|---:|---:|---:|---:|---:|');
+lines.push('| pair | scenario | ours req/s | peer req/s | ours / peer | ours us CPU/req | peer us CPU/req | peer CPU / ours | ceiling / peer (req/s, CPU) |', '|---|---|---:|---:|---:|---:|---:|---:|---:|');
 for (const g of groups) {
   const servers = [];
-  for (const d of [g.ours, g.peer]) {
+  for (const d of [g.ours, g.peer, ...(g.ceiling ? [g.ceiling] : [])]) {
     const port = await freePort();
     const [c, a] = d.make(port);
     log(`starting ${d.name} on ${port}`);
@@ -132,7 +136,8 @@ for (const g of groups) {
     const b = res[g.peer.name][id];
     const ca = cpu[g.ours.name][id];
     const cb = cpu[g.peer.name][id];
-    lines.push(`| ${g.ours.name} / ${g.peer.name} | ${id} | ${cell(a)} | ${cell(b)} | ${(median(a) / median(b)).toFixed(2)}x | ${median(ca).toFixed(0)} | ${median(cb).toFixed(0)} | ${(median(cb) / median(ca)).toFixed(2)}x |`);
+    const ceiling = g.ceiling ? `${(median(res[g.ceiling.name][id]) / median(b)).toFixed(2)}x, ${(median(cb) / median(cpu[g.ceiling.name][id])).toFixed(2)}x` : '';
+    lines.push(`| ${g.ours.name} / ${g.peer.name} | ${id} | ${cell(a)} | ${cell(b)} | ${(median(a) / median(b)).toFixed(2)}x | ${median(ca).toFixed(0)} | ${median(cb).toFixed(0)} | ${(median(cb) / median(ca)).toFixed(2)}x | ${ceiling} |`);
   }
 }
 fs.rmSync(vhosts, { recursive: true, force: true });

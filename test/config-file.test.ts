@@ -44,10 +44,29 @@ describe('httpd check-config (like nginx -t)', () => {
   it('the example file in examples/ is valid once its paths exist', async () => {
     const text = fs.readFileSync(path.join(ROOT, 'examples/httpd.toml'), 'utf8');
     // Point the example's absolute paths at this test's fixture; every key stays as written.
-    const file = writeConfig('example.toml', text.replaceAll('/srv/webroot/vhosts', fx.vhosts).replaceAll('/srv/webroot/releases/docs-current.webroot', fx.webroots.default).replaceAll('/var/log/webroot', dir));
+    const certs = tmpDir('example-certs-');
+    const file = writeConfig(
+      'example.toml',
+      text
+        .replaceAll('/srv/webroot/vhosts', fx.vhosts)
+        .replaceAll('/srv/webroot/releases/docs-current.webroot', fx.webroots.default)
+        .replaceAll('/var/log/webroot', dir)
+        .replaceAll('/etc/webroot/certs', certs)
+        .replaceAll('/var/lib/webroot/acme', path.join(dir, 'acme-state'))
+        .replaceAll('"app/route.mjs"', JSON.stringify(path.join(ROOT, 'examples/app/route.mjs'))),
+    );
     const r = await httpd(['check-config', file]);
     expect(r.stderr).toContain('configuration is valid');
     expect(r.code).toBe(0);
+    // Every listener of the example, and its [tls] and [acme] keys, as check-config sees them.
+    const json = JSON.parse((await httpd(['check-config', file, '--json'])).stdout) as { config: Record<string, unknown> };
+    expect(json.config.listen).toEqual([
+      { address: '0.0.0.0:80', tls: false },
+      { address: '0.0.0.0:443', tls: true },
+      { address: '127.0.0.1:8080', tls: false },
+    ]);
+    expect(json.config.tls).toEqual({ certs, redirect_http: true, hsts: 31536000 });
+    expect((json.config.acme as { retry: number }).retry).toBe(60);
   });
 
   // Each bad file: the exact problem line (FILE:LINE:COLUMN: key: what is wrong, what to write), exit 1; no stack trace.
@@ -63,7 +82,7 @@ describe('httpd check-config (like nginx -t)', () => {
     ['line break in Cache-Control', () => `vhosts = "."\ncache_control = "a\\r\\nSet-Cookie: x"\n`, [/bad\.toml:2:1: cache_control: expected a string without line breaks/]],
     ['bad address', () => `vhosts = "."\n[[listen]]\naddress = "127.0.0.1:80800"\n`, [/bad\.toml:3:1: listen\[0\]\.address: expected a listening address as "HOST:PORT"/]],
     ['listen as a string, not tables', () => `vhosts = "."\nlisten = "127.0.0.1:80"\n`, [/bad\.toml:2:1: listen: expected an array of tables \(write \[\[listen\]\] blocks\)/]],
-    ['TLS listener (not in this build)', () => `vhosts = "."\n[[listen]]\naddress = "127.0.0.1:8443"\ntls = true\n`, [/bad\.toml:4:1: listen\[0\]\.tls: TLS listeners are not available in this build/]],
+    ['TLS listener without [tls] certs', () => `vhosts = "."\n[[listen]]\naddress = "127.0.0.1:8080"\n[[listen]]\naddress = "127.0.0.1:8443"\ntls = true\n`, [/bad\.toml:6:1: listen\[1\]\.tls: a TLS listener needs certificates: add \[tls\] certs = /]],
     ['TOML syntax error', () => `vhosts = "."\nworkers = [1,\n`, [/bad\.toml:3:1: not valid TOML: /]],
     ['missing vhosts directory', () => `vhosts = "no-such-dir"\n`, [/bad\.toml:1:1: vhosts: .*no-such-dir: no such directory/]],
     ['no vhosts at all', () => `workers = 1\n`, [/bad\.toml: no vhosts directory: add vhosts = /]],

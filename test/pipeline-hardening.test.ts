@@ -42,6 +42,29 @@ function halfClosed(port: number, request: string, timeoutMs = 20_000): Promise<
   });
 }
 
+/** Sends `request` and keeps the sending side open; reads until the server ends the connection (an error counts as not ended). */
+function openEnded(port: number, request: string, timeoutMs = 20_000): Promise<{ data: Buffer; ended: boolean }> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ data: Buffer.concat(chunks), ended: false });
+    }, timeoutMs);
+    socket.on('connect', () => socket.write(request));
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', () => {
+      clearTimeout(timer);
+      resolve({ data: Buffer.concat(chunks), ended: false });
+    });
+    socket.on('end', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ data: Buffer.concat(chunks), ended: true });
+    });
+  });
+}
+
 describe.each([
   { io: 'sync', cache: '0' },
   { io: 'stream', cache: '0' },
@@ -66,6 +89,29 @@ describe.each([
     expect(rest).toEqual([]);
     expect(r!.status).toBe(200);
     expect(r!.body.equals(Buffer.from(FILES[path.slice(1)]!))).toBe(true);
+  });
+
+  // RFC 9112 section 9.6: a client that sends "close" must not send more, so once its response is with the
+  // kernel the server may close at once, without waiting for the client's FIN; a server-decided close (or one
+  // with more bytes received) still half-closes and reads on, so no reset can cut the response.
+  it.each(['/small.txt', '/mid.bin', '/big.bin'])('Connection: close for %s: the whole body, then the server closes without waiting for the client (RFC 9112 section 9.6)', async (path) => {
+    const { data, ended } = await openEnded(srv.port, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    expect(ended).toBe(true);
+    const [r, ...rest] = parseResponses(data);
+    expect(rest).toEqual([]);
+    expect(r!.headers.connection).toBe('close');
+    expect(r!.body.equals(Buffer.from(FILES[path.slice(1)]!))).toBe(true);
+  });
+
+  it('HTTP/1.0 without keep-alive gets its response and the close; a request pipelined after a close request is never answered and resets nothing', async () => {
+    const one = await openEnded(srv.port, 'GET /small.txt HTTP/1.0\r\n\r\n');
+    expect(one.ended).toBe(true);
+    expect(parseResponses(one.data).map((r) => r.status)).toEqual([200]);
+    const two = await openEnded(srv.port, 'GET /mid.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(two.ended).toBe(true);
+    const rs = parseResponses(two.data);
+    expect(rs.map((r) => r.status)).toEqual([200]);
+    expect(rs[0]!.body.length).toBe(360_000);
   });
 
   it('pipelined requests followed by a half-close are all answered, in order', async () => {

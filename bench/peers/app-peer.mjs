@@ -4,6 +4,8 @@
 //   fastify-webroot WEBROOT PORT      fastify 5 + webrootPlugin
 //   fastify-static DIR PORT           fastify 5 + @fastify/static
 //   node-text - PORT                  bare node:http answering a 13-byte text
+//   express-bare - PORT               express 5 answering every path with a fixed 1 KiB body (the framework's ceiling)
+//   fastify-bare - PORT               fastify 5 likewise
 import http from 'node:http';
 
 const [kind, source, portArg] = process.argv.slice(2);
@@ -38,6 +40,23 @@ if (kind === 'express-webroot' || kind === 'express-serve-static') {
   }
   await app.listen({ port, host: '127.0.0.1' });
   console.log(`listening ${port}`);
+} else if (kind === 'express-bare' || kind === 'fastify-bare') {
+  // No file work at all: what the framework alone costs per request, the most any middleware in it can reach.
+  const body = Buffer.alloc(1024, 97);
+  const headers = { 'content-type': 'application/octet-stream', etag: '"ceiling"', 'cache-control': 'no-cache' };
+  if (kind === 'express-bare') {
+    const { default: express } = await import('express');
+    const app = express();
+    app.disable('x-powered-by');
+    app.use((_req, res) => res.set(headers).end(body));
+    http.createServer(app).listen(port, '127.0.0.1', () => console.log(`listening ${port}`));
+  } else {
+    const { default: Fastify } = await import('fastify');
+    const app = Fastify({ logger: false });
+    app.get('/*', (_request, reply) => reply.headers(headers).send(body));
+    await app.listen({ port, host: '127.0.0.1' });
+    console.log(`listening ${port}`);
+  }
 } else if (kind === 'node-text') {
   const body = Buffer.from('Hello, world!');
   http

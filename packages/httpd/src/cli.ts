@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runPrimary } from './cluster/primary.js';
 import { runWorker } from './cluster/worker.js';
@@ -12,10 +13,12 @@ import { fastSockets } from './server/fast-socket.js';
 import { ownHandles } from './server/handle-wire.js';
 import { createUpgradeProgram } from './upgrade-command.js';
 import { checkConfig, commandLineOverrides, configFromFile } from './config/command-line.js';
-import { acmeFromFlags } from './acme/acme-flags.js';
+import { acmeFlagOptions, acmeFromFlags, prepareAcmeState } from './acme/acme-flags.js';
 import { deployConfig } from './follow/deploy-options.js';
 import { FOLLOW_DEFAULTS } from './follow/follow-options.js';
 import { startDeploy } from './follow/start-deploy.js';
+import { finishRoutes } from './config/route-keys.js';
+import { listenerUrls } from './cluster/extra-listeners.js';
 
 function fail(message: string): never {
   process.stderr.write(`httpd: ${message}\n`);
@@ -145,21 +148,28 @@ export function createProgram(): Command {
       if (ioArg !== undefined && !IO_MODES.includes(ioArg as IoMode)) fail(`unknown IO mode '${ioArg}'; choose one of: ${IO_MODES.join(', ')}`);
       if (ioArg !== undefined && opts.io !== undefined && ioArg !== opts.io) fail(`IO mode given twice ('${ioArg}' and --io ${opts.io}); give one`);
       if (opts.config !== undefined && /[\r\n]/.test(String(opts.cacheControl))) fail('--cache-control must not contain line breaks');
-      // The TLS options are command-line options, also next to --config (the file has no TLS keys yet).
-      const tls = tlsOptions(opts);
       if (opts.config !== undefined) {
+        // The TLS and ACME flags override [tls], the TLS [[listen]] entry and [acme]; config/secure-keys.ts checks what they need of each other.
+        const acmeFlags = acmeFlagOptions(opts, fail);
         // The service options ride with the command line's overrides, so a reload of the file keeps them (and does not report them as changes).
-        const fromFile = configFromFile(opts.config as string, { ...commandLineOverrides(cmd, opts, vhostsDir, ioArg), ...serviceOptions(opts), ...tls });
+        // --route flags replace the file's [[route]] entries (the command line wins, as for every key).
+        const routes = (opts.route as string[]).length > 0 ? { routes: routesOf(opts.route as string[]) } : {};
+        const fromFile = configFromFile(opts.config as string, {
+          ...commandLineOverrides(cmd, opts, vhostsDir, ioArg),
+          ...serviceOptions(opts),
+          ...tlsFlags(opts),
+          ...(acmeFlags !== undefined ? { acme: acmeFlags } : {}),
+          ...routes,
+        });
         // The deploy flags apply with a configuration file too (the file has no follow keys yet).
         const deploy = deployConfig(opts as Parameters<typeof deployConfig>[0], fromFile.vhostsDir);
         if ('error' in deploy) fail(deploy.error);
         // Like the other flags, they hold on every reload (which reads the file with the overrides on top).
         fromFile.overrides = { ...fromFile.overrides, ...deploy };
-        // The --acme-* flags too (the file has no [acme] section yet); in the overrides, so a reload keeps them.
-        const acme = acmeFromFlags(opts, { tls: fromFile.tlsPort !== undefined, workers: fromFile.workers }, fail);
-        if (acme !== undefined) fromFile.overrides = { ...fromFile.overrides, acme };
-        return start(Object.assign(fromFile, deploy, acme !== undefined ? { acme } : {}));
+        if (fromFile.acme !== undefined) prepareAcmeState(fromFile.acme, fail);
+        return start(Object.assign(fromFile, deploy));
       }
+      const tls = tlsOptions(opts);
       if (vhostsDir === undefined) fail('give VHOSTS_DIR, or a configuration file with --config FILE (see: httpd --help)');
       checkVhostsDir(vhostsDir);
       const acme = acmeFromFlags(opts, { tls: tls.tlsPort !== undefined, workers: opts.workers as number }, fail);
@@ -183,7 +193,7 @@ export function createProgram(): Command {
         ...tls,
         ...(acme !== undefined ? { acme } : {}),
         ...serviceOptions(opts),
-        routes: routesOf(opts.route as string[]),
+        routes: finishRoutes(routesOf(opts.route as string[]), {}),
         routeBodyLimit: opts.routeBodyLimit as number,
         routeBodyTimeoutMs: opts.routeBodyTimeout as number,
         routeTimeoutMs: opts.routeTimeout as number,
@@ -209,6 +219,16 @@ function tlsOptions(opts: Record<string, unknown>): Pick<HttpdConfig, 'tlsPort' 
   return { tlsPort, certsDir, redirectHttp: Boolean(opts.redirectHttp), ...(opts.hsts !== undefined ? { hstsSeconds: opts.hsts as number } : {}) };
 }
 
+/** With --config: the TLS flags given, as overrides of the file's keys (checked with them in config/secure-keys.ts). */
+function tlsFlags(opts: Record<string, unknown>): Pick<HttpdConfig, 'tlsPort' | 'certsDir' | 'redirectHttp' | 'hstsSeconds'> {
+  return {
+    ...(opts.tlsPort !== undefined ? { tlsPort: opts.tlsPort as number } : {}),
+    ...(opts.certs !== undefined ? { certsDir: path.resolve(opts.certs as string) } : {}),
+    ...(opts.redirectHttp ? { redirectHttp: true } : {}),
+    ...(opts.hsts !== undefined ? { hstsSeconds: opts.hsts as number } : {}),
+  };
+}
+
 /** How the process runs as a service (README "Under systemd", "Upgrading httpd itself"): command line only, never from the file. */
 function serviceOptions(opts: Record<string, unknown>): Pick<HttpdConfig, 'listenFds' | 'user' | 'group' | 'pidFile' | 'upgradeTimeoutMs'> {
   const out: Pick<HttpdConfig, 'listenFds' | 'user' | 'group' | 'pidFile' | 'upgradeTimeoutMs'> = {};
@@ -227,10 +247,12 @@ function start(config: HttpdConfig): void {
     if (serviceOption) fail(`${serviceOption} needs the supervisor: use --workers 1 or more, not 0`);
     const log = createLogger(config.logLevel);
     void startDeploy(config, log, () => []);
-    runWorker(config, (addr, boundTlsPort) => {
+    runWorker(config, (addr, boundTlsPort, extras = []) => {
       const shownHost = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
-      const tlsFields = boundTlsPort !== undefined ? { tlsUrl: `https://${shownHost}:${boundTlsPort}/`, tlsPort: boundTlsPort } : {};
-      log.log('info', 'listening', { url: `http://${shownHost}:${addr.port}/`, port: addr.port, ...tlsFields, io: config.io, workers: 0, vhosts: config.vhostsDir, cacheBytes: config.cacheBytes, fastSockets, ownHandles });
+      const tlsHost = config.tlsHost === undefined ? shownHost : config.tlsHost.includes(':') ? `[${config.tlsHost}]` : config.tlsHost;
+      const tlsFields = boundTlsPort !== undefined ? { tlsUrl: `https://${tlsHost}:${boundTlsPort}/`, tlsPort: boundTlsPort } : {};
+      const all = [{ host: addr.address, port: addr.port, tls: false }, ...(boundTlsPort !== undefined ? [{ host: config.tlsHost ?? addr.address, port: boundTlsPort, tls: true }] : []), ...extras];
+      log.log('info', 'listening', { url: `http://${shownHost}:${addr.port}/`, port: addr.port, ...tlsFields, ...(extras.length > 0 ? { listeners: listenerUrls(all) } : {}), io: config.io, workers: 0, vhosts: config.vhostsDir, cacheBytes: config.cacheBytes, fastSockets, ownHandles });
     });
   } else {
     void runPrimary(config);

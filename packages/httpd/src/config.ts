@@ -32,8 +32,12 @@ export interface HttpdConfig {
   pidFile?: string;
   /** --upgrade-timeout: how long a new primary started by SIGUSR2 may take to get ready. */
   upgradeTimeoutMs?: number;
-  /** --tls-port: the HTTPS listener (with certsDir); the primary replaces 0 with the bound port. */
+  /** --tls-port: the HTTPS listener (with certsDir); workers are given the bound port in place of 0. */
   tlsPort?: number;
+  /** The HTTPS listener's address (the first `[[listen]]` entry with `tls = true`); `host` when absent. */
+  tlsHost?: string;
+  /** Every `[[listen]]` entry beyond the first plain one (host, port) and the first TLS one (tlsHost, tlsPort): bound by the primary, served by every worker. */
+  extraListeners?: ListenerConfig[];
   /** --certs: CERTS_DIR of <host>.crt + <host>.key pairs (see tls/cert-store.ts). */
   certsDir?: string;
   /** --redirect-http: the plain listener answers 308 to https:// for hosts with a certificate. */
@@ -75,6 +79,13 @@ export interface HttpdConfig {
 }
 
 export type AccessLogFormat = 'combined' | 'json';
+
+/** One listening address, plain HTTP or HTTPS (a `[[listen]]` entry). */
+export interface ListenerConfig {
+  host: string;
+  port: number;
+  tls: boolean;
+}
 
 export interface HostSettings {
   /** Lower case, no trailing dot (as a vhost entry name is compared). */

@@ -111,6 +111,20 @@ describe.runIf(ownHandles)('HandleWire: a connection on the accepted libuv handl
     expect(got.bytes().toString()).toBe('bye');
   });
 
+  it('end(true), the client having asked for the close (RFC 9112 section 9.6): closed at once, the bytes still arrive, then EOF', async () => {
+    const { wire, events, client } = await pair();
+    const got = received(client);
+    const body = Buffer.alloc(200_000, 3);
+    let drained = false;
+    if (!wire.write(body, () => (drained = true))) await until(() => drained);
+    wire.end(true);
+    // Without waiting for the client's side (which stays open): the handle is closed now.
+    await events.closed;
+    await got.ended;
+    expect(got.bytes().equals(body)).toBe(true);
+    client.destroy();
+  });
+
   it('a write the kernel cannot take at once returns false, then drained runs once it is written', async () => {
     const { wire, events, client } = await pair();
     client.pause();

@@ -9,6 +9,7 @@ import { acmeEligibility } from './eligibility.js';
 import { describeFailure, parseRetryAfter, type AcmeStage, type Problem } from './failure.js';
 import { planHost, renewalTime, retryDelay, type HostSchedule } from './schedule.js';
 import { StateDir } from './state-files.js';
+import type { AcmeStats } from './acme-metrics.js';
 
 /** What the manager does with its results: the primary sends them to every worker (primary-acme.ts). */
 export interface AcmeSink {
@@ -54,6 +55,8 @@ export class AcmeManager {
   /** The last problem document the CA sent (orders run one at a time, so one slot is enough). */
   private problem?: Problem;
   private readonly noted = new Map<string, string>();
+  /** Orders by outcome, for /metrics (acme-metrics.ts). */
+  private readonly outcomes = { issued: 0, failed: 0 };
 
   constructor(
     private readonly config: HttpdConfig,
@@ -77,6 +80,10 @@ export class AcmeManager {
       this.problem = { type: data.type, detail: typeof data.detail === 'string' ? data.detail : undefined, retryAfterMs: parseRetryAfter(resp?.headers?.['retry-after'] as string | undefined, Date.now()) };
     }
     return resp;
+  }
+
+  get stats(): AcmeStats {
+    return { ...this.outcomes, expiries: [...this.held].map(([host, h]) => ({ host, notAfter: h.notAfter })).sort((a, b) => (a.host < b.host ? -1 : 1)) };
   }
 
   get certificates(): { host: string; cert: string; key: string }[] {
@@ -199,6 +206,7 @@ export class AcmeManager {
       // In memory and in every worker first: an unwritable state directory costs the next restart an order, not this certificate.
       this.hold(host, cert, key.toString(), notBefore, check.validTo);
       issued = true;
+      this.outcomes.issued += 1;
       stage = 'store';
       this.state.write(host, cert, key);
       this.log.log('info', 'acme-issued', {
@@ -212,6 +220,7 @@ export class AcmeManager {
       const s = this.schedules.get(host) ?? { failures: 0, jitter: Math.random() };
       const failure = describeFailure(stage, err, this.problem, a.directoryUrl);
       if (!issued) {
+        this.outcomes.failed += 1;
         s.failures += 1;
         s.failedAt = Date.now();
         s.retryAfterMs = failure.retryAfterMs;

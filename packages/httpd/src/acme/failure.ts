@@ -33,15 +33,15 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
 export function describeFailure(stage: AcmeStage, err: unknown, problem: Problem | undefined, directoryUrl: string): Failure {
   const e = err as { message?: string; code?: string; response?: { status?: number } };
   const message = e?.message ?? String(err);
-  if (stage === 'store') return { cause: `cannot write the state directory (${e?.code ?? message}); make --acme-state writable (the certificate is kept in memory and served)` };
+  if (stage === 'store') return { cause: `cannot write the state directory (${e?.code ?? message}); make --acme-state ([acme] state) writable (the certificate is kept in memory and served)` };
   if (problem?.type === 'urn:ietf:params:acme:error:rateLimited') {
     return { cause: `the CA's rate limit (rateLimited): ${problem.detail ?? message}; retrying after the CA's Retry-After`, retryAfterMs: problem.retryAfterMs };
   }
-  if (e?.code !== undefined && NETWORK_CODES.has(e.code)) return { cause: `cannot reach the CA at ${directoryUrl} (${e.code}); check --acme-directory and the network` };
+  if (e?.code !== undefined && NETWORK_CODES.has(e.code)) return { cause: `cannot reach the CA at ${directoryUrl} (${e.code}); check --acme-directory ([acme] directory) and the network` };
   if (/ACME directory returned error (\d+)/.test(message) || (stage === 'directory' && /status code|JSON|directory/i.test(message))) {
-    return { cause: `${directoryUrl} is not an ACME directory (${message}); check --acme-directory` };
+    return { cause: `${directoryUrl} is not an ACME directory (${message}); check --acme-directory ([acme] directory)` };
   }
-  if (/Unable to locate API resource URL/.test(message)) return { cause: `${directoryUrl} is not an ACME directory (${message}); check --acme-directory` };
+  if (/Unable to locate API resource URL/.test(message)) return { cause: `${directoryUrl} is not an ACME directory (${message}); check --acme-directory ([acme] directory)` };
   if (/self[- ]signed|unable to verify|UNABLE_TO|CERT_/i.test(e?.code ?? message)) {
     return { cause: `cannot verify the CA's HTTPS certificate (${e?.code ?? message}); for a private CA give its root with NODE_EXTRA_CA_CERTS` };
   }

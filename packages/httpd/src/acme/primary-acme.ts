@@ -4,6 +4,8 @@ import type { Logger } from '../log.js';
 import { AcmeManager } from './acme-manager.js';
 import type { AcmeConfig } from './acme-options.js';
 import type { AcmePrimaryMessage, AcmeWorkerMessage } from './worker-acme.js';
+import type { MetricJson } from '../metrics/worker-metrics.js';
+import { acmeMetrics } from './acme-metrics.js';
 
 /** A worker that has not acknowledged a challenge within this long is not waited for (it may be starting or dying). */
 const ACK_TIMEOUT_MS = 2000;
@@ -38,6 +40,11 @@ export class PrimaryAcme {
 
   stop(): void {
     this.manager.stop();
+  }
+
+  /** For the admin listener's /metrics. */
+  metrics(): MetricJson[] {
+    return acmeMetrics(this.manager.stats);
   }
 
   /** A new worker: every certificate and open challenge, before it accepts its first connection. */

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SMALL_BODY } from '../server/connection.js';
 import { nowSeconds } from '../http/dates.js';
 import { responseFields } from '../http/fields.js';
+import { RepresentationCache } from '../http/representation-cache.js';
 import { errorResponse, representResource } from '../http/represent.js';
 import type { HttpResponse, RequestInfo } from '../http/response.js';
 import { parseTarget } from '../http/target.js';
@@ -79,6 +80,13 @@ function validate(options: ServeWebrootOptions) {
   return { io, cacheBytes, cacheControl, mount, interval };
 }
 
+/** responseFields as writeHead's flat [name, value, name, value, ...] array. */
+function flatFields(r: HttpResponse): string[] {
+  const out: string[] = [];
+  for (const [name, value] of responseFields(r)) out.push(name, value);
+  return out;
+}
+
 /** The request as resolve and represent read it. */
 function requestInfo(req: IncomingMessage, target: string): RequestInfo {
   const h = req.headers;
@@ -135,6 +143,7 @@ export function webrootResponder(file: string, options: ServeWebrootOptions = {}
   const watched = new WatchedWebroot(file, log);
   if (options.watch !== false) watched.watch(interval);
   const bodies = new BodySource(new ObjectCache(cacheBytes), executorFor(io));
+  const heads = new RepresentationCache(flatFields);
 
   const fail = (err: Error, req: IncomingMessage, res: ServerResponse) => {
     log.log('error', 'request-failed', { method: req.method, target: req.url, ...errorFields(err), stack: err.stack });
@@ -147,9 +156,11 @@ export function webrootResponder(file: string, options: ServeWebrootOptions = {}
   };
 
   const send = (res: ServerResponse, r: HttpResponse, req: IncomingMessage) => {
-    res.statusCode = r.status;
-    for (const [name, value] of responseFields(r)) res.setHeader(name, value);
+    // The fields as one flat array for writeHead, cached per stored representation like httpd's HTTP/1.1 heads;
+    // writeHead keeps fields an earlier middleware set (ours win on a clash), and repeated names (from _headers).
+    const fields = heads.get(r);
     if (r.body.length === 0) {
+      res.writeHead(r.status, fields);
       res.end();
       return;
     }
@@ -161,27 +172,32 @@ export function webrootResponder(file: string, options: ServeWebrootOptions = {}
       released = true;
       webroot?.release();
     };
-    res.once('close', release);
     try {
       if (bodies.gathers(r, SMALL_BODY)) {
         const out = bodies.gather(r);
-        if (out instanceof Promise) {
-          out.then(
-            (b) => {
-              release();
-              res.end(b);
-            },
-            (err: Error) => {
-              release();
-              fail(err, req, res);
-            },
-          );
-        } else {
+        if (!(out instanceof Promise)) {
+          // Read at once (sync mode, or the object cache): no listener, no closure kept past this call.
           release();
+          res.writeHead(r.status, fields);
           res.end(out);
+          return;
         }
+        res.once('close', release);
+        out.then(
+          (b) => {
+            release();
+            res.writeHead(r.status, fields);
+            res.end(b);
+          },
+          (err: Error) => {
+            release();
+            fail(err, req, res);
+          },
+        );
         return;
       }
+      res.once('close', release);
+      res.writeHead(r.status, fields);
       bodies.pump(res, r).then(
         (ok) => {
           release();

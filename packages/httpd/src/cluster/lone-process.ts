@@ -2,11 +2,18 @@ import { createAdmin } from '../admin/admin-routes.js';
 import { ConfigReloader } from '../config/reloader.js';
 import { errorFields, type Logger } from '../log.js';
 import type { WorkerState } from './worker-state.js';
+import { needsWorkerRoll } from './worker-roll.js';
 
 /** `--workers 0` with a configuration file: the process reloads it itself (the primary does this otherwise). */
 export function startLoneReload(state: WorkerState, log: Logger): ConfigReloader | undefined {
   if (state.config.configFile === undefined) return undefined;
-  const reloader = new ConfigReloader(state.config, log, (next) => state.apply(next));
+  const reloader = new ConfigReloader(state.config, log, (next) => {
+    const running = state.config;
+    if (!needsWorkerRoll(running, next)) return state.apply(next);
+    // Route modules load once per process, and no supervisor starts a new one here: the routes keep running as they are.
+    log.log('warn', 'routes-not-reloaded', { why: 'with --workers 0 no new worker can load the changed routes; restart httpd (or run with --workers 1 or more)' });
+    state.apply({ ...next, routes: running.routes, routeBodyLimit: running.routeBodyLimit, routeBodyTimeoutMs: running.routeBodyTimeoutMs, routeTimeoutMs: running.routeTimeoutMs });
+  });
   reloader.start(state.config.rescanIntervalMs);
   return reloader;
 }

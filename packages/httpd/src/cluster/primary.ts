@@ -17,6 +17,9 @@ import { resolveUser } from './privileges.js';
 import { startDeploy } from '../follow/start-deploy.js';
 import { statusRoute } from '../follow/status-server.js';
 import { followMetrics } from '../follow/follow-metrics.js';
+import { needsWorkerRoll, WorkerRoll } from './worker-roll.js';
+import { finishRoutes } from '../config/route-keys.js';
+import { bindExtraListeners, ExtraListenError, extraListenErrorText, extraSocketName, listenerUrls, sendExtraListeners, type BoundListener } from './extra-listeners.js';
 
 /** Deaths within this window count toward a crash loop. */
 const CRASH_WINDOW_MS = 10_000;
@@ -52,17 +55,31 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
       tls = await PrimaryTls.bind(config, inherited.tls);
     } catch (err) {
       const e = err as BindError;
-      process.stderr.write(`httpd: ${listenErrorText({ ...config, port: config.tlsPort }, e.code ?? '', e.message).replace('--port', '--tls-port')}\n`);
+      process.stderr.write(`httpd: ${listenErrorText({ ...config, host: config.tlsHost ?? config.host, port: config.tlsPort }, e.code ?? '', e.message).replace('--port', '--tls-port')}\n`);
       process.exit(1);
     }
   }
+  let extras: BoundListener[] = [];
+  try {
+    extras = await bindExtraListeners(config.extraListeners ?? [], inherited.extraFds);
+  } catch (err) {
+    process.stderr.write(`httpd: ${err instanceof ExtraListenError ? extraListenErrorText(err) : (err as Error).message}\n`);
+    process.exit(1);
+  }
 
+  const tlsShownHost = (plainAddress: string) => {
+    const h = config.tlsHost ?? plainAddress;
+    return h.includes(':') ? `[${h}]` : h;
+  };
   const workers = new Map<number, ChildProcess>();
   /** With routes: when each worker last said its event loop is alive (see the watchdog below). */
   const heartbeats = new Map<number, number>();
   /** Workers finishing their responses after a crash in a route module; their replacement already runs. */
   const retiring = new Set<number>();
-  const routed = config.routes !== undefined && config.routes.length > 0;
+  /** Workers replaced by a roll (routes changed on a reload): draining, not dead. */
+  const rolledOut = new Set<number>();
+  /** Workers a roll started that failed to load their routes: stopped, not replaced. */
+  const abandoned = new Set<number>();
   let nextId = 1;
   let stopping = false;
   let announced = false;
@@ -95,18 +112,22 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     process.exit(1);
   }
   const acme = config.acme && tls ? new PrimaryAcme(config, config.acme, log, () => workers) : undefined;
+  if (acme) admin?.addMetrics(() => acme.metrics());
   const tell = (m: PrimaryMessage) => {
     for (const w of workers.values()) if (w.connected) w.send(m);
   };
-  const spawnWorker = (): void => {
+  const spawnWorker = (cfg: HttpdConfig = config): number => {
     const id = nextId++;
+    const routed = cfg.routes !== undefined && cfg.routes.length > 0;
     const child = fork(WORKER_SCRIPT, [], {
-      env: { ...process.env, [CONFIG_ENV]: JSON.stringify(config), WEBROOT_WORKER_ID: String(id) },
+      // The bound TLS port in place of 0: workers build https:// redirects with it.
+      env: { ...process.env, [CONFIG_ENV]: JSON.stringify(tls ? { ...cfg, tlsPort: tls.port } : cfg), WEBROOT_WORKER_ID: String(id) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     workers.set(id, child);
     tls?.onSpawn(child);
     acme?.onSpawn(child);
+    sendExtraListeners(child, extras);
     child.send({ type: 'listen' } satisfies PrimaryMessage, socket.handle as never);
     child.on('message', (m: WorkerMessage) => {
       if (m.type === 'listening') {
@@ -124,7 +145,8 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
         log.log('info', 'listening', {
           url: `http://${shownHost}:${m.port}/`,
           port: m.port,
-          ...(tls ? { tlsUrl: `https://${shownHost}:${tls.port}/`, tlsPort: tls.port } : {}),
+          ...(tls ? { tlsUrl: `https://${tlsShownHost(m.address)}:${tls.port}/`, tlsPort: tls.port } : {}),
+          ...(extras.length > 0 ? { listeners: listenerUrls([{ host: m.address, port: m.port, tls: false }, ...(tls ? [{ host: config.tlsHost ?? m.address, port: tls.port, tls: true }] : []), ...extras]) } : {}),
           io: config.io,
           workers: config.workers,
           vhosts: config.vhostsDir,
@@ -144,6 +166,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
           spawnWorker();
         }
       } else if (m.type === 'route-error') {
+        if (roll.onRouteError(id, m.message)) return;
         process.stderr.write(`httpd: ${m.message}\n`);
         process.exitCode = 2;
         shutdown('a route module failed to load');
@@ -152,10 +175,12 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
         process.exitCode = 1;
         shutdown('listen error');
       }
+      if (m.type === 'listening') roll.onListening(id);
     });
     child.on('exit', (code, signal) => onExit(id, child, code, signal));
     // A message to a worker that is exiting fails with EPIPE: its 'exit' is what matters, handled above.
     child.on('error', (err) => log.log('debug', 'worker-ipc-error', { to: id, ...errorFields(err) }));
+    return id;
   };
 
   const onExit = (id: number, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void => {
@@ -168,6 +193,12 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
       if (workers.size === 0) exit();
       return;
     }
+    if (rolledOut.delete(id)) {
+      log.log('info', 'worker-retired', { retired: id, retiredPid: child.pid, exitCode: code, signal, why: 'replaced by a worker with the new routes' });
+      roll.onExit(id, code, signal);
+      return;
+    }
+    if (roll.onExit(id, code, signal) || abandoned.delete(id)) return;
     const now = Date.now();
     deaths.push(now);
     while (deaths.length > 0 && deaths[0]! < now - CRASH_WINDOW_MS) deaths.shift();
@@ -197,6 +228,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   const shutdown = (why: string, idleGraceMs = 0) => {
     if (stopping) return;
     stopping = true;
+    roll.cancel();
     acme?.stop();
     deploy.stop();
     service.stopping();
@@ -216,16 +248,51 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     config.configFile === undefined
       ? undefined
       : new ConfigReloader(config, log, (next) => {
+          // New or changed route modules need new processes: the workers are replaced one by one (cluster/worker-roll.ts).
+          if (needsWorkerRoll(config, next)) return roll.start(next, config);
           config = next;
           log.level = next.logLevel;
           tell({ type: 'config', config: next });
         });
+  const roll: WorkerRoll = new WorkerRoll(
+    {
+      spawn: (cfg) => spawnWorker(cfg),
+      retire: (id) => {
+        rolledOut.add(id);
+        heartbeats.delete(id);
+        const w = workers.get(id);
+        log.log('info', 'worker-retiring', { retiring: id, retiringPid: w?.pid, why: 'the routes changed; its replacement is ready' });
+        if (w?.connected) w.send({ type: 'drain', idleGraceMs: UPGRADE_IDLE_GRACE_MS } satisfies PrimaryMessage);
+      },
+      stop: (id) => {
+        abandoned.add(id);
+        heartbeats.delete(id);
+        const w = workers.get(id);
+        // It exits by itself after reporting a route error; SIGKILL if it does not.
+        setTimeout(() => w?.exitCode === null && w.kill('SIGKILL'), 2000).unref();
+        if (w?.connected) w.send({ type: 'drain' } satisfies PrimaryMessage);
+      },
+      serving: (): number[] => [...workers.keys()].filter((id) => !retiring.has(id) && !rolledOut.has(id) && !abandoned.has(id) && !roll.owns(id)).sort((a, b) => a - b),
+      commit: (next) => {
+        config = next;
+        log.level = next.logLevel;
+      },
+      reject: (previous) => reloader?.revert(previous),
+    },
+    log,
+    config.upgradeTimeoutMs ?? 30_000,
+  );
   reloader?.start(config.rescanIntervalMs);
   process.on('SIGHUP', () => {
     log.log('info', 'rescan', { why: 'SIGHUP' });
     reloadPending = new Set([...workers].filter(([, w]) => w.connected).map(([id]) => id));
     service.reloading();
     reloader?.reload('SIGHUP');
+    if (reloader === undefined && config.routes !== undefined) {
+      // Routes from flags only: SIGHUP re-reads their modules, and a changed one replaces the workers.
+      const next = { ...config, routes: finishRoutes(config.routes, {}) };
+      if (needsWorkerRoll(config, next)) roll.start(next, config);
+    }
     tell({ type: 'rescan' });
     if (reloadPending.size === 0) {
       reloadPending = undefined;
@@ -236,7 +303,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     service.onUpgradeSignal(
       () => shutdown('upgraded', UPGRADE_IDLE_GRACE_MS),
       () => stopping,
-      [...(tls ? [{ fd: tls.fd, name: 'https' }] : []), ...(admin?.server.fd !== undefined ? [{ fd: admin.server.fd, name: 'admin' }] : [])],
+      [...(tls ? [{ fd: tls.fd, name: 'https' }] : []), ...(admin?.server.fd !== undefined ? [{ fd: admin.server.fd, name: 'admin' }] : []), ...extras.map((b, i) => ({ fd: b.fd, name: extraSocketName(i) }))],
     ),
   );
   process.on('SIGUSR1', () => {
@@ -244,11 +311,11 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
     tell({ type: 'reopen-logs' });
   });
 
-  if (routed) {
+  {
     // Watchdog: a route handler that blocks its worker's event loop stops its heartbeats; past the limit the
-    // worker is killed, and replaced like any worker that died.
-    const limit = config.watchdogMs ?? ROUTE_DEFAULTS.watchdogMs;
+    // worker is killed, and replaced like any worker that died. Only workers with routes send heartbeats.
     setInterval(() => {
+      const limit = config.watchdogMs ?? ROUTE_DEFAULTS.watchdogMs;
       const now = Date.now();
       for (const [id, last] of heartbeats) {
         if (now - last <= limit) continue;
@@ -257,7 +324,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
         log.log('error', 'worker-unresponsive', { unresponsive: id, unresponsivePid: w?.pid, blockedMs: now - last, limitMs: limit });
         w?.kill('SIGKILL');
       }
-    }, Math.min(1000, Math.max(50, limit / 4))).unref();
+    }, Math.min(1000, Math.max(50, (config.watchdogMs ?? ROUTE_DEFAULTS.watchdogMs) / 4))).unref();
   }
 
   tls?.start((m) => {

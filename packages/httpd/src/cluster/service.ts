@@ -40,7 +40,7 @@ export async function acquireHttpSocket(
   config: HttpdConfig,
   env: NodeJS.ProcessEnv,
   log: Logger,
-): Promise<{ socket: HttpSocket; handoff?: UpgradeHandoff; tls?: { handle: SocketHandle; port: number }; adminFd?: number }> {
+): Promise<{ socket: HttpSocket; handoff?: UpgradeHandoff; tls?: { handle: SocketHandle; port: number }; adminFd?: number; extraFds?: InheritedFd[] }> {
   const upgrade = parseUpgradeEnv(env);
   const activation = parseListenFds(env, process.pid);
   forgetUpgradeEnv(env);
@@ -72,14 +72,16 @@ export async function acquireHttpSocket(
   const https = config.tlsPort !== undefined ? fds.find((f) => f !== choice.fd && f.name === 'https') : undefined;
   // Likewise "admin" for the admin listener, when one is configured.
   const admin = config.admin !== undefined ? fds.find((f) => f !== choice.fd && f.name === 'admin') : undefined;
+  // And "listen-N" for the extra [[listen]] entries (cluster/extra-listeners.ts), handed on by an upgrade.
+  const extraFds = fds.filter((f) => f !== choice.fd && /^listen-\d+$/.test(f.name) && Number(f.name.slice('listen-'.length)) < (config.extraListeners?.length ?? 0));
   for (const other of fds) {
-    if (other !== choice.fd && other !== https && other !== admin) {
+    if (other !== choice.fd && other !== https && other !== admin && !extraFds.includes(other)) {
       log.log('warn', 'inherited-socket-unused', { fd: other.fd, name: other.name, why: 'served are the socket named "http" (or the only one), and "https"/"admin" when those listeners are configured' });
     }
   }
   const opened = openInheritedSocket(choice.fd.fd);
   const tls = https ? openInheritedSocket(https.fd) : undefined;
-  return { socket: { ...opened, fd: choice.fd, source }, handoff, tls, adminFd: admin?.fd };
+  return { socket: { ...opened, fd: choice.fd, source }, handoff, tls, adminFd: admin?.fd, extraFds };
 }
 
 /**

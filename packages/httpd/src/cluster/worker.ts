@@ -10,6 +10,9 @@ import type { WorkerReport } from '../metrics/worker-metrics.js';
 import type { RequestInfo } from '../http/response.js';
 import { ROUTE_DEFAULTS } from '../config.js';
 import { RouteTable } from '../routes/route-table.js';
+import { useLightResponses } from '../routes/light-response.js';
+import type { ListenerConfig } from '../config.js';
+import { listenExtraAlone, onExtraListenMessage } from './extra-listeners.js';
 
 export type WorkerMessage =
   | { type: 'listening'; address: string; port: number; tlsPort?: number }
@@ -41,7 +44,7 @@ export type PrimaryMessage =
  * server, and the handlers that drain it. Supervised (forked by the primary,
  * which sends the listening socket) or alone (`--workers 0`, binds itself).
  */
-export function runWorker(config: HttpdConfig, onListening?: (address: AddressInfo, tlsPort?: number) => void): void {
+export function runWorker(config: HttpdConfig, onListening?: (address: AddressInfo, tlsPort?: number, extras?: ListenerConfig[]) => void): void {
   const supervised = process.send !== undefined && process.env.WEBROOT_WORKER_ID !== undefined;
   const log = createLogger(config.logLevel);
   const state = new WorkerState(config, log);
@@ -65,6 +68,8 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
         )
       : undefined;
   // Route modules are imported before the worker accepts anything; one that fails stops start-up (exit 2).
+  // Handlers' `new Response(...)` is the light class in a worker with routes (routes/light-response.ts).
+  if (routes !== undefined) useLightResponses();
   const ready = routes === undefined ? Promise.resolve() : routes.load();
   const server: HttpServer = new HttpServer({ ...state.serverOptions(), io: config.io, log, redirect, routes });
   state.attach(server);
@@ -100,11 +105,13 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
     process.stderr.write(`httpd: ${listenErrorText(config, err.code ?? '', err.message)}\n`);
     process.exit(1);
   });
+  /** Unsupervised: the extra [[listen]] entries as bound here. */
+  let extrasBound: ListenerConfig[] = [];
   const listening = () => {
     listened = true;
     const addr = server.server.address() as AddressInfo;
     send({ type: 'listening', address: addr.address, port: addr.port, tlsPort: tls?.boundPort });
-    onListening?.(addr, tls?.boundPort);
+    onListening?.(addr, tls?.boundPort, extrasBound);
   };
 
   ready.catch((err: Error) => {
@@ -118,6 +125,7 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
   process.on('message', (m: PrimaryMessage, handle?: unknown) => {
     if (tls?.onMessage(m, handle, () => {})) return;
     if (acme?.onMessage(m, (reply) => process.send?.(reply))) return;
+    if (onExtraListenMessage(m, handle, server, tls, ready, (err) => log.log('warn', 'accept-failed', { listener: 'extra', ...errorFields(err) }))) return;
     if (m?.type === 'listen' && handle) void ready.then(() => server.server.listen(handle as object, listening), () => undefined);
     else if (m?.type === 'rescan') {
       state.rescan();
@@ -130,10 +138,27 @@ export function runWorker(config: HttpdConfig, onListening?: (address: AddressIn
       log.log('info', 'logs-reopened', {});
     } else if (m?.type === 'report') send({ type: 'report', id: m.id, report: state.report() });
   });
-  const listenAlone = () => void ready.then(() => server.server.listen({ port: config.port, host: config.host }, listening), () => undefined);
+  const listenAlone = () =>
+    void ready.then(
+      () =>
+        listenExtraAlone(
+          config.extraListeners ?? [],
+          server,
+          tls,
+          (bound) => {
+            extrasBound = bound;
+            server.server.listen({ port: config.port, host: config.host }, listening);
+          },
+          (text) => {
+            process.stderr.write(`httpd: ${text}\n`);
+            process.exit(1);
+          },
+        ),
+      () => undefined,
+    );
   if (!supervised && tls) {
     tls.listener.server.once('error', (err: NodeJS.ErrnoException) => {
-      process.stderr.write(`httpd: ${listenErrorText({ ...config, port: config.tlsPort! }, err.code ?? '', err.message).replace('--port', '--tls-port')}\n`);
+      process.stderr.write(`httpd: ${listenErrorText({ ...config, host: config.tlsHost ?? config.host, port: config.tlsPort! }, err.code ?? '', err.message).replace('--port', '--tls-port')}\n`);
       process.exit(1);
     });
     tls.listenAlone(listenAlone);

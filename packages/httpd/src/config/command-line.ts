@@ -21,6 +21,10 @@ const FLAG_KEYS: Record<string, keyof HttpdConfig> = {
   keepaliveTimeout: 'keepAliveTimeoutMs',
   sendTimeout: 'sendTimeoutMs',
   drainTimeout: 'drainTimeoutMs',
+  routeBodyLimit: 'routeBodyLimit',
+  routeBodyTimeout: 'routeBodyTimeoutMs',
+  routeTimeout: 'routeTimeoutMs',
+  watchdog: 'watchdogMs',
 };
 
 /** The settings given explicitly on the command line (not commander's defaults): these win over the file. */

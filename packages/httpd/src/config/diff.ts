@@ -1,7 +1,22 @@
 import type { HttpdConfig } from '../config.js';
 
 /** Settings a reload cannot change in a running service: the log line names them, and they keep their old values until a restart. */
-export const RESTART_ONLY: readonly (keyof HttpdConfig)[] = ['io', 'workers', 'host', 'port', 'admin'];
+export const RESTART_ONLY: readonly (keyof HttpdConfig)[] = [
+  'io',
+  'workers',
+  // Every [[listen]] entry: the primary binds them once, for the life of the service (cluster/extra-listeners.ts).
+  'host',
+  'port',
+  'tlsHost',
+  'tlsPort',
+  'extraListeners',
+  'admin',
+  // [tls] and [acme]: each worker's TLS side and the primary's ACME client are made once, at start-up.
+  'certsDir',
+  'redirectHttp',
+  'hstsSeconds',
+  'acme',
+];
 
 /** Settings that are bookkeeping, not behaviour. */
 const IGNORED: readonly (keyof HttpdConfig)[] = ['configFile', 'overrides'];

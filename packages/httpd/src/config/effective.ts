@@ -1,6 +1,8 @@
 import { stringify } from 'smol-toml';
 import type { HttpdConfig } from '../config.js';
 import { formatAddress } from './address.js';
+import { effectiveRouteKeys } from './route-keys.js';
+import { allListeners } from './listeners.js';
 
 const seconds = (ms: number) => ms / 1000;
 
@@ -17,7 +19,9 @@ export function effectiveFile(c: HttpdConfig): Record<string, unknown> {
     rescan_interval: seconds(c.rescanIntervalMs),
     watch: c.watch,
     ...(c.admin ? { admin: formatAddress(c.admin) } : {}),
-    listen: [{ address: formatAddress(c), tls: false }],
+    listen: allListeners(c).map((l) => ({ address: formatAddress(l), tls: l.tls })),
+    ...(c.certsDir !== undefined ? { tls: { certs: c.certsDir, redirect_http: c.redirectHttp ?? false, ...(c.hstsSeconds !== undefined ? { hsts: c.hstsSeconds } : {}) } } : {}),
+    ...(c.acme !== undefined ? { acme: { directory: c.acme.directoryUrl, email: c.acme.email, agree_tos: true, state: c.acme.stateDir, retry: seconds(c.acme.retryMs) } } : {}),
     timeouts: { header: seconds(c.headerTimeoutMs), keepalive: seconds(c.keepAliveTimeoutMs), send: seconds(c.sendTimeoutMs), drain: seconds(c.drainTimeoutMs) },
     ...(c.accessLog !== undefined ? { access_log: { path: c.accessLog, format: c.accessLogFormat ?? 'combined' } } : {}),
     host: (c.hosts ?? []).map((h) => ({
@@ -28,12 +32,13 @@ export function effectiveFile(c: HttpdConfig): Record<string, unknown> {
       ...(h.accessLog !== undefined ? { access_log: h.accessLog } : {}),
     })),
     mount: (c.mounts ?? []).map((m) => ({ host: m.host, prefix: m.prefix, webroot: m.webroot })),
+    ...effectiveRouteKeys(c),
   };
 }
 
 export function effectiveToml(c: HttpdConfig): string {
   const doc = effectiveFile(c);
   // An empty array of tables cannot be written in TOML: leave it out.
-  for (const k of ['host', 'mount']) if ((doc[k] as unknown[]).length === 0) delete doc[k];
+  for (const k of ['host', 'mount', 'route']) if ((doc[k] as unknown[]).length === 0) delete doc[k];
   return `${stringify(doc)}\n`;
 }

@@ -5,9 +5,13 @@ import { parse as parseToml, TomlError } from 'smol-toml';
 import type { ZodIssue } from 'zod';
 import type { HostSettings, HttpdConfig, MountConfig } from '../config.js';
 import { formatAddress, overlaps, type Address } from './address.js';
+import { directoryProblem, webrootProblem } from './fs-checks.js';
+import { namedListeners, overlappingListeners, planListeners } from './listeners.js';
+import { secureKeysInFile, secureProblems, secureSettings } from './secure-keys.js';
 import { locateKeys, positionOf, type Position } from './locate.js';
 import { fileSchema, knownKeys, type FileConfig } from './schema.js';
 import { closest } from './suggest.js';
+import { finishRoutes, routesFromFile } from './route-keys.js';
 
 /** One thing wrong with a configuration: where (when known), which key, what to write instead. */
 export interface ConfigProblem {
@@ -120,11 +124,9 @@ export function resolveConfig(f: FileConfig, positions: Map<string, Position>, f
   const abs = (p: string) => (p === '-' ? p : path.resolve(dir, p));
   const d = defaultConfig();
 
-  if (f.listen && f.listen.length > 1) problem(['listen', 1], 'only one [[listen]] entry is supported so far; remove the others (or run one httpd per address)');
-  f.listen?.forEach((l, i) => {
-    if (l.tls) problem(['listen', i, 'tls'], 'TLS listeners are not available in this build; remove tls = true');
-  });
-  const listen = f.listen?.[0]?.address;
+  const { plan, problems: listenProblems } = planListeners(f.listen ?? []);
+  for (const p of listenProblems) problem(p.path, p.message);
+  const listen = plan.main?.address;
   const hosts: HostSettings[] = (f.host ?? []).map((h) => ({
     name: h.name.toLowerCase().replace(/\.$/, ''),
     aliases: (h.aliases ?? []).map((a) => a.toLowerCase().replace(/\.$/, '')),
@@ -133,6 +135,7 @@ export function resolveConfig(f: FileConfig, positions: Map<string, Position>, f
     ...(h.access_log !== undefined ? { accessLog: abs(h.access_log) } : {}),
   }));
   const mounts: MountConfig[] = (f.mount ?? []).map((m) => ({ host: m.host.toLowerCase().replace(/\.$/, ''), prefix: m.prefix, webroot: abs(m.webroot) }));
+  const routes = routesFromFile(f.route ?? [], dir, problem);
 
   const config: HttpdConfig = {
     ...d,
@@ -153,18 +156,31 @@ export function resolveConfig(f: FileConfig, positions: Map<string, Position>, f
     ...(f.access_log?.path !== undefined ? { accessLog: abs(f.access_log.path) } : {}),
     ...(f.access_log?.format !== undefined ? { accessLogFormat: f.access_log.format } : {}),
     ...(f.admin !== undefined ? { admin: f.admin } : {}),
+    ...(plan.tls ? { tlsHost: plan.tls.address.host, tlsPort: plan.tls.address.port } : {}),
+    ...(plan.extra.length > 0 ? { extraListeners: plan.extra.map((e) => e.listener) } : {}),
+    ...secureSettings(f, abs, problem, { acmeFromFlags: overrides.acme !== undefined }),
     hosts,
     mounts,
+    ...(routes.length > 0 ? { routes } : {}),
+    ...(f.watchdog !== undefined ? { watchdogMs: f.watchdog } : {}),
     configFile: path.resolve(file),
     ...overrides,
   };
+  // --route flags replace the file's routes (the command line wins); limit flags win over each route's keys.
+  if (config.routes !== undefined) config.routes = finishRoutes(config.routes, overrides);
 
   if (config.vhostsDir === '') problem([], "no vhosts directory: add vhosts = \"/srv/webroot/vhosts\" (or give VHOSTS_DIR on the command line)");
   else {
     const why = directoryProblem(config.vhostsDir);
     if (why) problem(overrides.vhostsDir !== undefined ? [] : ['vhosts'], `${config.vhostsDir}: ${why}`);
   }
-  if (config.admin && overlaps(config.admin, config)) problem(['admin'], `overlaps the listener ${formatAddress(config)}; give the admin listener its own port`);
+  // Every listener as it will be bound (the command line's --port/--host/--tls-port included), each named by its [[listen]] entry.
+  const fromFlag = (k: keyof HttpdConfig) => overrides[k] !== undefined;
+  const listeners = namedListeners(config, plan, fromFlag);
+  for (const p of overlappingListeners(listeners)) problem(p.path, p.message);
+  const adminOverlap = config.admin ? listeners.find((l) => overlaps(config.admin!, l.address)) : undefined;
+  if (adminOverlap) problem(['admin'], `overlaps the listener ${formatAddress(adminOverlap.address)}; give the admin listener its own port`);
+  secureProblems(config, { tlsListener: plan.tls && !fromFlag('tlsPort') ? ['listen', plan.tls.index, 'tls'] : undefined, fromFile: secureKeysInFile(f, fromFlag) }, problem);
   const logPaths: [string | undefined, (string | number)[]][] = [[config.accessLog, ['access_log', 'path']], ...hosts.map((h, i) => [h.accessLog, ['host', i, 'access_log']] as [string | undefined, (string | number)[]])];
   for (const [p, key] of logPaths) {
     if (p === undefined || p === '-') continue;
@@ -217,26 +233,6 @@ export function prefixProblem(prefix: string): string | undefined {
   if (segments.some((s) => s === '' || s === '.' || s === '..')) return `'${prefix}' has an empty, '.' or '..' segment; write the normalised path, like "/docs/v2/"`;
   if (/[%?#\\\x00-\x20\x7f]/.test(prefix)) return `'${prefix}' contains a character that is not allowed in a prefix (%, ?, #, \\, space or a control character); write the decoded path`;
   return undefined;
-}
-
-function directoryProblem(dir: string): string | undefined {
-  try {
-    if (!fs.statSync(dir).isDirectory()) return 'not a directory';
-    fs.readdirSync(dir);
-    return undefined;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? 'no such directory' : `cannot read (${code}); check its permissions`;
-  }
-}
-
-function webrootProblem(file: string): string | undefined {
-  try {
-    return fs.statSync(file).isFile() ? undefined : 'not a file; give a webroot file made by mkroot, or a symlink to one';
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? 'no such file (a dangling symlink counts); give a webroot file made by mkroot, or a symlink to one' : `cannot read (${code}); check its permissions`;
-  }
 }
 
 export type { Address };

@@ -90,6 +90,15 @@ export class ConfigReloader {
     this.apply(running.applied);
   }
 
+  /**
+   * Undoes a reload that was applied but could not take effect (cluster/worker-roll.ts: a new worker could not
+   * load the routes): `to` is in force again, and the next reload is compared with it.
+   */
+  revert(to: HttpdConfig): void {
+    this.current = to;
+    this.lastLoaded = to;
+  }
+
   close(): void {
     this.watcher?.close();
     clearInterval(this.timer);

@@ -11,7 +11,7 @@ import { parseAddress } from './address.js';
  * silently ignored.
  */
 
-const typeName = (v: unknown) => (Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'object' ? 'a table' : `a ${typeof v}`);
+const typeName = (v: unknown) => (v === undefined ? 'nothing (the key is missing)' : Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'object' ? 'a table' : `a ${typeof v}`);
 
 function custom<T>(expected: string, parse: (v: unknown) => T | undefined) {
   return z.unknown().transform((v, ctx) => {
@@ -62,7 +62,7 @@ const tableArray = <T extends z.ZodTypeAny>(what: string, item: T) =>
 export const listenSchema = z
   .object({
     address: address('a listening address'),
-    /** Reserved for TLS listeners (another part of the project); rejected until they exist. */
+    /** HTTPS on this address, with the certificates of [tls] certs. */
     tls: bool.optional(),
   })
   .strict();
@@ -85,6 +85,38 @@ export const mountSchema = z
   })
   .strict();
 
+/** [[route]]: a dynamic route (README "Dynamic routes"); checked further in config/route-keys.ts. */
+export const routeSchema = z
+  .object({
+    host: text('a host name, or "*" for every host').optional(),
+    prefix: text('a path prefix like "/api/"'),
+    module: text('the path of an ES module (.mjs or .js)'),
+    body_limit: size.optional(),
+    body_timeout: duration.optional(),
+    timeout: duration.optional(),
+  })
+  .strict();
+
+/** [tls]: what --certs, --redirect-http and --hsts set; the TLS listeners are [[listen]] entries with tls = true. */
+export const tlsSchema = z
+  .object({
+    certs: text('the path of the certificates directory (<host>.crt and <host>.key pairs)').optional(),
+    redirect_http: bool.optional(),
+    hsts: integer(0, 2 ** 31 - 1).optional(),
+  })
+  .strict();
+
+/** [acme]: what the --acme-* flags set (acme/acme-options.ts checks them as a whole). */
+export const acmeSchema = z
+  .object({
+    directory: text("the CA's directory URL").optional(),
+    email: text('a contact email address').optional(),
+    agree_tos: bool.optional(),
+    state: text('the path of the ACME state directory').optional(),
+    retry: duration.optional(),
+  })
+  .strict();
+
 export const fileSchema = z
   .object({
     vhosts: text('the path of the vhosts directory').optional(),
@@ -98,6 +130,8 @@ export const fileSchema = z
     watch: bool.optional(),
     admin: address('the admin listener address').optional(),
     listen: tableArray('listen', listenSchema).optional(),
+    tls: tlsSchema.optional(),
+    acme: acmeSchema.optional(),
     timeouts: z
       .object({ header: duration.optional(), keepalive: duration.optional(), send: duration.optional(), drain: duration.optional() })
       .strict()
@@ -108,6 +142,8 @@ export const fileSchema = z
       .optional(),
     host: tableArray('host', hostSchema).optional(),
     mount: tableArray('mount', mountSchema).optional(),
+    route: tableArray('route', routeSchema).optional(),
+    watchdog: duration.optional(),
   })
   .strict();
 
@@ -121,7 +157,10 @@ export function knownKeys(path: readonly (string | number)[]): string[] {
   if (last === 'listen') return Object.keys(listenSchema.shape);
   if (last === 'host') return Object.keys(hostSchema.shape);
   if (last === 'mount') return Object.keys(mountSchema.shape);
+  if (last === 'route') return Object.keys(routeSchema.shape);
   if (last === 'timeouts') return ['header', 'keepalive', 'send', 'drain'];
   if (last === 'access_log') return ['path', 'format'];
+  if (last === 'tls' && path.length === 1) return Object.keys(tlsSchema.shape);
+  if (last === 'acme') return Object.keys(acmeSchema.shape);
   return [];
 }

@@ -16,6 +16,7 @@ import type { RequestHead } from '../http/parse-request.js';
 import { REASONS, statusLine } from '../http/status.js';
 import { errorFields, type Logger } from '../log.js';
 import { sourceBytes } from './response-source.js';
+import { lightParts, RealResponse } from './light-response.js';
 import { HIGH_WATER, RequestBody, type BodyFailure } from './request-body.js';
 
 export interface RouteLimits {
@@ -91,18 +92,22 @@ export class RouteExchange {
   }
 
   /** Runs the exchange; `makeRequest` builds the Request (it may throw: 400), `handle` calls the route's handler. */
-  run(makeRequest: (body: ReadableStream<Uint8Array> | null, fields: [string, string][]) => Request, handle: (request: Request) => unknown): void {
+  run(makeRequest: (body: ReadableStream<Uint8Array> | null, fields: () => [string, string][]) => Request, handle: (request: Request) => unknown): void {
     const { head, socket } = this.h;
-    socket.once('close', this.onClose);
-    const fields = headFields(this.h.headBytes);
+    // The fields of the head are split only when something reads them (the handler's request.headers, or Expect below).
+    let fieldList: [string, string][] | undefined;
+    const fields = () => (fieldList ??= headFields(this.h.headBytes));
     const hasBody = head.chunked || head.contentLength > 0;
+    if (hasBody) socket.once('close', this.onClose);
     if (hasBody && head.contentLength > this.limits.bodyLimit) {
       // RFC 9110 section 15.5.14: refuse before reading; the unread body means the connection must close.
       this.h.rest = null;
       return this.sendError(413, true);
     }
-    const expect = fields.find(([n]) => n.toLowerCase() === 'expect')?.[1].toLowerCase();
-    if (expect !== undefined && expect !== '100-continue') return this.sendError(417, true); // RFC 9110 section 10.1.1
+    // RFC 9110 section 10.1.1: Expect concerns a request's content; without one, 100-continue means nothing and a
+    // server MAY (not must) answer another expectation with 417, so a bodiless request's fields are not searched.
+    const expect = hasBody ? fields().find(([n]) => n.toLowerCase() === 'expect')?.[1].toLowerCase() : undefined;
+    if (expect !== undefined && expect !== '100-continue') return this.sendError(417, true);
     const method = head.method;
     let stream: ReadableStream<Uint8Array> | null = null;
     if (hasBody) {
@@ -142,14 +147,34 @@ export class RouteExchange {
       this.log.log('debug', 'bad-request', { reason: 'not a valid URL for a Request', ...errorFields(err) });
       return this.sendError(400, true);
     }
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new DeadlineError()), this.limits.responseTimeoutMs);
-    });
-    Promise.race([Promise.resolve().then(() => handle(request)), deadline])
-      .then((res) => this.respond(res, method === 'HEAD'))
-      .catch((err: unknown) => this.failed(err))
-      .finally(() => clearTimeout(timer));
+    const isHead = method === 'HEAD';
+    let result: unknown;
+    try {
+      result = handle(request);
+    } catch (err) {
+      // Answered after this turn: the connection's loop is still running (its pipelined requests wait for done()).
+      void Promise.reject(err).catch((e: unknown) => this.failed(e));
+      return;
+    }
+    // A handler that returned its Response needs no deadline (one that blocks is the watchdog's). It is written after
+    // this turn, like every answer: the connection's loop is still running (its pipelined requests wait for done()).
+    if (typeof (result as PromiseLike<unknown> | null)?.then !== 'function') {
+      Promise.resolve(result)
+        .then((res) => this.respond(res, isHead))
+        .catch((err: unknown) => this.failed(err));
+      return;
+    }
+    const timer = setTimeout(() => this.failed(new DeadlineError()), this.limits.responseTimeoutMs);
+    (result as PromiseLike<unknown>).then(
+      (res) => {
+        clearTimeout(timer);
+        return this.respond(res, isHead).catch((err: unknown) => this.failed(err));
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        this.failed(err);
+      },
+    );
   }
 
   private pipelined: Buffer | null = null;
@@ -208,31 +233,38 @@ export class RouteExchange {
 
   private async respond(value: unknown, isHead: boolean): Promise<void> {
     if (this.finished) return;
-    if (!(value instanceof Response)) throw new TypeError(`the handler returned ${value === null ? 'null' : typeof value}, not a Response`);
-    const res = value;
-    if (res.status < 200 || res.status > 599) throw new RangeError(`the handler returned status ${res.status}; a route answers with 200-599`);
+    // A light Response (light-response.ts) that was never made real: its parts are written as they are.
+    const light = lightParts(value);
+    if (light === undefined && !(value instanceof RealResponse)) throw new TypeError(`the handler returned ${value === null ? 'null' : typeof value}, not a Response`);
+    const res = value as Response;
+    const status = light?.status ?? res.status;
+    if (status < 200 || status > 599) throw new RangeError(`the handler returned status ${status}; a route answers with 200-599`);
+    const headers = light !== undefined ? light.headers : res.headers;
     let fields = '';
     let contentLength: string | undefined;
     let nosniff = false;
-    for (const [name, v] of res.headers) {
-      if (name === 'content-length') contentLength = v;
-      if (name === 'x-content-type-options') nosniff = true;
-      if (OWN_FIELDS.has(name)) continue;
-      fields += `${name}: ${v}\r\n`;
+    if (headers !== undefined) {
+      for (const [name, v] of headers) {
+        if (name === 'content-length') contentLength = v;
+        if (name === 'x-content-type-options') nosniff = true;
+        if (OWN_FIELDS.has(name)) continue;
+        fields += `${name}: ${v}\r\n`;
+      }
+      for (const c of headers.getSetCookie()) fields += `set-cookie: ${c}\r\n`;
     }
-    for (const c of res.headers.getSetCookie()) fields += `set-cookie: ${c}\r\n`;
+    if (light?.defaultType !== undefined) fields += `content-type: ${light.defaultType}\r\n`;
     if (!nosniff) fields += 'X-Content-Type-Options: nosniff\r\n';
-    const noBody = isHead || res.status === 204 || res.status === 304;
+    const noBody = isHead || status === 204 || status === 304;
     if (noBody) {
-      await res.body?.cancel().catch(() => undefined);
+      if (light === undefined) await res.body?.cancel().catch(() => undefined);
       // HEAD may say the length a GET would have (RFC 9110 section 9.3.2); 204 and 304 carry none (8.6).
       const length = isHead && contentLength !== undefined && /^\d+$/.test(contentLength) ? `Content-Length: ${contentLength}\r\n` : '';
-      this.write(`${this.baseHead(res.status, this.willClose())}${fields}${length}\r\n`);
+      this.write(`${this.baseHead(status, this.willClose())}${fields}${length}\r\n`);
       return this.complete();
     }
-    const whole = sourceBytes(res);
+    const whole = light !== undefined ? lightBytes(light.body) : sourceBytes(res);
     if (whole !== undefined) {
-      const headText = `${this.baseHead(res.status, this.willClose())}${fields}Content-Length: ${whole.length}\r\n\r\n`;
+      const headText = `${this.baseHead(status, this.willClose())}${fields}Content-Length: ${whole.length}\r\n\r\n`;
       const out = Buffer.allocUnsafe(headText.length + whole.length);
       out.write(headText, 0, 'latin1');
       whole.copy(out, headText.length);
@@ -242,13 +274,13 @@ export class RouteExchange {
     const reader = res.body?.getReader();
     const first = reader === undefined ? undefined : await this.nextChunk(reader);
     if (first === undefined) {
-      this.write(`${this.baseHead(res.status, this.willClose())}${fields}Content-Length: 0\r\n\r\n`);
+      this.write(`${this.baseHead(status, this.willClose())}${fields}Content-Length: 0\r\n\r\n`);
       return this.complete();
     }
     const second = await this.nextChunk(reader!);
     if (second === undefined) {
       // One chunk (a string, a Buffer, JSON): Content-Length, head and body in one write.
-      const headText = `${this.baseHead(res.status, this.willClose())}${fields}Content-Length: ${first.length}\r\n\r\n`;
+      const headText = `${this.baseHead(status, this.willClose())}${fields}Content-Length: ${first.length}\r\n\r\n`;
       const out = Buffer.allocUnsafe(headText.length + first.length);
       out.write(headText, 0, 'latin1');
       out.set(first, headText.length);
@@ -258,7 +290,7 @@ export class RouteExchange {
     // A stream: chunked for HTTP/1.1 (RFC 9112 section 7.1), the connection's end for HTTP/1.0.
     const chunked = this.h.head.minor >= 1;
     if (!chunked) this.closeAfter = true;
-    this.write(`${this.baseHead(res.status, this.willClose())}${fields}${chunked ? 'Transfer-Encoding: chunked\r\n' : ''}\r\n`);
+    this.write(`${this.baseHead(status, this.willClose())}${fields}${chunked ? 'Transfer-Encoding: chunked\r\n' : ''}\r\n`);
     const send = (chunk: Uint8Array) => {
       const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
       return this.drained(this.write(chunked ? Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`, 'latin1'), bytes, CRLF]) : bytes));
@@ -361,3 +393,9 @@ export class RouteExchange {
 }
 
 const CRLF = Buffer.from('\r\n', 'latin1');
+const EMPTY = Buffer.alloc(0);
+
+function lightBytes(body: string | Uint8Array | null): Buffer {
+  if (body === null) return EMPTY;
+  return typeof body === 'string' ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.length);
+}

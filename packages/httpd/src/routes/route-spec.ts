@@ -15,6 +15,12 @@ export interface RouteSpec {
   prefix: string;
   /** Absolute path of the ES module whose default export handles the requests. */
   module: string;
+  /** This route's own limits ([[route]] keys in the configuration file); the server-wide settings when absent. */
+  bodyLimit?: number;
+  bodyTimeoutMs?: number;
+  timeoutMs?: number;
+  /** sha256 of the module file when the configuration was read: a reload that sees another digest replaces the workers. */
+  moduleSha256?: string;
 }
 
 export type RouteSpecOutcome = { kind: 'ok'; spec: RouteSpec } | { kind: 'error'; message: string };

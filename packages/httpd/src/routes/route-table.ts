@@ -12,6 +12,7 @@ import { parseTarget } from '../http/target.js';
 import type { Logger, LogLevel } from '../log.js';
 import { chooseRoute, type RouteSpec } from './route-spec.js';
 import { RouteExchange, type RouteHandOff, type RouteLimits } from './route-exchange.js';
+import { makeRouteRequest } from './lazy-request.js';
 
 /** What a handler gets besides the Request. */
 export interface RouteContext {
@@ -48,14 +49,29 @@ function routeName(spec: RouteSpec): string {
 
 export class RouteTable {
   private readonly handlers: (RouteHandler | undefined)[];
+  /** Per route: `limits`, with the route's own settings ([[route]] keys) where it has them. */
+  private readonly routeLimits: RouteLimits[];
+  /** Per route: its context's logger (route-log lines), made once. */
+  private readonly loggers: RouteContext['logger'][];
 
   constructor(
     readonly specs: readonly RouteSpec[],
-    private readonly limits: RouteLimits,
+    limits: RouteLimits,
     private readonly log: Logger,
     private readonly sites: SiteLookup,
   ) {
     this.handlers = specs.map(() => undefined);
+    this.loggers = specs.map((spec) => {
+      const route = routeName(spec);
+      const line = (level: LogLevel) => (message: string, fields?: Record<string, unknown>) => log.log(level, 'route-log', { route, message, ...fields });
+      return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
+    });
+    this.routeLimits = specs.map((s) => ({
+      ...limits,
+      ...(s.bodyLimit !== undefined ? { bodyLimit: s.bodyLimit } : {}),
+      ...(s.bodyTimeoutMs !== undefined ? { bodyTimeoutMs: s.bodyTimeoutMs } : {}),
+      ...(s.timeoutMs !== undefined ? { responseTimeoutMs: s.timeoutMs } : {}),
+    }));
   }
 
   /** Imports every module and checks its default export; the first failure rejects with a RouteLoadError. */
@@ -72,9 +88,12 @@ export class RouteTable {
         throw new RouteLoadError(spec, `route ${routeName(spec)}: ${spec.module} has no default export function; export default (request, context) => new Response(...)`);
       }
       this.handlers[i] = mod.default as RouteHandler;
-      this.log.log('info', 'route-loaded', { route: routeName(spec), module: spec.module });
+      this.log.log('info', 'route-loaded', { route: routeName(spec), module: spec.module, ...(spec.moduleSha256 ? { sha256: spec.moduleSha256.slice(0, 12) } : {}) });
     }
   }
+
+  /** The head match() last chose a route for, and its parsed target (serve() follows at once). */
+  private matched: { head: RequestHead; target: ReturnType<typeof parseTarget> } | undefined;
 
   /** The route a request belongs to, or -1 (the static site). */
   match(head: RequestHead): number {
@@ -84,7 +103,9 @@ export class RouteTable {
     if (head.hostCount > 1 || (head.minor >= 1 && head.headers.host === undefined && target.authority === undefined)) return -1;
     const host = normaliseHost(target.authority ?? head.headers.host ?? '');
     if (host === undefined) return -1; // a bad Host is the static path's 400
-    return chooseRoute(this.specs, host, target.path);
+    const index = chooseRoute(this.specs, host, target.path);
+    if (index !== -1) this.matched = { head, target };
+    return index;
   }
 
   /** Serves one request on route `index`; the connection gets its socket back through `handOff.done`. */
@@ -92,47 +113,68 @@ export class RouteTable {
     const spec = this.specs[index]!;
     const handler = this.handlers[index]!;
     const head = handOff.head;
-    const target = parseTarget(head.target);
+    // match() parsed this head just before (the same synchronous step of the connection).
+    const target = this.matched?.head === head ? this.matched.target : parseTarget(head.target);
+    this.matched = undefined;
     const authority = (target.kind === 'path' ? target.authority : undefined) ?? head.headers.host ?? '';
     const host = normaliseHost(authority) ?? '';
-    const site = this.sites.lookup(host);
-    const webroot = site?.kind === 'site' ? site.webroot.acquire() : undefined;
-    const name = routeName(spec);
-    const log = this.log;
-    const logger = Object.fromEntries(
-      (['debug', 'info', 'warn', 'error'] as const).map((level) => [level, (message: string, fields?: Record<string, unknown>) => log.log(level, 'route-log', { route: name, message, ...fields })]),
-    ) as RouteContext['logger'];
-    const context: RouteContext = {
-      host,
-      remoteAddress: handOff.socket.remoteAddress,
-      prefix: spec.prefix,
-      logger,
-      webroot,
-      readFile: (path) => {
-        const entry = webroot?.lookup(path);
-        if (webroot === undefined || entry?.kind !== 'file') return undefined;
-        const out = Buffer.allocUnsafe(entry.object.length);
-        const n = webroot.readSync(entry.object, 0, out.length, out);
-        return n === out.length ? out : undefined;
-      },
-    };
+    const context = new Context(host, handOff.socket.remoteAddress, spec.prefix, this.loggers[index]!, this.sites);
     const done = handOff.done;
-    // The webroot stays open for this exchange even if the site is swapped meanwhile.
+    // A webroot the handler used stays open for this exchange even if the site is swapped meanwhile.
     handOff.done = (leftover, close, status, bytes) => {
-      webroot?.release();
+      context.release();
       done(leftover, close, status, bytes);
     };
-    const exchange = new RouteExchange(handOff, this.limits, log, name);
+    const exchange = new RouteExchange(handOff, this.routeLimits[index]!, this.log, routeName(spec));
     exchange.run(
       (body, fields) => {
         const path = target.kind === 'path' ? `${target.rawPath}${target.query}` : '/';
-        // The authority passed normaliseHost and the path is visible ASCII: Request's own URL parser checks the rest
-        // (and throws for what it refuses: a 400). No AbortSignal is passed: making one cost about a third of a Request.
+        // The authority passed normaliseHost and the path is visible ASCII: the URL parser checks the rest
+        // (and throws for what it refuses: a 400). The Request is lightweight (lazy-request.ts) unless WEBROOT_PORTABLE_ROUTES=1.
         const url = `${handOff.scheme}://${authority === '' ? 'localhost' : authority}${path}`;
-        const init = body === null ? { method: head.method, headers: fields } : { method: head.method, headers: fields, body, duplex: 'half' };
-        return new Request(url, init as RequestInit);
+        return makeRouteRequest(url, head.method, fields, body);
       },
       (request) => handler(request, context),
     );
+  }
+}
+
+/**
+ * A handler's context. The site's webroot is looked up (and held until the
+ * response ends) only when the handler uses `webroot` or `readFile`: most
+ * requests do not, and a request holds nothing it does not use.
+ */
+class Context implements RouteContext {
+  #webroot: Webroot | undefined | null = null;
+
+  constructor(
+    readonly host: string,
+    readonly remoteAddress: string | undefined,
+    readonly prefix: string,
+    readonly logger: RouteContext['logger'],
+    private readonly sites: SiteLookup,
+  ) {}
+
+  /** The site's webroot as of the first use in this request. */
+  get webroot(): Webroot | undefined {
+    if (this.#webroot === null) {
+      const site = this.sites.lookup(this.host);
+      this.#webroot = site?.kind === 'site' ? site.webroot.acquire() : undefined;
+    }
+    return this.#webroot;
+  }
+
+  readFile(path: string): Buffer | undefined {
+    const webroot = this.webroot;
+    const entry = webroot?.lookup(path);
+    if (webroot === undefined || entry?.kind !== 'file') return undefined;
+    const out = Buffer.allocUnsafe(entry.object.length);
+    const n = webroot.readSync(entry.object, 0, out.length, out);
+    return n === out.length ? out : undefined;
+  }
+
+  release(): void {
+    if (this.#webroot) this.#webroot.release();
+    this.#webroot = undefined;
   }
 }

@@ -53,6 +53,24 @@ function startsWithHead(buf: Buffer | null): boolean {
   return buf.length - i >= 5 && buf.toString('latin1', i, i + 5) === 'HEAD ';
 }
 
+/**
+ * A cached head with a Connection line after it, the same string each time: the object cache compares the head
+ * a prebuilt response was made with by identity first, and a string concatenated per request would be compared
+ * (and flattened) character by character on every response.
+ */
+const withConnectionMemo = new Map<string, Map<string, string>>();
+function withConnection(headBlock: string, connection: string): string {
+  let byHead = withConnectionMemo.get(connection);
+  if (byHead === undefined) withConnectionMemo.set(connection, (byHead = new Map()));
+  let s = byHead.get(headBlock);
+  if (s === undefined) {
+    if (byHead.size >= 4096) byHead.clear();
+    s = headBlock + connection;
+    byHead.set(headBlock, s);
+  }
+  return s;
+}
+
 /** Bodies up to this size are gathered into one buffer with the head: one write, one syscall. */
 export const SMALL_BODY = 64 * 1024;
 /** A request body up to this size is read and discarded to keep the connection; a larger one closes it. */
@@ -78,6 +96,8 @@ export class Connection implements WireEvents {
   private closeAfterDrain = false;
   /** The client half-closed: answer what was received, then close. */
   private peerEnded = false;
+  /** The response being sent is the last because the client asked for that (see finish). */
+  private clientClosed = false;
   private readonly onDrained = () => {
     this.stopSendWatch();
     this.finish(this.closeAfterDrain);
@@ -260,6 +280,9 @@ export class Connection implements WireEvents {
     }
     this.answeredBy = res.site;
     let close = res.close || !head.keepAlive || this.closing || this.ctx.draining();
+    // The client itself ended the connection with this request (HTTP/1.0 without keep-alive, `Connection:
+    // close`) and sent nothing after it: see finish().
+    this.clientClosed = !head.keepAlive && !res.close && !this.closing && head.contentLength === 0 && !head.chunked;
     if (head.chunked) close = true;
     else if (head.contentLength > MAX_SKIPPED_BODY) close = true;
     else this.skip = head.contentLength;
@@ -279,7 +302,7 @@ export class Connection implements WireEvents {
     // connection per request) or to HTTP/1.0 keep-alive clients (`ab -k`) is prebuilt too; a slot asked for
     // another variant is rebuilt, which costs what the gathered path below costs every time.
     if (res.cacheKey?.kind === 'whole' && head !== null && res.body.length === 1) {
-      const whole = this.ctx.cache.response(res.cacheKey.object, connection === '' ? headBlock : headBlock + connection, currentHttpSecond(), date);
+      const whole = this.ctx.cache.response(res.cacheKey.object, connection === '' ? headBlock : withConnection(headBlock, connection), currentHttpSecond(), date);
       if (whole !== undefined) return this.sent(this.socket.write(whole, this.onDrained), head, res.status, res.bodyLength, close);
     }
     const headText = `${headBlock}Date: ${date}\r\n${connection}\r\n`;
@@ -382,8 +405,14 @@ export class Connection implements WireEvents {
     this.busy = false;
     if (close || this.closing) {
       this.closing = true;
+      // RFC 9112 section 9.6: a server closes in stages (half-close, then read until the client closes) so that
+      // a client's later data cannot make the kernel reset the connection before the client has read the last
+      // response. A client that sent "close" must not send more (the same section); when it sent nothing more,
+      // the response is in the kernel and the connection can be closed at once, as nginx does without lingering:
+      // a shutdown, an EOF read and two callbacks fewer per connection (ab -c 25).
+      const atOnce = this.clientClosed && this.buf === null && !this.peerEnded;
       this.buf = null;
-      this.socket.end();
+      this.socket.end(atOnce);
       return;
     }
     if (this.socket.isPaused()) this.socket.resume();

@@ -179,9 +179,11 @@ export class HandleWire implements Wire {
     return writeToHandle(this.handle, this, data, drained);
   }
 
-  end(): void {
+  end(atOnce = false): void {
     if (this.socketWire !== undefined) return this.socketWire.end();
     if (this.ending || this.destroyed) return;
+    // Every byte is with the kernel (none queued in libuv, which a close would cancel): close(2) sends them, then FIN.
+    if (atOnce && this.handle.writeQueueSize === 0) return this.destroy();
     this.ending = true;
     const req = new bindings!.ShutdownWrap();
     req.handle = this.handle;

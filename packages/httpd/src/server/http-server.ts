@@ -32,7 +32,11 @@ export interface HttpServerOptions {
 /** The static HTTP/1.1 server over `net`: one Connection per socket, sharing one context. */
 export class HttpServer {
   readonly server: net.Server;
+  /** More plain listening servers (extra [[listen]] entries) feeding the same Connections: see addListener. */
+  private readonly extraServers: net.Server[] = [];
   private readonly ctx: ServerContext;
+  /** The contexts of the other listeners and protocols (contextWith): a reconfigure reaches them too. */
+  private readonly derived: ServerContext[] = [];
   private isDraining = false;
   private readonly io: IoMode;
 
@@ -57,21 +61,37 @@ export class HttpServer {
       faultInjection: process.env.WEBROOT_FAULT_INJECTION === '1',
       redirect: options.redirect,
     };
+    this.server = this.newListener();
+  }
+
+  private newListener(): net.Server {
     // allowHalfOpen: a client's FIN must not end our side before its responses are sent (see Connection.onEnd).
-    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket, false));
+    const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket, false));
     // Once listening, connections are accepted on their handles (handle-wire.ts), else as sockets with the
     // shared read buffer (fast-socket.ts), where Node allows it; else by Node's own accept.
-    this.server.once('listening', () => {
-      const owned = acceptHandles(this.server, (handle) => {
+    server.once('listening', () => {
+      const owned = acceptHandles(server, (handle) => {
         if (this.isDraining) (handle as { close(): void }).close();
         else new Connection((events) => handleWire(handle, events), this.ctx);
       });
       if (owned) return;
-      acceptWithSharedReads(this.server, (socket) => {
+      acceptWithSharedReads(server, (socket) => {
         const connection = this.accept(socket, true);
         return (chunk) => connection?.onData(chunk);
       });
     });
+    return server;
+  }
+
+  /**
+   * Another plain listener of this server (an extra `[[listen]]` entry): the
+   * same context as `server` (sites, redirect, ACME challenges, drain), its
+   * own listening socket. The caller listens on it; drain closes it.
+   */
+  addListener(): net.Server {
+    const server = this.newListener();
+    this.extraServers.push(server);
+    return server;
   }
 
   private accept(socket: net.Socket, sharedReads: boolean): Connection | undefined {
@@ -98,7 +118,9 @@ export class HttpServer {
 
   /** This server's context for another listener or protocol (the same sites, bodies, cache, drain state). */
   contextWith(overrides: Pick<ServerContext, 'scheme' | 'decorate'>): ServerContext {
-    return { ...this.ctx, redirect: undefined, heads: new Http1HeadCache(), ...overrides };
+    const ctx = { ...this.ctx, redirect: undefined, heads: new Http1HeadCache(), ...overrides };
+    this.derived.push(ctx);
+    return ctx;
   }
 
   get connectionCount(): number {
@@ -123,6 +145,21 @@ export class HttpServer {
    */
   reconfigure(options: Pick<HttpServerOptions, 'sites' | 'plan' | 'timeouts' | 'cacheBytes' | 'accessLog'>): void {
     const ctx = this.ctx;
+    this.reconfigureContext(options);
+    // The TLS listener's HTTP/1.1 and HTTP/2 contexts are copies of this one: the same step for them (a reload reaches HTTPS too).
+    for (const d of this.derived) {
+      d.sites = ctx.sites;
+      d.resolve = ctx.resolve;
+      d.represent = ctx.represent;
+      d.timeouts = ctx.timeouts;
+      d.accessLog = ctx.accessLog;
+      d.cache = ctx.cache;
+      d.bodies = ctx.bodies;
+    }
+  }
+
+  private reconfigureContext(options: Pick<HttpServerOptions, 'sites' | 'plan' | 'timeouts' | 'cacheBytes' | 'accessLog'>): void {
+    const ctx = this.ctx;
     ctx.sites = options.sites;
     ctx.resolve = { autoindex: options.plan.autoindex };
     ctx.represent = { cacheControl: options.plan.cacheControl };
@@ -145,6 +182,7 @@ export class HttpServer {
   drain(timeoutMs: number, idleGraceMs = 0): Promise<void> {
     this.isDraining = true;
     this.server.close();
+    for (const s of this.extraServers) s.close();
     for (const c of this.ctx.connections) c.shutdown(idleGraceMs);
     return new Promise((resolve) => {
       const deadline = Date.now() + timeoutMs;

@@ -27,8 +27,12 @@ export interface Wire {
   readonly bytesWritten: number;
   /** Writes `data` (a string as latin1): true if the kernel took it all, else `drained` runs once it has. */
   write(data: Buffer | string, drained: () => void): boolean;
-  /** Half-close: our side is done sending; the connection closes once the client's side has ended too. */
-  end(): void;
+  /**
+   * Half-close: our side is done sending; the connection closes once the client's side has ended too.
+   * `atOnce`: the client asked for the close and sent nothing more, so the connection may be closed as soon as
+   * every byte is with the kernel (a wire that cannot do that half-closes as usual).
+   */
+  end(atOnce?: boolean): void;
   destroy(): void;
   pause(): void;
   resume(): void;

@@ -52,12 +52,11 @@ export type PairCheck =
   | { kind: 'bad'; reason: string };
 
 /**
- * Validates one certificate/key pair fully and prepares its context (once per
- * pair, not per handshake): the .crt must parse (the leaf first, the chain
- * after it), the key must parse and match the leaf, and the leaf must be valid
- * at `nowMs`. A bad pair is a reason to print, never an exception.
+ * The part of checkPair that does not depend on the clock: both parse, and
+ * the key matches the leaf (a configuration check uses it alone, so an
+ * expiring certificate does not stop a reload; the store refuses it).
  */
-export function checkPair(certPem: Buffer, keyPem: Buffer, nowMs: number): PairCheck {
+export function parsePair(certPem: Buffer, keyPem: Buffer): { kind: 'ok'; cert: crypto.X509Certificate } | { kind: 'bad'; reason: string } {
   let cert: crypto.X509Certificate;
   try {
     cert = new crypto.X509Certificate(certPem);
@@ -71,6 +70,19 @@ export function checkPair(certPem: Buffer, keyPem: Buffer, nowMs: number): PairC
     return { kind: 'bad', reason: `the private key does not parse as an unencrypted PEM key (${(err as Error).message})` };
   }
   if (!cert.checkPrivateKey(key)) return { kind: 'bad', reason: 'the private key does not match the certificate; give the key the certificate was issued for' };
+  return { kind: 'ok', cert };
+}
+
+/**
+ * Validates one certificate/key pair fully and prepares its context (once per
+ * pair, not per handshake): the .crt must parse (the leaf first, the chain
+ * after it), the key must parse and match the leaf, and the leaf must be valid
+ * at `nowMs`. A bad pair is a reason to print, never an exception.
+ */
+export function checkPair(certPem: Buffer, keyPem: Buffer, nowMs: number): PairCheck {
+  const parsed = parsePair(certPem, keyPem);
+  if (parsed.kind === 'bad') return parsed;
+  const { cert } = parsed;
   const validFrom = Date.parse(cert.validFrom);
   const validTo = Date.parse(cert.validTo);
   if (validTo <= nowMs) return { kind: 'bad', reason: `the certificate expired on ${new Date(validTo).toISOString()}; renew it` };

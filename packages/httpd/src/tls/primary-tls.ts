@@ -16,12 +16,13 @@ export class PrimaryTls {
   private constructor(private readonly socket: { handle: SocketHandle; port: number }) {}
 
   /**
-   * Binds --tls-port and records the bound port in `config` (workers build https:// redirects with it).
+   * Binds --tls-port (on tlsHost, else host). `port` is the bound port, which workers are given in
+   * place of 0 (they build https:// redirects with it); `config` is left as the file and flags say,
+   * so a reload compares like with like.
    * `inherited`: a socket from systemd or an upgrade (cluster/service.ts) to serve instead of binding.
    */
   static async bind(config: HttpdConfig, inherited?: { handle: SocketHandle; port: number }): Promise<PrimaryTls> {
-    const socket = inherited ?? (await bindListenSocket(config.host, config.tlsPort!));
-    config.tlsPort = socket.port;
+    const socket = inherited ?? (await bindListenSocket(config.tlsHost ?? config.host, config.tlsPort!));
     return new PrimaryTls(socket);
   }
 

@@ -30,6 +30,8 @@ export interface TlsListenerOptions {
 export class TlsListener {
   readonly server: net.Server;
   private readonly tls: tls.Server;
+  /** More TLS listening servers (extra `[[listen]] tls = true` entries), sharing the certificates and handshake: see addServer. */
+  readonly extraServers: net.Server[] = [];
 
   constructor(private readonly options: TlsListenerOptions) {
     this.server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
@@ -48,6 +50,18 @@ export class TlsListener {
     this.tls.on('tlsClientError', (err: NodeJS.ErrnoException, socket: tls.TLSSocket) => {
       options.log.log('debug', 'tls-handshake-failed', { error: err.message, code: err.code, remote: socket.remoteAddress });
     });
+  }
+
+  /** Another listening server whose connections get the same ClientHello-chosen handshake as `server`'s; the caller listens on it. */
+  addServer(): net.Server {
+    const server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+    this.extraServers.push(server);
+    return server;
+  }
+
+  close(): void {
+    this.server.close();
+    for (const s of this.extraServers) s.close();
   }
 
   private onConnection(socket: net.Socket): void {

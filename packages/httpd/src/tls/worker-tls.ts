@@ -87,7 +87,7 @@ export class WorkerTls {
       this.certs.setTicketKeys(keys);
       this.acme?.setTicketKeys(keys);
     });
-    this.listener.server.listen({ port: this.config.tlsPort, host: this.config.host }, () => {
+    this.listener.server.listen({ port: this.config.tlsPort, host: this.config.tlsHost ?? this.config.host }, () => {
       this.port = (this.listener.server.address() as AddressInfo).port;
       then();
     });
@@ -102,7 +102,7 @@ export class WorkerTls {
   }
 
   close(): void {
-    this.listener.server.close();
+    this.listener.close();
     this.h2?.drain();
     this.certs.close();
     this.stopRotation?.();
