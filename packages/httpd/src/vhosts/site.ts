@@ -2,7 +2,7 @@ import { WebrootError, headerFields, pathSegments, type CompiledRules, type Entr
 import type { Resource } from '../http/response.js';
 
 /** Distinct request paths whose `_headers` fields are kept per site (then the memo starts over). */
-const FIELD_MEMO_ENTRIES = 4096;
+const FIELD_MEMO_ENTRIES = 16_384;
 
 /**
  * A Map that holds at most `capacity` keys, dropping the oldest insertion

@@ -256,20 +256,20 @@ export interface EvaluateOptions {
 }
 
 /** Decides one request: rules, then the static lookup, then the nearest 404; and the `_headers` fields of the path. */
-const NO_SEGMENTS: readonly string[] = [];
-
 export function evaluateRules(c: CompiledRules, req: RuleRequest, ix: SiteIndex, options: EvaluateOptions): Evaluation {
   const o = c.options;
-  // Segments only when a rule needs them: a site without redirects (or with memoized header fields) skips the split.
-  const needSegs = c.redirectCount > 0 || (c.headerCount > 0 && options.headerFields === undefined);
-  const segs = needSegs ? pathSegments(req.path) : NO_SEGMENTS;
+  // Segments only when a rule needs them: a path no redirect rule can match (memoized) and memoized header
+  // fields need no split.
+  let split: readonly string[] | undefined;
+  const segsOf = () => (split ??= pathSegments(req.path));
   const fields =
-    c.headerCount === 0 ? NO_FIELDS : options.headerFields !== undefined ? options.headerFields(req.host, req.path) : headerFields(c, req.host, segs);
+    c.headerCount === 0 ? NO_FIELDS : options.headerFields !== undefined ? options.headerFields(req.host, req.path) : headerFields(c, req.host, segsOf());
   let st: Static | undefined;
   const statically = () => (st ??= resolveStatic(ix, req.path, req.query, o, options.autoindex));
   if (c.redirectCount > 0) {
     let params: URLSearchParams | undefined;
-    for (const candidate of c.redirectCandidates(req.host, segs)) {
+    for (const candidate of c.redirectCandidatesOf(req.host, req.path, segsOf)) {
+      const segs = segsOf();
       const bound = matchPattern(candidate.pattern, segs);
       if (bound === undefined) continue;
       const rule = candidate.rule;

@@ -92,6 +92,9 @@ function inFileOrder<T extends { readonly position: number }>(lists: (readonly T
 
 export const segmentsKey = (segs: readonly string[]): string => `/${segs.join('/')}`;
 
+/** Paths whose redirect candidates a site remembers (then the memo starts over). */
+const CANDIDATE_MEMO = 16_384;
+
 /**
  * A site's rules, ready to evaluate. The same class serves a site compiled
  * from `SiteRules` in memory and one read from a webroot on demand.
@@ -117,6 +120,27 @@ export class CompiledRules {
     this.empty = redirectCount === 0 && headerCount === 0;
     this.hostHeaders = hostHeaders;
     this.hostRedirects = hostRedirects;
+  }
+
+  /** redirectCandidatesOf's memo: (host, when a rule is domain-level, and) path key -> candidates. */
+  private readonly candidateMemo = new Map<string, readonly CompiledRedirect[]>();
+
+  /**
+   * redirectCandidates for a request path ('/a/b', '/a/b/'), memoized (the rules are immutable): most requests of
+   * a site with rules match none, and a memo hit costs one Map lookup instead of splitting the path, an exact-path
+   * lookup and the buckets. `segsOf` gives the path's segments when they are needed.
+   */
+  redirectCandidatesOf(host: string, path: string, segsOf: () => readonly string[]): readonly CompiledRedirect[] {
+    if (this.redirectCount === 0) return NONE;
+    const pathKey = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path === '' ? '/' : path;
+    const key = this.hostRedirects ? `${host}\n${pathKey}` : pathKey;
+    let found = this.candidateMemo.get(key);
+    if (found === undefined) {
+      found = this.redirectCandidates(host, segsOf());
+      if (this.candidateMemo.size >= CANDIDATE_MEMO) this.candidateMemo.clear();
+      this.candidateMemo.set(key, found);
+    }
+    return found;
   }
 
   /** The redirect rules that may match a request path, in file order. */
