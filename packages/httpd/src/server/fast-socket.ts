@@ -175,6 +175,22 @@ export function isSharedRead(chunk: Buffer): boolean {
 type OnConnection = (this: unknown, err: number, clientHandle?: unknown) => void;
 
 /**
+ * Puts `take` in front of a listening server's accept: each accepted handle goes
+ * to `take`, and to Node's own handler when `take` returns false (or the accept
+ * failed: Node emits that as the server's 'error'). False (nothing changed)
+ * when the server's handle is not what this expects. Call once it listens.
+ */
+export function interceptAccept(server: net.Server, take: (clientHandle: unknown) => boolean): boolean {
+  const handle = (server as unknown as { _handle?: { onconnection?: OnConnection } | null })._handle;
+  const original = handle?.onconnection;
+  if (!handle || typeof original !== 'function') return false;
+  handle.onconnection = function (this: unknown, err: number, clientHandle?: unknown) {
+    if (err || !take(clientHandle)) return original.call(this, err, clientHandle);
+  };
+  return true;
+}
+
+/**
  * Makes a listening server create its sockets with the shared read buffer:
  * `onSocket` gets each new socket and returns the function its reads go to.
  * Call once the server listens. Returns false (and changes nothing) when the
@@ -182,13 +198,9 @@ type OnConnection = (this: unknown, err: number, clientHandle?: unknown) => void
  */
 export function acceptWithSharedReads(server: net.Server, onSocket: (socket: net.Socket) => (chunk: Buffer) => void): boolean {
   if (!fastSockets) return false;
-  const handle = (server as unknown as { _handle?: { onconnection?: OnConnection } | null })._handle;
-  const original = handle?.onconnection;
-  if (!handle || typeof original !== 'function') return false;
   let working = true;
-  handle.onconnection = function (this: unknown, err: number, clientHandle?: unknown) {
-    // A failed accept goes to Node's own handler, which emits it as the server's 'error'.
-    if (!working || err) return original.call(this, err, clientHandle);
+  return interceptAccept(server, (clientHandle) => {
+    if (!working) return false;
     // Assigned once the socket exists; the read callback made before it refers to it.
     // eslint-disable-next-line prefer-const
     let deliver: ((chunk: Buffer) => void) | undefined;
@@ -198,11 +210,11 @@ export function acceptWithSharedReads(server: net.Server, onSocket: (socket: net
     } catch {
       // This Node makes sockets differently: hand this and every later connection to Node's own accept.
       working = false;
-      return original.call(this, err, clientHandle);
+      return false;
     }
     deliver = onSocket(socket);
-  };
-  return true;
+    return true;
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import os from 'node:os';
-import { handleBinding, SHARED_READ_BUFFER, socketOnHandle, writeToHandle, type ShutdownReq, type StreamHandle } from './fast-socket.js';
+import { handleBinding, interceptAccept, SHARED_READ_BUFFER, socketOnHandle, writeToHandle, type ShutdownReq, type StreamHandle } from './fast-socket.js';
 import { SocketWire, socketKernelBytes, type Wire, type WireEvents } from './wire.js';
 
 /**
@@ -267,16 +267,11 @@ export class HandleWire implements Wire {
  */
 export function acceptHandles(server: net.Server, onHandle: (handle: unknown) => void): boolean {
   if (!ownHandles) return false;
-  type OnConnection = (this: unknown, err: number, clientHandle?: unknown) => void;
-  const listening = (server as unknown as { _handle?: { onconnection?: OnConnection } | null })._handle;
-  const original = listening?.onconnection;
-  if (!listening || typeof original !== 'function') return false;
-  listening.onconnection = function (this: unknown, err: number, clientHandle?: unknown) {
-    // A failed accept goes to Node's own handler, which emits it as the server's 'error'.
-    if (err || !isTcpHandle(clientHandle)) return original.call(this, err, clientHandle);
+  return interceptAccept(server, (clientHandle) => {
+    if (!isTcpHandle(clientHandle)) return false;
     onHandle(clientHandle);
-  };
-  return true;
+    return true;
+  });
 }
 
 function isTcpHandle(h: unknown): h is TcpHandle {
