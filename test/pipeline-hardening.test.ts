@@ -22,8 +22,11 @@ beforeAll(async () => {
   ({ vhosts } = await singleSiteVhosts(FILES, { compress: false }));
 });
 
-/** Sends `request`, shuts down the sending side at once (SHUT_WR), and reads until the server closes. */
-function halfClosed(port: number, request: string, timeoutMs = 20_000): Promise<{ data: Buffer; ended: boolean }> {
+/**
+ * Sends `request` and reads until the server ends the connection. `halfClose`: the sending side is shut down at
+ * once (SHUT_WR) and a socket error rejects; otherwise it stays open and an error counts as not ended.
+ */
+function exchange(port: number, request: string, halfClose: boolean, timeoutMs = 20_000): Promise<{ data: Buffer; ended: boolean }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
@@ -31,9 +34,13 @@ function halfClosed(port: number, request: string, timeoutMs = 20_000): Promise<
       socket.destroy();
       resolve({ data: Buffer.concat(chunks), ended: false });
     }, timeoutMs);
-    socket.on('connect', () => socket.end(request));
+    socket.on('connect', () => (halfClose ? socket.end(request) : socket.write(request)));
     socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', reject);
+    socket.on('error', (err) => {
+      if (halfClose) return reject(err);
+      clearTimeout(timer);
+      resolve({ data: Buffer.concat(chunks), ended: false });
+    });
     socket.on('end', () => {
       clearTimeout(timer);
       socket.destroy();
@@ -42,28 +49,8 @@ function halfClosed(port: number, request: string, timeoutMs = 20_000): Promise<
   });
 }
 
-/** Sends `request` and keeps the sending side open; reads until the server ends the connection (an error counts as not ended). */
-function openEnded(port: number, request: string, timeoutMs = 20_000): Promise<{ data: Buffer; ended: boolean }> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve({ data: Buffer.concat(chunks), ended: false });
-    }, timeoutMs);
-    socket.on('connect', () => socket.write(request));
-    socket.on('data', (c: Buffer) => chunks.push(c));
-    socket.on('error', () => {
-      clearTimeout(timer);
-      resolve({ data: Buffer.concat(chunks), ended: false });
-    });
-    socket.on('end', () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ data: Buffer.concat(chunks), ended: true });
-    });
-  });
-}
+const halfClosed = (port: number, request: string) => exchange(port, request, true);
+const openEnded = (port: number, request: string) => exchange(port, request, false);
 
 describe.each([
   { io: 'sync', cache: '0' },
