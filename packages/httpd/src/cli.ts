@@ -10,6 +10,7 @@ import { IO_MODES, type IoMode } from './io/executors.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from './log.js';
 import { VERSION } from './version.js';
 import { fastSockets } from './server/fast-socket.js';
+import { sendfileInUse, sendfileSettingProblem } from './io/sendfile.js';
 import { ownHandles } from './server/handle-wire.js';
 import { createUpgradeProgram } from './upgrade-command.js';
 import { checkConfig, commandLineOverrides, configFromFile } from './config/command-line.js';
@@ -242,6 +243,7 @@ function serviceOptions(opts: Record<string, unknown>): Pick<HttpdConfig, 'liste
 }
 
 function start(config: HttpdConfig): void {
+  if (sendfileSettingProblem !== undefined) fail(sendfileSettingProblem);
   if (config.workers === 0) {
     const serviceOption = config.listenFds ? '--listen-fd' : config.user ? '--user' : config.group ? '--group' : config.pidFile ? '--pid-file' : process.env.LISTEN_FDS ? 'LISTEN_FDS (socket activation)' : undefined;
     if (serviceOption) fail(`${serviceOption} needs the supervisor: use --workers 1 or more, not 0`);
@@ -252,7 +254,7 @@ function start(config: HttpdConfig): void {
       const tlsHost = config.tlsHost === undefined ? shownHost : config.tlsHost.includes(':') ? `[${config.tlsHost}]` : config.tlsHost;
       const tlsFields = boundTlsPort !== undefined ? { tlsUrl: `https://${tlsHost}:${boundTlsPort}/`, tlsPort: boundTlsPort } : {};
       const all = [{ host: addr.address, port: addr.port, tls: false }, ...(boundTlsPort !== undefined ? [{ host: config.tlsHost ?? addr.address, port: boundTlsPort, tls: true }] : []), ...extras];
-      log.log('info', 'listening', { url: `http://${shownHost}:${addr.port}/`, port: addr.port, ...tlsFields, ...(extras.length > 0 ? { listeners: listenerUrls(all) } : {}), io: config.io, workers: 0, vhosts: config.vhostsDir, cacheBytes: config.cacheBytes, fastSockets, ownHandles });
+      log.log('info', 'listening', { url: `http://${shownHost}:${addr.port}/`, port: addr.port, ...tlsFields, ...(extras.length > 0 ? { listeners: listenerUrls(all) } : {}), io: config.io, workers: 0, vhosts: config.vhostsDir, cacheBytes: config.cacheBytes, fastSockets, ownHandles, sendfile: sendfileInUse(config.io) });
     });
   } else {
     void runPrimary(config);

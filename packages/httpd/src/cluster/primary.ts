@@ -6,6 +6,7 @@ import { BindError } from './listen-socket.js';
 import { acquireHttpSocket, ServiceLifecycle, UPGRADE_IDLE_GRACE_MS, type HttpSocket } from './service.js';
 import { listenErrorText, type PrimaryMessage, type WorkerMessage } from './worker.js';
 import { fastSockets } from '../server/fast-socket.js';
+import { sendfileInUse } from '../io/sendfile.js';
 import { ownHandles } from '../server/handle-wire.js';
 import { VERSION } from '../version.js';
 import { PrimaryTls } from '../tls/primary-tls.js';
@@ -153,6 +154,7 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
           cacheBytes: config.cacheBytes,
           fastSockets,
           ownHandles,
+          sendfile: sendfileInUse(config.io),
           version: VERSION,
           ...(socket.source !== 'bound' ? { socket: socket.source, fd: socket.fd.fd } : {}),
         });

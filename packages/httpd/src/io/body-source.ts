@@ -2,6 +2,8 @@ import type { Writable } from 'node:stream';
 import type { HttpResponse } from '../http/response.js';
 import type { Executor } from './executors.js';
 import type { ObjectCache } from './object-cache.js';
+import { modeUsesSendfile, SENDFILE_MIN_BODY, sendfileRange, sendfileSetting, sendfileSupport, type FileRange } from './sendfile.js';
+import type { StoredObject, Webroot } from '@webroot/format';
 
 /**
  * Where response bodies come from, for every protocol: the object cache for
@@ -12,10 +14,28 @@ import type { ObjectCache } from './object-cache.js';
  * closed first.
  */
 export class BodySource {
+  /** Whether this IO mode sends large bodies with sendfile(2) where the connection allows it (io/sendfile.ts). */
+  readonly sendfile: boolean;
+
   constructor(
     readonly cache: ObjectCache,
     readonly executor: Executor,
-  ) {}
+  ) {
+    this.sendfile = modeUsesSendfile(sendfileSetting, executor.mode);
+  }
+
+  /** The file range to hand to sendfile(2) for `res`, or undefined (the addon is off, this mode does not use it, the body does not qualify). */
+  fileRange(res: HttpResponse): FileRange | undefined {
+    if (!this.sendfile || sendfileSupport.kind !== 'on') return undefined;
+    return sendfileRange(res, SENDFILE_MIN_BODY);
+  }
+
+  /** Bytes [start, end) of `object`: from the object cache when it holds them, else read by the IO mode's executor. */
+  readPart(webroot: Webroot, object: StoredObject, start: number, end: number): Buffer | Promise<Buffer> {
+    const hit = this.cache.cacheable(object) ? this.cache.get(object) : undefined;
+    if (hit !== undefined) return hit.subarray(start, end);
+    return this.executor.read(webroot, object, start, end);
+  }
 
   /**
    * Whether `gather` is the way to send `res`: a body up to `smallBody` bytes, or one whose objects all fit

@@ -9,6 +9,8 @@ import type { Site } from '../vhosts/site.js';
 import type { ServerContext } from './context.js';
 import { isSharedRead } from './fast-socket.js';
 import type { Wire, WireEvents } from './wire.js';
+import { startFileSend } from './file-send.js';
+import type { FileRange } from '../io/sendfile.js';
 
 /**
  * Test-only faults, enabled by WEBROOT_FAULT_INJECTION=1 (never by default):
@@ -118,6 +120,7 @@ export class Connection implements WireEvents {
   }
 
   onClose(): void {
+    this.fileSend?.abort();
     this.stopSendWatch();
     this.ctx.connections.delete(this);
   }
@@ -297,6 +300,9 @@ export class Connection implements WireEvents {
     const headBlock = this.ctx.heads.head(res);
     // An HTTP/1.0 client keeps the connection only if the response says so (RFC 9112 Appendix C.2.2).
     const connection = close ? 'Connection: close\r\n' : head?.minor === 0 ? 'Connection: keep-alive\r\n' : '';
+    // A large body that is one range of the webroot file, on a plain connection: sendfile(2), no copy (file-send.ts).
+    const range = head !== null ? this.ctx.bodies.fileRange(res) : undefined;
+    if (range !== undefined && this.sendFile(res, range, `${headBlock}Date: ${date}\r\n${connection}\r\n`, head!, close)) return;
     // The common case, a GET of a whole cached object: one prebuilt buffer, no copy. The Connection field is
     // part of what the buffer was built with, so a site answered with `Connection: close` (`ab -c 25`, a new
     // connection per request) or to HTTP/1.0 keep-alive clients (`ab -k`) is prebuilt too; a slot asked for
@@ -390,6 +396,38 @@ export class Connection implements WireEvents {
     clearInterval(this.sendWatch);
     this.sendWatch = undefined;
     if (!this.socket.destroyed) this.socket.setTimeout(this.ctx.timeouts.keepAliveMs);
+  }
+
+  /** The sendfile(2) send in progress, if any: a close aborts it. */
+  private fileSend: { abort(): void } | undefined;
+
+  /** Sends `res` with sendfile(2); false (nothing written) when the wire cannot now, and the usual path answers. */
+  private sendFile(res: HttpResponse, range: FileRange, headText: string, head: RequestHead, close: boolean): boolean {
+    const seg = res.body[0] as Extract<HttpResponse['body'][number], { kind: 'object' }>;
+    const webroot = res.site!.webroot.acquire();
+    const start = startFileSend({
+      wire: this.socket,
+      fd: webroot.descriptor,
+      range,
+      head: headText,
+      readPart: (from, to) => this.ctx.bodies.readPart(webroot, seg.object, seg.start + from, seg.start + to),
+      done: (ok) => {
+        this.fileSend = undefined;
+        webroot.release();
+        if (ok) this.onDrained();
+        else this.finish(true);
+      },
+      failed: (reason) => this.ctx.log.log('error', 'send-failed', { target: head.target, reason }),
+    });
+    if (start.kind === 'pending') {
+      this.fileSend = start;
+      this.sent(false, head, res.status, res.bodyLength, close);
+      return true;
+    }
+    webroot.release();
+    if (start.kind === 'unavailable') return false;
+    this.sent(true, head, res.status, start.kind === 'sent' ? res.bodyLength : 0, close || start.kind === 'failed');
+    return true;
   }
 
   private async sendLarge(headText: string, res: HttpResponse): Promise<boolean> {

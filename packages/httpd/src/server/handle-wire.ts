@@ -1,6 +1,7 @@
 import type net from 'node:net';
 import os from 'node:os';
 import { handleBinding, interceptAccept, SHARED_READ_BUFFER, socketOnHandle, writeToHandle, type ShutdownReq, type StreamHandle } from './fast-socket.js';
+import { sendfileSupport } from '../io/sendfile.js';
 import { SocketWire, socketKernelBytes, type Wire, type WireEvents } from './wire.js';
 
 /**
@@ -35,6 +36,8 @@ interface TcpHandle extends StreamHandle {
   setNoDelay(on: boolean): number;
   getpeername(out: { address?: string }): number;
   writeQueueSize: number;
+  /** The socket's descriptor (-1 once closed). */
+  readonly fd: number;
   [WIRE]?: HandleWire;
 }
 
@@ -177,6 +180,20 @@ export class HandleWire implements Wire {
     this.written += data.length; // a latin1 string: one byte a character
     this.active = true;
     return writeToHandle(this.handle, this, data, drained);
+  }
+
+  sendFile(fd: number, offset: number, length: number, head?: string): number | undefined {
+    // Bytes still queued in libuv must reach the kernel first: the addon writes past libuv's queue.
+    const support = sendfileSupport;
+    if (support.kind !== 'on' || this.socketWire !== undefined || this.destroyed || this.ending || this.handle.writeQueueSize !== 0) return undefined;
+    const sock = this.handle.fd;
+    if (!(sock >= 0)) return undefined;
+    const taken = support.addon.send(sock, fd, offset, length, head);
+    if (taken > 0) {
+      this.written += taken;
+      this.active = true;
+    }
+    return taken;
   }
 
   end(atOnce = false): void {

@@ -1,3 +1,4 @@
+import { reportSendfileOnce } from '../io/sendfile.js';
 import net from 'node:net';
 import { DEFAULT_LIMITS, type ParseLimits } from '../http/parse-request.js';
 import type { RepresentConfig } from '../http/represent.js';
@@ -62,6 +63,7 @@ export class HttpServer {
       redirect: options.redirect,
     };
     this.server = this.newListener();
+    reportSendfileOnce(options.log);
   }
 
   private newListener(): net.Server {

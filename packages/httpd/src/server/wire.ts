@@ -41,6 +41,13 @@ export interface Wire {
   setTimeout(ms: number): void;
   /** Bytes the kernel has taken: handed over, less what still waits in a queue (the send-timeout watch). */
   kernelBytes(): number;
+  /**
+   * sendfile(2) (io/sendfile.ts): `head`, then `length` bytes of file `fd` from `offset`, straight into the
+   * socket, without waiting. Returns the bytes the kernel took (head included), a negative -errno, or
+   * undefined when the wire cannot do it now (no addon, a TLS or stream wire, writes still queued ahead).
+   * Absent on wires that never can.
+   */
+  sendFile?(fd: number, offset: number, length: number, head?: string): number | undefined;
   /** A `net.Socket` for code that needs a stream (large bodies, dynamic routes); the wire keeps working through it. */
   stream(): net.Socket;
 }

@@ -1,0 +1,137 @@
+// sendfile(2) for httpd's plain-HTTP connections (see ../README.md, "sendfile(2)").
+//
+// send(sock, fileFd, offset, length[, head]) writes `head` (the response head: a latin1 string or a Buffer) with
+// MSG_MORE, then up to `length` bytes of `fileFd` from `offset` with sendfile(2), into the
+// connected, non-blocking socket `sock` (libuv's TCP handle's descriptor). It never waits: it
+// stops when the socket buffer is full (EAGAIN) and returns how many bytes the kernel took, head
+// bytes included. A negative result is -errno of a failure (EPIPE, ECONNRESET: the client is
+// gone; EINVAL, ENOSYS: sendfile cannot be used here); ESPIPE means the file ended before
+// `length` bytes (a short file). Bytes already taken are never reported as a failure: the
+// failure is reported by the next call, which then takes nothing.
+//
+// probe() sendfiles one byte of /proc/self/exe into a socketpair: 1 when the kernel allows it.
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+// One sendfile(2) call moves at most this many bytes (Linux caps a call at 0x7ffff000 anyway).
+#define MAX_PER_CALL (1 << 30)
+// A head passed as a string is copied onto the stack: response heads are well under this.
+#define HEAD_TEXT_MAX (16 * 1024)
+
+static napi_value number(napi_env env, double v) {
+  napi_value out;
+  napi_create_double(env, v, &out);
+  return out;
+}
+
+static int64_t int_arg(napi_env env, napi_value v, int *ok) {
+  int64_t out = 0;
+  if (napi_get_value_int64(env, v, &out) != napi_ok) *ok = 0;
+  return out;
+}
+
+static napi_value js_send(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) {
+    napi_throw_type_error(env, NULL, "send(sock, fileFd, offset, length[, head])");
+    return NULL;
+  }
+  int ok = 1;
+  int sock = (int)int_arg(env, argv[0], &ok);
+  int file = (int)int_arg(env, argv[1], &ok);
+  int64_t offset = int_arg(env, argv[2], &ok);
+  int64_t length = int_arg(env, argv[3], &ok);
+  if (!ok || sock < 0 || file < 0 || offset < 0 || length < 0) {
+    napi_throw_type_error(env, NULL, "send: descriptors, offset and length must be non-negative integers");
+    return NULL;
+  }
+  char *head = NULL;
+  size_t head_len = 0;
+  // A head given as a string (latin1, as HTTP/1.1 heads are written) is copied here, without a Buffer.
+  char text[HEAD_TEXT_MAX];
+  if (argc >= 5) {
+    napi_valuetype t;
+    napi_typeof(env, argv[4], &t);
+    bool is_buffer = false;
+    if (t == napi_string) {
+      if (napi_get_value_string_latin1(env, argv[4], text, sizeof text, &head_len) != napi_ok || head_len >= sizeof text - 1) {
+        napi_throw_range_error(env, NULL, "send: a head given as a string must be shorter than 16 KiB (pass a Buffer)");
+        return NULL;
+      }
+      head = text;
+    } else if (t != napi_undefined && t != napi_null) {
+      napi_is_buffer(env, argv[4], &is_buffer);
+      if (!is_buffer || napi_get_buffer_info(env, argv[4], (void **)&head, &head_len) != napi_ok) {
+        napi_throw_type_error(env, NULL, "send: head must be a string or a Buffer");
+        return NULL;
+      }
+    }
+  }
+
+  double taken = 0;
+  // The head first, held back (MSG_MORE) so that it leaves with the first body bytes.
+  size_t head_done = 0;
+  while (head_done < head_len) {
+    ssize_t n = send(sock, head + head_done, head_len - head_done, MSG_MORE | MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      head_done += (size_t)n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return number(env, (double)head_done);
+    return number(env, head_done > 0 ? (double)head_done : -(double)(n < 0 ? errno : EPIPE));
+  }
+  taken = (double)head_len;
+
+  off_t pos = (off_t)offset;
+  int64_t left = length;
+  while (left > 0) {
+    size_t want = left > MAX_PER_CALL ? MAX_PER_CALL : (size_t)left;
+    ssize_t n = sendfile(sock, file, &pos, want);
+    if (n > 0) {
+      left -= n;
+      taken += (double)n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    // 0: the file ended early. Report it as ESPIPE, unless bytes were taken in this call.
+    int err = n == 0 ? ESPIPE : errno;
+    if (taken > 0) break;
+    return number(env, -(double)err);
+  }
+  return number(env, taken);
+}
+
+static napi_value js_probe(napi_env env, napi_callback_info info) {
+  (void)info;
+  int result = 0;
+  int sv[2];
+  int file = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  if (file >= 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0) {
+    off_t pos = 0;
+    char byte;
+    result = sendfile(sv[0], file, &pos, 1) == 1 && read(sv[1], &byte, 1) == 1;
+    close(sv[0]);
+    close(sv[1]);
+  }
+  if (file >= 0) close(file);
+  return number(env, result);
+}
+
+NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
+  napi_value fn;
+  napi_create_function(env, "send", NAPI_AUTO_LENGTH, js_send, NULL, &fn);
+  napi_set_named_property(env, exports, "send", fn);
+  napi_create_function(env, "probe", NAPI_AUTO_LENGTH, js_probe, NULL, &fn);
+  napi_set_named_property(env, exports, "probe", fn);
+  return exports;
+}

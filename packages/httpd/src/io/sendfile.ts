@@ -1,0 +1,121 @@
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import type { HttpResponse } from '../http/response.js';
+import type { IoMode } from './executors.js';
+
+/**
+ * The sendfile(2) addon (packages/httpd/native/sendfile.c): `send` writes a
+ * response head (MSG_MORE) and then a byte range of an open file into a
+ * non-blocking socket, without copying the bytes through user memory, and
+ * returns how many bytes the kernel took (negative: -errno).
+ */
+export interface SendfileAddon {
+  send(socketFd: number, fileFd: number, offset: number, length: number, head?: string | Buffer): number;
+  probe(): number;
+}
+
+/** Whether the addon is usable in this process, and if not, why (logged once at debug). */
+export type SendfileSupport = { kind: 'on'; addon: SendfileAddon } | { kind: 'off'; reason: string };
+
+/** WEBROOT_SENDFILE: `off` (or 0) turns the path off; `all` uses it in every IO mode; unset: the modes in DEFAULT_MODES. */
+export type SendfileSetting = 'off' | 'default' | 'all';
+
+/**
+ * The IO modes that answer large bodies with sendfile(2) unless WEBROOT_SENDFILE says otherwise. `stream` is
+ * the "sendfile-like" mode (DESIGN.md); `sync` too, where it wins (packages/httpd/README.md, "sendfile(2)");
+ * `async` stays a thread-pool executor.
+ */
+export const DEFAULT_MODES: readonly IoMode[] = ['stream', 'sync'];
+
+/** Bodies from this size up go by sendfile: smaller ones are cheaper as one write with the head (measured: README). */
+export const SENDFILE_MIN_BODY = 64 * 1024 + 1;
+
+export function parseSendfileSetting(value: string | undefined): SendfileSetting | Error {
+  if (value === undefined || value === '' || value === 'default') return 'default';
+  if (value === 'off' || value === '0') return 'off';
+  if (value === 'all' || value === '1') return 'all';
+  return new Error(`WEBROOT_SENDFILE=${value}: expected off, default or all`);
+}
+
+/** Whether IO mode `mode` uses sendfile under `setting`. */
+export function modeUsesSendfile(setting: SendfileSetting, mode: IoMode): boolean {
+  return setting === 'all' || (setting === 'default' && DEFAULT_MODES.includes(mode));
+}
+
+/** A byte range of the webroot file, absolute, for sendfile. */
+export interface FileRange {
+  offset: number;
+  length: number;
+}
+
+/**
+ * The file range to send for `res` with sendfile, or undefined for the usual path: a body that is one
+ * stored object's byte range (a whole file, a precompressed variant as stored, or a single range) of at
+ * least `minBody` bytes. HEAD, 304 and 204 have no body; multipart ranges and generated bodies (listings,
+ * error pages) have buffer segments, so none of them qualify.
+ */
+export function sendfileRange(res: Pick<HttpResponse, 'body' | 'bodyLength'>, minBody: number): FileRange | undefined {
+  if (res.body.length !== 1 || res.bodyLength < minBody) return undefined;
+  const seg = res.body[0]!;
+  if (seg.kind !== 'object' || seg.end - seg.start !== res.bodyLength) return undefined;
+  return { offset: seg.object.offset + seg.start, length: seg.end - seg.start };
+}
+
+/** Errors that say sendfile cannot be used for this file or socket at all (not that the client went away). */
+const UNSUPPORTED = new Set([os.constants.errno.EINVAL, os.constants.errno.ENOSYS, os.constants.errno.EOPNOTSUPP, os.constants.errno.ENOTSUP].filter((e) => e !== undefined).map((e) => -e));
+
+export function isUnsupported(result: number): boolean {
+  return UNSUPPORTED.has(result);
+}
+
+/** The errno name of a negative result, for logs. */
+export function errnoName(result: number): string {
+  for (const [name, code] of Object.entries(os.constants.errno)) if (code === -result) return name;
+  return `errno ${-result}`;
+}
+
+const parsedSetting = parseSendfileSetting(process.env.WEBROOT_SENDFILE);
+/** WEBROOT_SENDFILE as given (an unknown value is refused at start-up by the CLI, and means `off` here). */
+export const sendfileSetting: SendfileSetting = parsedSetting instanceof Error ? 'off' : parsedSetting;
+/** The CLI's start-up check of WEBROOT_SENDFILE: the message when its value is unknown. */
+export const sendfileSettingProblem: string | undefined = parsedSetting instanceof Error ? parsedSetting.message : undefined;
+
+function load(): SendfileSupport {
+  const setting = sendfileSetting;
+  if (setting === 'off') return { kind: 'off', reason: 'WEBROOT_SENDFILE=off' };
+  if (process.platform !== 'linux') return { kind: 'off', reason: `sendfile(2) is used on Linux only (this is ${process.platform})` };
+  if (process.env.WEBROOT_PORTABLE_SOCKETS === '1') return { kind: 'off', reason: 'WEBROOT_PORTABLE_SOCKETS=1' };
+  try {
+    // dist/io/sendfile.js -> native/build/Release (built by native/build.mjs during `pnpm build`).
+    const addon = createRequire(import.meta.url)('../../native/build/Release/webroot_sendfile.node') as Partial<SendfileAddon>;
+    if (typeof addon.send !== 'function' || typeof addon.probe !== 'function') return { kind: 'off', reason: 'the addon does not export send and probe' };
+    if (addon.probe() !== 1) return { kind: 'off', reason: 'the kernel refused a test sendfile(2) into a socketpair' };
+    return { kind: 'on', addon: addon as SendfileAddon };
+  } catch (err) {
+    return { kind: 'off', reason: `the addon did not load (${(err as Error).message.split('\n')[0]}); run pnpm build` };
+  }
+}
+
+/** Checked once per process, at start-up. */
+export let sendfileSupport: SendfileSupport = load();
+
+/** Whether the addon is loaded (the `listening` log line's `sendfile`). */
+export const sendfileLoaded = sendfileSupport.kind === 'on';
+
+/** Turns the path off for the rest of the process (a kernel or file that refuses sendfile). */
+export function disableSendfile(reason: string): void {
+  sendfileSupport = { kind: 'off', reason };
+}
+
+/** For the `listening` log line: whether IO mode `mode` answers large bodies with sendfile(2) in this process. */
+export function sendfileInUse(mode: IoMode): boolean {
+  return sendfileSupport.kind === 'on' && modeUsesSendfile(sendfileSetting, mode);
+}
+
+let reported = false;
+/** Logs once per process, at debug, why the addon is off (the portable path answers). */
+export function reportSendfileOnce(log: { log(level: 'debug', event: string, fields?: Record<string, unknown>): void }): void {
+  if (reported || sendfileSupport.kind === 'on') return;
+  reported = true;
+  log.log('debug', 'sendfile-off', { reason: sendfileSupport.reason });
+}
