@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import type { StoredObject } from '@webroot/format';
+import { isUnsupported, modeUsesSendfile, parseSendfileSetting, sendfileRange, SENDFILE_MIN_BODY } from '../src/io/sendfile.js';
+import type { HttpResponse } from '../src/http/response.js';
+
+const object = (offset: number, length: number) => ({ offset, length }) as unknown as StoredObject;
+type Body = Pick<HttpResponse, 'body' | 'bodyLength'>;
+const whole = (offset: number, length: number): Body => ({ body: [{ kind: 'object', object: object(offset, length), start: 0, end: length }], bodyLength: length });
+
+describe('sendfileRange: which bodies go by sendfile(2)', () => {
+  const min = SENDFILE_MIN_BODY;
+  it.each<[string, Body, ReturnType<typeof sendfileRange>]>([
+    ['a whole stored object at the threshold', whole(4096, min), { offset: 4096, length: min }],
+    ['one byte below the threshold: one write with the head', whole(4096, min - 1), undefined],
+    ['a single range: its offset into the file', { body: [{ kind: 'object', object: object(4096, 5_000_000), start: 1000, end: 1_001_000 }], bodyLength: 1_000_000 }, { offset: 5096, length: 1_000_000 }],
+    ['no body (HEAD, 304, 204)', { body: [], bodyLength: 0 }, undefined],
+    ['a generated body (listing, error page)', { body: [{ kind: 'buffer', data: Buffer.alloc(min) }], bodyLength: min }, undefined],
+    [
+      'multipart ranges (buffer segments between the parts)',
+      {
+        body: [
+          { kind: 'buffer', data: Buffer.from('--b\r\n\r\n') },
+          { kind: 'object', object: object(0, 10 * min), start: 0, end: min },
+          { kind: 'buffer', data: Buffer.from('\r\n--b--\r\n') },
+        ],
+        bodyLength: min + 16,
+      },
+      undefined,
+    ],
+  ])('%s', (_name, res, expected) => {
+    expect(sendfileRange(res, min)).toEqual(expected);
+  });
+});
+
+describe('WEBROOT_SENDFILE', () => {
+  it.each([
+    [undefined, 'default'],
+    ['', 'default'],
+    ['default', 'default'],
+    ['off', 'off'],
+    ['0', 'off'],
+    ['all', 'all'],
+    ['1', 'all'],
+  ] as const)('%s -> %s', (value, setting) => {
+    expect(parseSendfileSetting(value)).toBe(setting);
+  });
+
+  it('names an unknown value and the values it takes', () => {
+    expect((parseSendfileSetting('yes') as Error).message).toBe('WEBROOT_SENDFILE=yes: expected off, default or all');
+  });
+
+  it.each([
+    ['default', 'stream', true],
+    ['default', 'sync', true],
+    ['default', 'async', false],
+    ['all', 'async', true],
+    ['off', 'stream', false],
+  ] as const)('%s in %s mode: %s', (setting, mode, uses) => {
+    expect(modeUsesSendfile(setting, mode)).toBe(uses);
+  });
+});
+
+describe('isUnsupported: errors that turn the path off rather than close the connection', () => {
+  it.each([
+    ['EINVAL', -22, true],
+    ['ENOSYS', -38, true],
+    ['EPIPE (the client is gone)', -32, false],
+    ['ECONNRESET', -104, false],
+  ])('%s', (_name, result, unsupported) => {
+    expect(isUnsupported(result)).toBe(unsupported);
+  });
+});
