@@ -12,7 +12,7 @@ import { noise, tmpDir } from './helpers/tmp.js';
 /**
  * The sendfile(2) path for large bodies on plain HTTP (packages/httpd/native/sendfile.c,
  * src/server/file-send.ts), and its fallback (WEBROOT_SENDFILE=off), in the modes that use it
- * (stream, sync). Each case runs over both, so a broken addon path and a broken fallback both fail.
+ * (stream, sync; `on` turns it on there). Each case runs over both, so a broken addon path and a broken fallback both fail.
  * Bodies: 150 KB (above sendfile's 128 KiB threshold, and held in the object cache, which the remainder of a
  * partial send is written from), 1.5 MB and 20 MB (over the cache's 1 MiB object limit: the remainder is read
  * by the IO mode).
@@ -84,8 +84,8 @@ function exchange(port: number, request: string, count: number, bodyBytes: numbe
 const get = (p: string, extra = '') => `GET ${p} HTTP/1.1\r\nHost: localhost\r\n${extra}\r\n`;
 
 const PATHS = [
-  { name: 'sendfile', env: {}, sendfile: true },
-  { name: 'fallback (WEBROOT_SENDFILE=off)', env: { WEBROOT_SENDFILE: 'off' }, sendfile: false },
+  { name: 'sendfile (WEBROOT_SENDFILE=on)', env: { WEBROOT_SENDFILE: 'on' }, sendfile: true },
+  { name: 'fallback (WEBROOT_SENDFILE unset: off)', env: { WEBROOT_SENDFILE: undefined }, sendfile: false },
 ];
 
 for (const mode of ['stream', 'sync'] as const) {
@@ -175,7 +175,7 @@ describe('WEBROOT_SENDFILE', () => {
       timeout: 15_000,
     });
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain('WEBROOT_SENDFILE=sometimes: expected off, default or all');
+    expect(r.stderr).toContain('WEBROOT_SENDFILE=sometimes: expected off, on (the stream and sync modes) or all (every IO mode)');
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 });

@@ -34,25 +34,25 @@ describe('sendfileRange: which bodies go by sendfile(2)', () => {
 
 describe('WEBROOT_SENDFILE', () => {
   it.each([
-    [undefined, 'default'],
-    ['', 'default'],
-    ['default', 'default'],
+    [undefined, 'off'],
+    ['', 'off'],
     ['off', 'off'],
     ['0', 'off'],
+    ['on', 'on'],
+    ['1', 'on'],
     ['all', 'all'],
-    ['1', 'all'],
   ] as const)('%s -> %s', (value, setting) => {
     expect(parseSendfileSetting(value)).toBe(setting);
   });
 
   it('names an unknown value and the values it takes', () => {
-    expect((parseSendfileSetting('yes') as Error).message).toBe('WEBROOT_SENDFILE=yes: expected off, default or all');
+    expect((parseSendfileSetting('yes') as Error).message).toBe('WEBROOT_SENDFILE=yes: expected off, on (the stream and sync modes) or all (every IO mode)');
   });
 
   it.each([
-    ['default', 'stream', true],
-    ['default', 'sync', true],
-    ['default', 'async', false],
+    ['on', 'stream', true],
+    ['on', 'sync', true],
+    ['on', 'async', false],
     ['all', 'async', true],
     ['off', 'stream', false],
   ] as const)('%s in %s mode: %s', (setting, mode, uses) => {

@@ -17,15 +17,16 @@ export interface SendfileAddon {
 /** Whether the addon is usable in this process, and if not, why (logged once at debug). */
 export type SendfileSupport = { kind: 'on'; addon: SendfileAddon } | { kind: 'off'; reason: string };
 
-/** WEBROOT_SENDFILE: `off` (or 0) turns the path off; `all` uses it in every IO mode; unset: the modes in DEFAULT_MODES. */
-export type SendfileSetting = 'off' | 'default' | 'all';
-
 /**
- * The IO modes that answer large bodies with sendfile(2) unless WEBROOT_SENDFILE says otherwise. `stream` is
- * the "sendfile-like" mode (DESIGN.md); `sync` too, where it wins (packages/httpd/README.md, "sendfile(2)");
- * `async` stays a thread-pool executor.
+ * WEBROOT_SENDFILE: unset or `off` (0): the path is off; `on` (1): on in the `stream` and `sync` modes; `all`:
+ * in `async` too. Off by default because it did not win here: on loopback the in-memory write of a cached
+ * body cost the same CPU at 100 KB and less at 1 MB, and 20 MB bodies took 24-32% less CPU but came 27-45%
+ * slower (packages/httpd/README.md, "sendfile(2)").
  */
-export const DEFAULT_MODES: readonly IoMode[] = ['stream', 'sync'];
+export type SendfileSetting = 'off' | 'on' | 'all';
+
+/** The IO modes that `on` covers: `stream` is the "sendfile-like" mode (DESIGN.md); `async` stays a thread-pool executor. */
+export const SENDFILE_MODES: readonly IoMode[] = ['stream', 'sync'];
 
 /**
  * Bodies from this size up go by sendfile. Below it one write of head and body costs the sender no more:
@@ -35,15 +36,15 @@ export const DEFAULT_MODES: readonly IoMode[] = ['stream', 'sync'];
 export const SENDFILE_MIN_BODY = 128 * 1024;
 
 export function parseSendfileSetting(value: string | undefined): SendfileSetting | Error {
-  if (value === undefined || value === '' || value === 'default') return 'default';
-  if (value === 'off' || value === '0') return 'off';
-  if (value === 'all' || value === '1') return 'all';
-  return new Error(`WEBROOT_SENDFILE=${value}: expected off, default or all`);
+  if (value === undefined || value === '' || value === 'off' || value === '0') return 'off';
+  if (value === 'on' || value === '1') return 'on';
+  if (value === 'all') return 'all';
+  return new Error(`WEBROOT_SENDFILE=${value}: expected off, on (the stream and sync modes) or all (every IO mode)`);
 }
 
 /** Whether IO mode `mode` uses sendfile under `setting`. */
 export function modeUsesSendfile(setting: SendfileSetting, mode: IoMode): boolean {
-  return setting === 'all' || (setting === 'default' && DEFAULT_MODES.includes(mode));
+  return setting === 'all' || (setting === 'on' && SENDFILE_MODES.includes(mode));
 }
 
 /** A byte range of the webroot file, absolute, for sendfile. */
@@ -86,7 +87,7 @@ export const sendfileSettingProblem: string | undefined = parsedSetting instance
 
 function load(): SendfileSupport {
   const setting = sendfileSetting;
-  if (setting === 'off') return { kind: 'off', reason: 'WEBROOT_SENDFILE=off' };
+  if (setting === 'off') return { kind: 'off', reason: 'WEBROOT_SENDFILE is off (the default)' };
   if (process.platform !== 'linux') return { kind: 'off', reason: `sendfile(2) is used on Linux only (this is ${process.platform})` };
   if (process.env.WEBROOT_PORTABLE_SOCKETS === '1') return { kind: 'off', reason: 'WEBROOT_PORTABLE_SOCKETS=1' };
   try {
