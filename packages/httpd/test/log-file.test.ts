@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -88,6 +89,19 @@ describe('AccessLogs into LogFile buffers: what reaches the file', () => {
     while (performance.now() < until && !(fs.existsSync(file) && fs.statSync(file).size > 0)) await new Promise((r) => setTimeout(r, 20));
     expect(fs.readFileSync(file, 'utf8')).toBe(expected('json', head(1), 1));
     await logs.close();
+  });
+
+  it("'-' writes to standard output (a child process, so the lines are the real stdout's)", () => {
+    const dist = path.resolve(__dirname, '../dist/server/access-log.js');
+    const script = `const { AccessLogs } = await import(${JSON.stringify(dist)});
+      const logs = new AccessLogs({ path: '-', format: 'combined', hosts: [] }, () => {});
+      for (let i = 0; i < 2000; i++) logs.write({ remoteAddress: '10.0.0.' + (i % 3) }, null, 400, i, undefined, 0);
+      await logs.close();`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    const lines = out.trim().split('\n');
+    expect(lines).toHaveLength(2000);
+    expect(lines[1]).toMatch(/^10\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "-" 400 1 "-" "-"$/);
+    expect(lines.map((l) => l.split(' ')[7]).map((b) => (b === '-' ? 0 : Number(b)))).toEqual(Array.from({ length: 2000 }, (_, i) => i));
   });
 
   it('a file that cannot be opened is reported once; writing on neither throws nor blocks, and close resolves', async () => {
