@@ -47,7 +47,7 @@ for round in $(seq "$rounds"); do
     t0=$(cpu "${pid[$port]}"); out=$(load "$port" "$secs"); t1=$(cpu "${pid[$port]}")
     r=$(awk '/Requests\/sec/{print int($2)}' <<<"$out"); n=$(awk '/requests in/{print $1}' <<<"$out")
     u=$(( (t1 - t0) * 100000 / n ))  # 10 ms ticks -> tenths of a µs per request
-    printf '%s %6d req/s %3d.%d µs CPU/req | ' "${name[$port]}" "$r" $((u / 10)) $((u % 10))
+    printf '%s %6d req/s %3d.%d µs CPU/req | ' "${name[$port]/json/${B_LOG:-json}}" "$r" $((u / 10)) $((u % 10))
     rps[$port]="${rps[$port]:-} $r"; us[$port]="${us[$port]:-} $u"
   done
   echo
@@ -55,11 +55,11 @@ done
 median() { tr ' ' '\n' <<<"$*" | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ra=$(median ${rps[20611]}); rb=$(median ${rps[20612]}); ua=$(median ${us[20611]}); ub=$(median ${us[20612]})
 echo "log off:  median $ra req/s, $((ua / 10)).$((ua % 10)) µs CPU per request"
-echo "json log: median $rb req/s, $((ub / 10)).$((ub % 10)) µs CPU per request ($(cat "$tmp/access.log" 2>/dev/null | wc -l) lines written)"
-echo "json/off: $(awk -v a="$ra" -v b="$rb" 'BEGIN{printf "%.2f", b/a}') of the rate, $(awk -v a="$ua" -v b="$ub" 'BEGIN{printf "%.2f", b/a}') x the CPU per request"
+echo "${B_LOG:-json} log: median $rb req/s, $((ub / 10)).$((ub % 10)) µs CPU per request ($(cat "$tmp/access.log" 2>/dev/null | wc -l) lines written)"
+echo "${B_LOG:-json}/off: $(awk -v a="$ra" -v b="$rb" 'BEGIN{printf "%.2f", b/a}') of the rate, $(awk -v a="$ua" -v b="$ub" 'BEGIN{printf "%.2f", b/a}') x the CPU per request"
 
 if [ -n "$C" ]; then
   rc=$(median ${rps[20613]}); uc=$(median ${us[20613]})
-  echo "json log (BEFORE=$BEFORE): median $rc req/s, $((uc / 10)).$((uc % 10)) µs CPU per request"
+  echo "${B_LOG:-json} log (BEFORE=$BEFORE): median $rc req/s, $((uc / 10)).$((uc % 10)) µs CPU per request"
   echo "before/off: $(awk -v a="$ra" -v b="$rc" 'BEGIN{printf "%.2f", b/a}') of the rate, $(awk -v a="$ua" -v b="$uc" 'BEGIN{printf "%.2f", b/a}') x the CPU per request"
 fi
