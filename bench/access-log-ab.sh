@@ -9,18 +9,19 @@
 # CPU 0; wrk -t1 -c50 on CPU 1. Prints req/s and the server's CPU (user + system,
 # every thread: the log's writes run on the thread pool) per request, then medians
 # and the ratio B/A. Ports 20611/20612. B_LOG=none: B without the log (calibration);
-# B_LOG=combined: B (and C) with the combined format instead of json.
+# B_LOG=combined: B (and C) with the combined format instead of json. B_PATH=/dev/null:
+# B's log to /dev/null (what the line costs without the page-cache write).
 # BEFORE=CHECKOUT: a third server C, B's log with CHECKOUT's build (another worktree,
 # built), on port 20613, interleaved with A and B: before/after in one run.
 set -euo pipefail
-if [ $# -lt 2 ]; then sed -n '2,14p' "$0"; exit 2; fi
+if [ $# -lt 2 ]; then sed -n '2,16p' "$0"; exit 2; fi
 vhosts=$(cd "$1" && pwd); path=$2; rounds=${3:-5}; secs=${4:-3}
 here=$(cd "$(dirname "$0")/.." && pwd)
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 tmp=$(mktemp -d)
 # B_LOG=none: B runs from the same kind of configuration file without an access log (calibrates A against B).
 if [ "${B_LOG:-json}" = none ]; then printf 'vhosts = "%s"\n' "$vhosts" > "$tmp/httpd.toml"
-else printf 'vhosts = "%s"\n[access_log]\npath = "%s/access.log"\nformat = "%s"\n' "$vhosts" "$tmp" "${B_LOG:-json}" > "$tmp/httpd.toml"; fi
+else printf 'vhosts = "%s"\n[access_log]\npath = "%s"\nformat = "%s"\n' "$vhosts" "${B_PATH:-$tmp/access.log}" "${B_LOG:-json}" > "$tmp/httpd.toml"; fi
 bin="$here/packages/httpd/bin/httpd.js"
 ports="20611 20612"
 taskset -c 0 node "$bin" "$vhosts" --io sync --workers 0 --port 20611 --host 127.0.0.1 --log-level warn >/dev/null 2>&1 & A=$!
