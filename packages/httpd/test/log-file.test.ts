@@ -70,6 +70,9 @@ describe('AccessLogs into LogFile buffers: what reaches the file', () => {
   it('reopen (SIGUSR1): lines before go to the renamed file, lines after to a new one at the path, none lost', async () => {
     const file = path.join(dir, 'access.log');
     const logs = new AccessLogs({ path: file, format: 'combined', hosts: [] }, () => {});
+    // The file is opened on the thread pool; logrotate renames a file that exists.
+    const until = performance.now() + 5_000;
+    while (performance.now() < until && !fs.existsSync(file)) await new Promise((r) => setTimeout(r, 5));
     for (let i = 0; i < 300; i++) logs.write(peer, head(i), 200, i, site, 1);
     fs.renameSync(file, `${file}.1`);
     for (let i = 300; i < 400; i++) logs.write(peer, head(i), 200, i, site, 1); // still the renamed file's, until the signal
@@ -102,6 +105,18 @@ describe('AccessLogs into LogFile buffers: what reaches the file', () => {
     expect(lines).toHaveLength(2000);
     expect(lines[1]).toMatch(/^10\.0\.0\.1 - - \[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d \+0000\] "-" 400 1 "-" "-"$/);
     expect(lines.map((l) => l.split(' ')[7]).map((b) => (b === '-' ? 0 : Number(b)))).toEqual(Array.from({ length: 2000 }, (_, i) => i));
+  });
+
+  it.skipIf(!fs.existsSync('/dev/full'))('a disk that refuses the writes (/dev/full: ENOSPC) is reported once for the run of failures, and close resolves', async () => {
+    const errors: unknown[] = [];
+    const logs = new AccessLogs({ path: '/dev/full', format: 'json', hosts: [] }, (_p, err) => errors.push(err));
+    for (let i = 0; i < 2000; i++) {
+      logs.write(peer, head(i), 200, i, site, 1); // ~9 buffers, each write refused
+      if (i % 200 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await logs.close();
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as NodeJS.ErrnoException).code).toBe('ENOSPC');
   });
 
   it('a file that cannot be opened is reported once; writing on neither throws nor blocks, and close resolves', async () => {
