@@ -67,6 +67,20 @@ function accessHeadOf(headers: http2.IncomingHttpHeaders, req: RequestInfo): Req
   return { method: req.method, target: req.target, minor: 1, headers: h, hostCount: req.hostCount, contentLength: 0, chunked: false, keepAlive: true, protocol: 'HTTP/2.0' };
 }
 
+/** The rapid-reset guard of a stream's session, kept on the stream: a closed stream no longer knows its session. */
+const RESET_GUARD = Symbol('webroot.h2.resetGuard');
+type GuardedStream = http2.ServerHttp2Stream & { [RESET_GUARD]?: () => void };
+
+/** A stream's 'close': one that ends in a reset we did not send counts toward the rapid-reset guard. True when it ended cleanly. */
+function onStreamClosed(this: http2.ServerHttp2Stream): boolean {
+  const clean = this.rstCode === http2.constants.NGHTTP2_NO_ERROR;
+  if (!clean && !selfReset.has(this)) (this as GuardedStream)[RESET_GUARD]?.();
+  return clean;
+}
+
+/** `respond` copies its options: one object serves every bodiless response. */
+const END_STREAM = { endStream: true } as const;
+
 /** Streams this server reset itself (a send timeout, a failed read): not the client's doing. */
 const selfReset = new WeakSet<http2.ServerHttp2Stream>();
 
@@ -181,18 +195,21 @@ export class H2Server {
       res = errorResponse(500, { isHead: req.method === 'HEAD' });
     }
     if (this.ctx.decorate !== undefined) res = this.ctx.decorate(res);
-    // One close listener per stream: the rapid-reset guard, then the access log and metrics.
+    // One close listener per stream: the rapid-reset guard, then the access log and metrics. Without an
+    // access log it is one shared function reading the guard from the stream ('close' comes once: `on`, not
+    // `once`, whose wrapper is two more objects a stream).
     const accessLog = this.ctx.accessLog;
     const socket = accessLog !== undefined ? (stream.session as unknown as { socket: net.Socket } | undefined)?.socket : undefined;
-    const answered = res;
-    stream.once('close', () => {
-      const clean = stream.rstCode === http2.constants.NGHTTP2_NO_ERROR;
-      // A stream that ends in a reset we did not send counts toward the rapid-reset guard.
-      if (!clean && !selfReset.has(stream)) resetSeen?.();
-      if (accessLog === undefined || socket === undefined) return;
-      // Bytes of body the stream sent whole; a reset stream logs none.
-      accessLog(socket, accessHeadOf(headers, req), answered.status, clean ? answered.bodyLength : 0, answered.site, performance.now() - started);
-    });
+    (stream as GuardedStream)[RESET_GUARD] = resetSeen;
+    if (accessLog === undefined || socket === undefined) stream.on('close', onStreamClosed);
+    else {
+      const answered = res;
+      stream.on('close', () => {
+        const clean = onStreamClosed.call(stream);
+        // Bytes of body the stream sent whole; a reset stream logs none.
+        accessLog(socket, accessHeadOf(headers, req), answered.status, clean ? answered.bodyLength : 0, answered.site, performance.now() - started);
+      });
+    }
     try {
       const sending = this.send(stream, res);
       if (sending !== undefined) sending.catch((err: unknown) => this.sendFailed(stream, req, err));
@@ -216,7 +233,7 @@ export class H2Server {
     if (stream.destroyed) return;
     const headers = this.heads.headers(res);
     if (res.body.length === 0) {
-      stream.respond(headers, { endStream: true });
+      stream.respond(headers, END_STREAM);
       return;
     }
     // The response holds the webroot it started on: a swap mid-download leaves this stream on the old file.
