@@ -8,6 +8,7 @@ import { RequestHeaders, type RequestHead } from '../http/parse-request.js';
 import { errorFields } from '../log.js';
 import type { ServerContext } from '../server/context.js';
 import { H2HeadCache, h2Headers } from './serialize-h2.js';
+import { IdleSessions, streamClosed, streamOpened, type SessionState } from './session-idle.js';
 
 /**
  * Limits of every HTTP/2 session (RFC 9113 section 6.5.2 settings, plus the
@@ -67,14 +68,19 @@ function accessHeadOf(headers: http2.IncomingHttpHeaders, req: RequestInfo): Req
   return { method: req.method, target: req.target, minor: 1, headers: h, hostCount: req.hostCount, contentLength: 0, chunked: false, keepAlive: true, protocol: 'HTTP/2.0' };
 }
 
-/** The rapid-reset guard of a stream's session, kept on the stream: a closed stream no longer knows its session. */
-const RESET_GUARD = Symbol('webroot.h2.resetGuard');
-type GuardedStream = http2.ServerHttp2Stream & { [RESET_GUARD]?: () => void };
+/** The state of a stream's session (session-idle.ts), kept on the stream: a closed stream no longer knows its session. */
+const SESSION = Symbol('webroot.h2.session');
+type TrackedStream = http2.ServerHttp2Stream & { [SESSION]?: SessionState };
 
-/** A stream's 'close': one that ends in a reset we did not send counts toward the rapid-reset guard. True when it ended cleanly. */
+/**
+ * A stream's 'close': its session has one open stream fewer, and one that ends in a reset we did not send
+ * counts toward the rapid-reset guard. True when it ended cleanly.
+ */
 function onStreamClosed(this: http2.ServerHttp2Stream): boolean {
+  const state = (this as TrackedStream)[SESSION];
+  streamClosed(state);
   const clean = this.rstCode === http2.constants.NGHTTP2_NO_ERROR;
-  if (!clean && !selfReset.has(this)) (this as GuardedStream)[RESET_GUARD]?.();
+  if (!clean && !selfReset.has(this)) state?.resetSeen();
   return clean;
 }
 
@@ -126,11 +132,11 @@ export function requestInfoOfH2(headers: http2.IncomingHttpHeaders): RequestInfo
  */
 export class H2Server {
   readonly server: http2.Http2Server;
-  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly sessions: IdleSessions;
   private readonly heads = new H2HeadCache();
-  private readonly resetGuards = new WeakMap<http2.Http2Session, () => void>();
 
   constructor(private readonly ctx: ServerContext) {
+    this.sessions = new IdleSessions(() => ctx.timeouts.keepAliveMs);
     this.server = http2.createServer({
       settings: { maxConcurrentStreams: H2_LIMITS.maxConcurrentStreams, maxHeaderListSize: H2_LIMITS.maxHeaderListSize, enablePush: false },
       maxSessionMemory: H2_LIMITS.maxSessionMemoryMb,
@@ -154,14 +160,11 @@ export class H2Server {
   }
 
   private onSession(session: http2.ServerHttp2Session): void {
-    this.sessions.add(session);
-    session.on('close', () => this.sessions.delete(session));
     session.on('error', () => session.destroy());
-    // An idle session (no open stream) is closed like an idle keep-alive connection.
-    session.setTimeout(this.ctx.timeouts.keepAliveMs, () => session.close());
+    // An idle session (no open stream) is closed like an idle keep-alive connection: by IdleSessions' sweep.
     let windowStart = 0;
     let resets = 0;
-    this.resetGuards.set(session, () => {
+    this.sessions.add(session, () => {
       const now = Date.now();
       if (now - windowStart > H2_LIMITS.resetWindowMs) {
         windowStart = now;
@@ -180,7 +183,7 @@ export class H2Server {
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, raw: string[] | undefined): void {
     stream.on('error', ignore);
     // Taken now: a closed stream no longer knows its session.
-    const resetSeen = stream.session ? this.resetGuards.get(stream.session) : undefined;
+    const state = this.sessions.get(stream.session);
     const req = requestInfoOfH2(headers);
     const started = this.ctx.accessLog !== undefined ? performance.now() : 0;
     let res: HttpResponse;
@@ -200,7 +203,9 @@ export class H2Server {
     // `once`, whose wrapper is two more objects a stream).
     const accessLog = this.ctx.accessLog;
     const socket = accessLog !== undefined ? (stream.session as unknown as { socket: net.Socket } | undefined)?.socket : undefined;
-    (stream as GuardedStream)[RESET_GUARD] = resetSeen;
+    // Counted open here, right before the listener that counts it closed.
+    streamOpened(state);
+    (stream as TrackedStream)[SESSION] = state;
     if (accessLog === undefined || socket === undefined) stream.on('close', onStreamClosed);
     else {
       const answered = res;
@@ -274,6 +279,6 @@ export class H2Server {
 
   /** Sends GOAWAY to every session: streams in flight finish, no new ones start. */
   drain(): void {
-    for (const s of this.sessions) s.close();
+    for (const s of this.sessions.all()) s.close();
   }
 }
