@@ -68,20 +68,29 @@ function accessHeadOf(headers: http2.IncomingHttpHeaders, req: RequestInfo): Req
   return { method: req.method, target: req.target, minor: 1, headers: h, hostCount: req.hostCount, contentLength: 0, chunked: false, keepAlive: true, protocol: 'HTTP/2.0' };
 }
 
-/** The state of a stream's session (session-idle.ts), kept on the stream: a closed stream no longer knows its session. */
-const SESSION = Symbol('webroot.h2.session');
-type TrackedStream = http2.ServerHttp2Stream & { [SESSION]?: SessionState };
-
 /**
- * A stream's 'close': its session has one open stream fewer, and one that ends in a reset we did not send
- * counts toward the rapid-reset guard. True when it ended cleanly.
+ * A stream's 'close': its session (`state`, taken when the stream opened: a closed stream no longer knows
+ * its session) has one open stream fewer, and one that ends in a reset we did not send counts toward the
+ * rapid-reset guard. True when it ended cleanly.
  */
-function onStreamClosed(this: http2.ServerHttp2Stream): boolean {
-  const state = (this as TrackedStream)[SESSION];
+function streamEnded(stream: http2.ServerHttp2Stream, state: SessionState | undefined): boolean {
   streamClosed(state);
-  const clean = this.rstCode === http2.constants.NGHTTP2_NO_ERROR;
-  if (!clean && !selfReset.has(this)) state?.resetSeen();
+  const clean = stream.rstCode === http2.constants.NGHTTP2_NO_ERROR;
+  if (!clean && !selfReset.has(stream)) state?.resetSeen();
   return clean;
+}
+
+/** The 'close' listener every stream of a session shares (no closure per stream, no property added to node's stream objects). */
+const closeListeners = new WeakMap<SessionState, (this: http2.ServerHttp2Stream) => void>();
+function closeListenerOf(state: SessionState): (this: http2.ServerHttp2Stream) => void {
+  let listener = closeListeners.get(state);
+  if (listener === undefined) {
+    listener = function (this: http2.ServerHttp2Stream) {
+      streamEnded(this, state);
+    };
+    closeListeners.set(state, listener);
+  }
+  return listener;
 }
 
 /** `respond` copies its options: one object serves every bodiless response. */
@@ -198,19 +207,19 @@ export class H2Server {
       res = errorResponse(500, { isHead: req.method === 'HEAD' });
     }
     if (this.ctx.decorate !== undefined) res = this.ctx.decorate(res);
-    // One close listener per stream: the rapid-reset guard, then the access log and metrics. Without an
-    // access log it is one shared function reading the guard from the stream ('close' comes once: `on`, not
-    // `once`, whose wrapper is two more objects a stream).
+    // One close listener per stream: the open-stream count and the rapid-reset guard, then the access log and
+    // metrics. Without an access log it is one function per session ('close' comes once: `on`, not `once`,
+    // whose wrapper is two more objects a stream).
     const accessLog = this.ctx.accessLog;
     const socket = accessLog !== undefined ? (stream.session as unknown as { socket: net.Socket } | undefined)?.socket : undefined;
     // Counted open here, right before the listener that counts it closed.
     streamOpened(state);
-    (stream as TrackedStream)[SESSION] = state;
-    if (accessLog === undefined || socket === undefined) stream.on('close', onStreamClosed);
+    if ((accessLog === undefined || socket === undefined) && state !== undefined) stream.on('close', closeListenerOf(state));
     else {
       const answered = res;
       stream.on('close', () => {
-        const clean = onStreamClosed.call(stream);
+        const clean = streamEnded(stream, state);
+        if (accessLog === undefined || socket === undefined) return;
         // Bytes of body the stream sent whole; a reset stream logs none.
         accessLog(socket, accessHeadOf(headers, req), answered.status, clean ? answered.bodyLength : 0, answered.site, performance.now() - started);
       });
