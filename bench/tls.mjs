@@ -4,7 +4,7 @@
 // from memory. Single-core: every server pinned to CPU 0 with one worker, the load on CPU 1.
 // Tools: wrk (HTTPS/1.1), h2load (nghttp2-client), nginx, taskset, openssl. Every h2load run is
 // bounded by -n and a timeout (its duration mode never ends when the server closes connections).
-// Usage: node bench/tls.mjs [--reps N] [--seconds S] [--quick]
+// Usage: node bench/tls.mjs [--reps N] [--seconds S] [--quick] [--servers a,b] [--scenarios x,y] [--skip-memory]
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -12,15 +12,28 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packDirectory } from '@webroot/mkroot';
-import { freePort, has, median, runWrk, startServer } from './lib.mjs';
+import { freePort, has, median, runWrk, startServer, treeCpuSeconds } from './lib.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const argv = process.argv.slice(2);
+if (argv.includes('--help') || argv.includes('-h')) {
+  console.log(`Usage: node bench/tls.mjs [--reps N] [--seconds S] [--quick] [--servers LIST] [--scenarios LIST] [--skip-memory]
+  --reps N          interleaved repetitions (default 3; --quick: 1)
+  --seconds S       seconds per measurement (default 2; --quick: 1)
+  --servers LIST    comma-separated, of: webroot, webroot-portable, nginx, node:http2, raw-tls (default: all)
+  --scenarios LIST  comma-separated ids, spaces as dashes, of: h1-1k, h1-new-conn, h1-10m, h2-1k, h2-304, h2-100k, h2-10m (default: all)
+  --skip-memory     skip the RSS measurements (1,000 idle sessions, peak under h2 load)
+Needs wrk, h2load (nghttp2-client), nginx, taskset, openssl. Results go to bench/results/tls-<time>.md.`);
+  process.exit(0);
+}
 const opt = (name, dflt) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : dflt);
 const quick = argv.includes('--quick');
 const REPS = Number(opt('--reps', quick ? 1 : 3));
 const SECONDS = Number(opt('--seconds', quick ? 1 : 2));
+const onlyServers = opt('--servers', undefined)?.split(',');
+const onlyScenarios = opt('--scenarios', undefined)?.split(',');
+const skipMemory = argv.includes('--skip-memory');
 const HTTPD = path.join(root, 'packages/httpd/bin/httpd.js');
 const log = (...a) => console.error(...a);
 const lines = [];
@@ -75,6 +88,7 @@ function runH2load({ port, target, n, clients, streams = 1, h1 = false, headers 
   const args = ['-n', String(n), '-c', String(clients), '-m', String(streams), ...(h1 ? ['--h1'] : []), ...headers.flatMap((h) => ['-H', h]), `https://127.0.0.1:${port}${target}`];
   const r = spawnSync('timeout', ['120', 'taskset', '-c', '1', 'h2load', ...args], { encoding: 'utf8' });
   const o = r.stdout ?? '';
+  const total = /requests: (\d+) total/.exec(o);
   const m = /finished in ([\d.]+)(ms|s), ([\d.]+) req\/s, ([\d.]+)([KMG]?B)\/s/.exec(o);
   const unit = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 };
   const done = /requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(o);
@@ -82,13 +96,14 @@ function runH2load({ port, target, n, clients, streams = 1, h1 = false, headers 
     rps: m ? Number(m[3]) : NaN,
     bytesPerSec: m ? Number(m[4]) * unit[m[5]] : NaN,
     errors: done ? Number(done[3]) + Number(done[4]) : NaN,
+    requests: done ? Number(done[2]) : total ? Number(total[1]) : NaN,
     ok: r.status === 0 && done !== null && Number(done[2]) > 0,
     raw: o.slice(-600),
   };
 }
 
 const rate = Math.max(1, SECONDS);
-const scenarios = [
+const allScenarios = [
   { id: 'h1 1k', unit: 'req/s', run: (p) => runWrk({ port: p, target: '/1k.bin', seconds: SECONDS, threads: 1, connections: 50, cpu: 1, scheme: 'https' }) },
   { id: 'h1 new conn', unit: 'req/s', run: (p) => runH2load({ port: p, target: '/1k.bin', n: 2000 * rate, clients: 25, h1: true, headers: ['Connection: close'] }) },
   { id: 'h1 10m', unit: 'MiB/s', run: (p) => runWrk({ port: p, target: '/10m.bin', seconds: SECONDS, threads: 1, connections: 4, cpu: 1, scheme: 'https' }) },
@@ -97,6 +112,7 @@ const scenarios = [
   { id: 'h2 100k', unit: 'MiB/s', run: (p) => runH2load({ port: p, target: '/100k.bin', n: 3000 * rate, clients: 10, streams: 10 }) },
   { id: 'h2 10m', unit: 'MiB/s', run: (p) => runH2load({ port: p, target: '/10m.bin', n: 40 * rate, clients: 4, streams: 1 }) },
 ];
+const scenarios = allScenarios.filter((sc) => onlyScenarios === undefined || onlyScenarios.includes(sc.id.replace(/ /g, '-')));
 
 /** The ETag a server gives /1k.bin over HTTP/2 (for the 304 scenario). */
 function etagOf(port) {
@@ -104,12 +120,18 @@ function etagOf(port) {
   return /etag: (".*")/.exec(r.stdout ?? '')?.[1];
 }
 
+const tlsPeer = (port) => {
+  const [cmd, args] = pin(process.execPath, [path.join(here, 'peers/tls-peer.mjs'), cert, key, path.join(site, '1k.bin'), String(port)]);
+  return { cmd, args, env: {} };
+};
+
 const defs = [
   { name: 'webroot', make: httpd() },
   { name: 'webroot-portable', make: httpd({ WEBROOT_PORTABLE_SOCKETS: '1' }), only: ['h1 1k', 'h1 10m'] },
   { name: 'nginx', make: nginx },
   { name: 'node:http2', make: h2peer, only: ['h2 1k', 'h2 304'] },
-];
+  { name: 'raw-tls', make: tlsPeer, only: ['h1 1k'] },
+].filter((d) => onlyServers === undefined || onlyServers.includes(d.name));
 const servers = [];
 for (const d of defs) {
   const port = await freePort();
@@ -129,15 +151,18 @@ try {
     for (const sc of scenarios) {
       for (const s of servers) {
         if (s.only && !s.only.includes(sc.id)) continue;
+        const cpu0 = treeCpuSeconds(s.child.pid);
         const r = sc.run(s.port, s);
+        // Server CPU per request: what tells servers apart where the load generator saturates first.
+        r.serverCpuPerRequest = (treeCpuSeconds(s.child.pid) - cpu0) / r.requests;
         if (!(r.errors === 0) && Number.isFinite(r.errors)) log(`  ${s.name} ${sc.id}: ${r.errors} errors`);
         if (Number.isNaN(r.rps)) log(`  ${s.name} ${sc.id}: no result: ${r.raw}`);
         ((results[s.name] ??= {})[sc.id] ??= []).push(r);
-        log(`  [rep ${rep + 1}/${REPS}] ${sc.id.padEnd(12)} ${s.name.padEnd(17)} ${r.rps.toFixed(0).padStart(7)} req/s  ${(r.bytesPerSec / 2 ** 20).toFixed(0)} MiB/s`);
+        log(`  [rep ${rep + 1}/${REPS}] ${sc.id.padEnd(12)} ${s.name.padEnd(17)} ${r.rps.toFixed(0).padStart(7)} req/s  ${(r.bytesPerSec / 2 ** 20).toFixed(0)} MiB/s  ${(r.serverCpuPerRequest * 1e6).toFixed(1)} µs CPU/req`);
       }
     }
   }
-  rssUnderLoad = await rssDuringH2Load(servers[0]);
+  if (!skipMemory && servers[0]?.name === 'webroot') rssUnderLoad = await rssDuringH2Load(servers[0]);
 } finally {
   for (const s of servers) await s.stop();
 }
@@ -202,13 +227,13 @@ async function idleSessions(count) {
   await s.stop();
   return { before, held };
 }
-const idle = await idleSessions(1000);
+const idle = skipMemory ? undefined : await idleSessions(1000);
 
 const med = (xs, pick) => median(xs.map(pick).filter(Number.isFinite));
 const pickOf = (sc) => (sc.unit === 'MiB/s' ? (r) => r.bytesPerSec / 2 ** 20 : (r) => r.rps);
-const fmt = (xs, pick) => {
+const fmt = (xs, pick, digits = 0) => {
   const v = (xs ?? []).map(pick).filter(Number.isFinite);
-  return v.length === 0 ? '–' : v.length > 1 ? `${median(v).toFixed(0)} (${Math.min(...v).toFixed(0)}–${Math.max(...v).toFixed(0)})` : v[0].toFixed(0);
+  return v.length === 0 ? '–' : v.length > 1 ? `${median(v).toFixed(digits)} (${Math.min(...v).toFixed(digits)}–${Math.max(...v).toFixed(digits)})` : v[0].toFixed(digits);
 };
 
 out(`# HTTPS and HTTP/2 benchmark, ${new Date().toISOString()}`);
@@ -223,7 +248,7 @@ out('Ratios of medians:');
 out();
 out(`| ratio | ${scenarios.map((s) => s.id).join(' | ')} |`);
 out(`|---|${scenarios.map(() => '---:').join('|')}|`);
-for (const [a, b] of [['webroot', 'nginx'], ['webroot', 'node:http2'], ['webroot', 'webroot-portable']]) {
+for (const [a, b] of [['webroot', 'nginx'], ['webroot', 'node:http2'], ['webroot', 'raw-tls'], ['webroot', 'webroot-portable']]) {
   const cells = scenarios.map((sc) => {
     const x = med(results[a]?.[sc.id] ?? [], pickOf(sc));
     const y = med(results[b]?.[sc.id] ?? [], pickOf(sc));
@@ -232,8 +257,14 @@ for (const [a, b] of [['webroot', 'nginx'], ['webroot', 'node:http2'], ['webroot
   out(`| ${a} / ${b} | ${cells.join(' | ')} |`);
 }
 out();
+out('Server CPU per request, µs (medians):');
+out();
+out(`| server | ${scenarios.map((s) => s.id).join(' | ')} |`);
+out(`|---|${scenarios.map(() => '---:').join('|')}|`);
+for (const [name, r] of Object.entries(results)) out(`| ${name} | ${scenarios.map((sc) => fmt(r[sc.id], (x) => x.serverCpuPerRequest * 1e6, 1)).join(' | ')} |`);
+out();
 const mib = (b) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-out(`Memory: worker RSS ${mib(idle.before)} before, ${mib(idle.held)} holding 1,000 idle HTTP/2 sessions (target < 150 MiB); peak ${mib(rssUnderLoad)} under h2load -c50 -m10 of the 100 KB file.`);
+if (idle) out(`Memory: worker RSS ${mib(idle.before)} before, ${mib(idle.held)} holding 1,000 idle HTTP/2 sessions (target < 150 MiB); peak ${mib(rssUnderLoad)} under h2load -c50 -m10 of the 100 KB file.`);
 out();
 
 fs.rmSync(work, { recursive: true, force: true });

@@ -269,3 +269,44 @@ describe.skipIf(skip !== undefined)('HTTP/2 and a swap (DESIGN.md: each stream h
     }
   });
 });
+
+// --keepalive-timeout for HTTP/2: a session with no open stream is closed (GOAWAY) after it, as an idle
+// keep-alive connection is; a stream in flight keeps its session (h2/session-idle.ts, which replaced
+// node:http2's per-session timer for its per-stream cost).
+describe.skipIf(skip !== undefined)('HTTP/2 idle sessions', () => {
+  it('a session idle for --keepalive-timeout 1 gets GOAWAY and closes; one whose stream is held by flow control past it keeps going', async () => {
+    const srv = await startHttpd(fx.vhosts, ['--workers', '1', '--tls-port', '0', '--certs', certs, '--keepalive-timeout', '1']);
+    const idle = await h2Connect(srv.tlsPort!);
+    const busy = await h2Connect(srv.tlsPort!);
+    try {
+      expect((await h2Request(idle, 'GET', '/about.html')).status).toBe(200);
+      const started = Date.now();
+      const idleClosed = new Promise<number>((resolve) => idle.once('close', () => resolve(Date.now() - started)));
+      // Held back: the client reads the first chunk only, then nothing for longer than the idle timeout.
+      const held = busy.request({ ':path': '/big.bin', ':authority': 'localhost' }, { endStream: true });
+      const chunks: Buffer[] = [];
+      await new Promise<void>((r) => held.once('data', (c: Buffer) => (chunks.push(c), held.pause(), r())));
+      let busyGoaway = false;
+      busy.once('goaway', () => (busyGoaway = true));
+      const closedAfter = await Promise.race([idleClosed, new Promise<number>((r) => setTimeout(() => r(Infinity), 6_000))]);
+      expect(closedAfter).toBeLessThan(4_000);
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(busyGoaway).toBe(false);
+      const rest = new Promise<void>((resolve, reject) => {
+        held.on('data', (c: Buffer) => chunks.push(c));
+        held.on('end', () => resolve());
+        held.on('error', reject);
+      });
+      held.resume();
+      await rest;
+      expect(Buffer.concat(chunks).equals(fx.files['/big.bin']!)).toBe(true);
+      // Its stream done, that session is idle in turn.
+      const busyClosed = await Promise.race([new Promise<boolean>((r) => busy.once('close', () => r(true))), new Promise<boolean>((r) => setTimeout(() => r(false), 4_000))]);
+      expect(busyClosed).toBe(true);
+    } finally {
+      idle.destroy();
+      busy.destroy();
+      expect(await srv.stop()).toBe(0);
+    }
+  });
+});

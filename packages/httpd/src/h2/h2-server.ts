@@ -8,6 +8,7 @@ import { RequestHeaders, type RequestHead } from '../http/parse-request.js';
 import { errorFields } from '../log.js';
 import type { ServerContext } from '../server/context.js';
 import { H2HeadCache, h2Headers } from './serialize-h2.js';
+import { IdleSessions, streamClosed, streamOpened, type SessionState } from './session-idle.js';
 
 /**
  * Limits of every HTTP/2 session (RFC 9113 section 6.5.2 settings, plus the
@@ -67,6 +68,34 @@ function accessHeadOf(headers: http2.IncomingHttpHeaders, req: RequestInfo): Req
   return { method: req.method, target: req.target, minor: 1, headers: h, hostCount: req.hostCount, contentLength: 0, chunked: false, keepAlive: true, protocol: 'HTTP/2.0' };
 }
 
+/**
+ * A stream's 'close': its session (`state`, taken when the stream opened: a closed stream no longer knows
+ * its session) has one open stream fewer, and one that ends in a reset we did not send counts toward the
+ * rapid-reset guard. True when it ended cleanly.
+ */
+function streamEnded(stream: http2.ServerHttp2Stream, state: SessionState | undefined): boolean {
+  streamClosed(state);
+  const clean = stream.rstCode === http2.constants.NGHTTP2_NO_ERROR;
+  if (!clean && !selfReset.has(stream)) state?.resetSeen();
+  return clean;
+}
+
+/** The 'close' listener every stream of a session shares (no closure per stream, no property added to node's stream objects). */
+const closeListeners = new WeakMap<SessionState, (this: http2.ServerHttp2Stream) => void>();
+function closeListenerOf(state: SessionState): (this: http2.ServerHttp2Stream) => void {
+  let listener = closeListeners.get(state);
+  if (listener === undefined) {
+    listener = function (this: http2.ServerHttp2Stream) {
+      streamEnded(this, state);
+    };
+    closeListeners.set(state, listener);
+  }
+  return listener;
+}
+
+/** `respond` copies its options: one object serves every bodiless response. */
+const END_STREAM = { endStream: true } as const;
+
 /** Streams this server reset itself (a send timeout, a failed read): not the client's doing. */
 const selfReset = new WeakSet<http2.ServerHttp2Stream>();
 
@@ -112,11 +141,11 @@ export function requestInfoOfH2(headers: http2.IncomingHttpHeaders): RequestInfo
  */
 export class H2Server {
   readonly server: http2.Http2Server;
-  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly sessions: IdleSessions;
   private readonly heads = new H2HeadCache();
-  private readonly resetGuards = new WeakMap<http2.Http2Session, () => void>();
 
   constructor(private readonly ctx: ServerContext) {
+    this.sessions = new IdleSessions(() => ctx.timeouts.keepAliveMs);
     this.server = http2.createServer({
       settings: { maxConcurrentStreams: H2_LIMITS.maxConcurrentStreams, maxHeaderListSize: H2_LIMITS.maxHeaderListSize, enablePush: false },
       maxSessionMemory: H2_LIMITS.maxSessionMemoryMb,
@@ -140,14 +169,11 @@ export class H2Server {
   }
 
   private onSession(session: http2.ServerHttp2Session): void {
-    this.sessions.add(session);
-    session.on('close', () => this.sessions.delete(session));
     session.on('error', () => session.destroy());
-    // An idle session (no open stream) is closed like an idle keep-alive connection.
-    session.setTimeout(this.ctx.timeouts.keepAliveMs, () => session.close());
+    // An idle session (no open stream) is closed like an idle keep-alive connection: by IdleSessions' sweep.
     let windowStart = 0;
     let resets = 0;
-    this.resetGuards.set(session, () => {
+    this.sessions.add(session, () => {
       const now = Date.now();
       if (now - windowStart > H2_LIMITS.resetWindowMs) {
         windowStart = now;
@@ -166,7 +192,7 @@ export class H2Server {
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, raw: string[] | undefined): void {
     stream.on('error', ignore);
     // Taken now: a closed stream no longer knows its session.
-    const resetSeen = stream.session ? this.resetGuards.get(stream.session) : undefined;
+    const state = this.sessions.get(stream.session);
     const req = requestInfoOfH2(headers);
     const started = this.ctx.accessLog !== undefined ? performance.now() : 0;
     let res: HttpResponse;
@@ -181,18 +207,23 @@ export class H2Server {
       res = errorResponse(500, { isHead: req.method === 'HEAD' });
     }
     if (this.ctx.decorate !== undefined) res = this.ctx.decorate(res);
-    // One close listener per stream: the rapid-reset guard, then the access log and metrics.
+    // One close listener per stream: the open-stream count and the rapid-reset guard, then the access log and
+    // metrics. Without an access log it is one function per session ('close' comes once: `on`, not `once`,
+    // whose wrapper is two more objects a stream).
     const accessLog = this.ctx.accessLog;
     const socket = accessLog !== undefined ? (stream.session as unknown as { socket: net.Socket } | undefined)?.socket : undefined;
-    const answered = res;
-    stream.once('close', () => {
-      const clean = stream.rstCode === http2.constants.NGHTTP2_NO_ERROR;
-      // A stream that ends in a reset we did not send counts toward the rapid-reset guard.
-      if (!clean && !selfReset.has(stream)) resetSeen?.();
-      if (accessLog === undefined || socket === undefined) return;
-      // Bytes of body the stream sent whole; a reset stream logs none.
-      accessLog(socket, accessHeadOf(headers, req), answered.status, clean ? answered.bodyLength : 0, answered.site, performance.now() - started);
-    });
+    // Counted open here, right before the listener that counts it closed.
+    streamOpened(state);
+    if ((accessLog === undefined || socket === undefined) && state !== undefined) stream.on('close', closeListenerOf(state));
+    else {
+      const answered = res;
+      stream.on('close', () => {
+        const clean = streamEnded(stream, state);
+        if (accessLog === undefined || socket === undefined) return;
+        // Bytes of body the stream sent whole; a reset stream logs none.
+        accessLog(socket, accessHeadOf(headers, req), answered.status, clean ? answered.bodyLength : 0, answered.site, performance.now() - started);
+      });
+    }
     try {
       const sending = this.send(stream, res);
       if (sending !== undefined) sending.catch((err: unknown) => this.sendFailed(stream, req, err));
@@ -216,7 +247,7 @@ export class H2Server {
     if (stream.destroyed) return;
     const headers = this.heads.headers(res);
     if (res.body.length === 0) {
-      stream.respond(headers, { endStream: true });
+      stream.respond(headers, END_STREAM);
       return;
     }
     // The response holds the webroot it started on: a swap mid-download leaves this stream on the old file.
@@ -257,6 +288,6 @@ export class H2Server {
 
   /** Sends GOAWAY to every session: streams in flight finish, no new ones start. */
   drain(): void {
-    for (const s of this.sessions) s.close();
+    for (const s of this.sessions.all()) s.close();
   }
 }

@@ -368,7 +368,9 @@ export class Connection implements WireEvents {
     if (written) this.finish(close);
     else {
       this.closeAfterDrain = close;
-      this.startSendWatch();
+      // Over TLS every write is reported late, even when the kernel took it at once: no watch (two timers
+      // and two idle-timeout changes per response) for a report that comes from a setImmediate anyway.
+      if (this.socket.writeQueued()) this.startSendWatch();
     }
   }
 

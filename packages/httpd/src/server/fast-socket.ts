@@ -149,13 +149,42 @@ export function writeToHandle(handle: StreamHandle, owner: WriteOwner, data: Buf
     return false;
   }
   if (binding!.streamBaseState[binding!.kLastWriteWasAsync] === 0) return true;
-  // Queued in libuv: keep the bytes alive until it reports the write done.
   req.async = true;
-  req.buffer = data;
-  if (typeof data !== 'string') startWriting(data);
+  // Queued in libuv: keep the bytes alive until it reports the write done. A TLS handle has encrypted them
+  // into its own buffer during the call (node's TLSWrap::DoWrite: SSL_write, or a copy while the handshake
+  // runs), so they need not be kept: no per-response entry in `writing` over TLS.
+  if (!isTlsHandle(handle)) {
+    req.buffer = data;
+    if (typeof data !== 'string') startWriting(data);
+  }
   req.socket = owner;
   req.drained = drained;
   return false;
+}
+
+/** A TLSWrap (node:tls) has the TCP handle it writes to as `_parent` (lib/_tls_wrap.js, _wrapHandle). */
+interface TlsHandle {
+  _parent?: { writeQueueSize?: number } | null;
+}
+
+function isTlsHandle(handle: unknown): boolean {
+  return typeof (handle as TlsHandle)._parent === 'object' && (handle as TlsHandle)._parent !== null;
+}
+
+/**
+ * Whether bytes handed to `socket` still wait outside the kernel: in the stream layer, in libuv's queue, or
+ * (TLS) in the queue of the TCP handle under the TLSWrap. A TLS write is always reported done later, from
+ * a setImmediate, even when the kernel took every byte at once ("Simulate asynchronous finishing" in
+ * node's src/crypto/crypto_tls.cc, EncOut): this tells that case from a client that does not read.
+ * True when this Node's handle says neither (then the caller watches the write as a queued one).
+ */
+export function socketWriteQueued(socket: net.Socket): boolean {
+  if (socket.writableLength > 0) return true;
+  const handle = (socket as unknown as { _handle?: (TlsHandle & { writeQueueSize?: number }) | null })._handle;
+  if (!handle) return false;
+  // A TLSWrap's own writeQueueSize counts its encrypted bytes until that late report: the TCP handle's is the kernel's.
+  const queued = isTlsHandle(handle) ? handle._parent!.writeQueueSize : handle.writeQueueSize;
+  return queued === undefined || queued > 0;
 }
 
 /** The stream binding's pieces that owning a handle needs beyond writes (handle-wire.ts), when this Node has them. */
@@ -235,4 +264,33 @@ export function socketOnHandle(clientHandle: unknown, deliver: (chunk: Buffer) =
   const socket = new net.Socket(options as net.SocketConstructorOpts);
   if ((socket as unknown as { _handle?: unknown })._handle !== clientHandle) throw new Error('the handle was not taken');
   return socket;
+}
+
+/**
+ * Moves the reads of a socket that already exists (a TLSSocket after its handshake) to the shared buffer:
+ * each read goes to `deliver` instead of through Readable.push, a 'data' event and the nextTick of
+ * Readable's maybeReadMore, which took about a tenth of a worker's time on HTTPS/1.1 keep-alive 1 KB
+ * (CPU profile: packages/httpd/README.md). It is what net.Socket's `onread` option sets up
+ * (`kBuffer`/`kBufferCb`, and the handle's `useUserBuffer`; lib/net.js), done after the fact; node's own
+ * onStreamRead then calls `deliver`, and pause/resume stop and start the handle as for `onread` sockets.
+ * Returns what the socket had already read into its Readable buffer (deliver it first), or undefined, with
+ * nothing changed, when the fast paths are off or this Node's socket does not look like that.
+ */
+export function moveToSharedReads(socket: net.Socket, deliver: (chunk: Buffer) => void): Buffer[] | undefined {
+  if (!fastSockets) return undefined;
+  const handle = (socket as unknown as { _handle?: { useUserBuffer?: (b: Buffer) => void } | null })._handle;
+  if (!handle || typeof handle.useUserBuffer !== 'function') return undefined;
+  const symbols = Object.getOwnPropertySymbols(socket);
+  const kBuffer = symbols.find((s) => s.description === 'kBuffer');
+  const kBufferCb = symbols.find((s) => s.description === 'kBufferCb');
+  const kBufferGen = symbols.find((s) => s.description === 'kBufferGen');
+  const own = socket as unknown as Record<symbol, unknown>;
+  // Made without `onread`, a socket has all three, null (net.Socket's constructor).
+  if (kBuffer === undefined || kBufferCb === undefined || kBufferGen === undefined || own[kBuffer] !== null || own[kBufferCb] !== null || own[kBufferGen] !== null) return undefined;
+  const early: Buffer[] = [];
+  for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) early.push(chunk);
+  handle.useUserBuffer(SHARED_READ_BUFFER);
+  own[kBuffer] = SHARED_READ_BUFFER;
+  own[kBufferCb] = (n: number) => deliver(SHARED_READ_BUFFER.subarray(0, n));
+  return early;
 }

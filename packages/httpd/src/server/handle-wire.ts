@@ -259,6 +259,11 @@ export class HandleWire implements Wire {
     return this.written - (this.destroyed ? 0 : this.handle.writeQueueSize);
   }
 
+  writeQueued(): boolean {
+    if (this.socketWire !== undefined) return this.socketWire.writeQueued();
+    return !this.destroyed && this.handle.writeQueueSize > 0;
+  }
+
   stream(): net.Socket {
     if (this.socketWire !== undefined) return this.socketWire.socket;
     if (this.destroyed) throw new Error('the connection is closed');

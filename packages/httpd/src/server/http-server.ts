@@ -8,7 +8,7 @@ import { executorFor, type IoMode } from '../io/executors.js';
 import { ObjectCache } from '../io/object-cache.js';
 import type { Logger } from '../log.js';
 import { Connection } from './connection.js';
-import { acceptWithSharedReads, isBeingWritten } from './fast-socket.js';
+import { acceptWithSharedReads, isBeingWritten, moveToSharedReads } from './fast-socket.js';
 import { acceptHandles, handleWire } from './handle-wire.js';
 import { SocketWire } from './wire.js';
 import type { ServerContext, Timeouts } from './context.js';
@@ -107,14 +107,21 @@ export class HttpServer {
   /**
    * An accept function for sockets that arrive another way (TLS sockets after
    * their handshake): the same Connection code and drain, as `scheme`, with
-   * `decorate` applied to every response (HSTS). Their reads are 'data'
-   * events; their HTTP/1.1 heads are cached apart from the plain listener's.
+   * `decorate` applied to every response (HSTS). Their reads land in the
+   * shared read buffer where the fast paths apply (moveToSharedReads), else
+   * they are 'data' events; their HTTP/1.1 heads are cached apart from the
+   * plain listener's.
    */
   acceptWith(overrides: Pick<ServerContext, 'scheme' | 'decorate'>): (socket: net.Socket) => void {
     const ctx = this.contextWith(overrides);
     return (socket) => {
-      if (this.isDraining) socket.destroy();
-      else new Connection((events) => new SocketWire(socket, events), ctx);
+      if (this.isDraining) return socket.destroy();
+      // Assigned just below; no read is delivered before (reads are events of a later turn).
+      // eslint-disable-next-line prefer-const
+      let connection: Connection | undefined;
+      const early = moveToSharedReads(socket, (chunk) => connection?.onData(chunk));
+      connection = new Connection((events) => new SocketWire(socket, events, early === undefined), ctx);
+      for (const chunk of early ?? []) connection.onData(chunk);
     };
   }
 

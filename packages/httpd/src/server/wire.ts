@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import { writeNow } from './fast-socket.js';
+import { socketWriteQueued, writeNow } from './fast-socket.js';
 
 /** What a Connection hears from its wire. */
 export interface WireEvents {
@@ -48,6 +48,12 @@ export interface Wire {
    * Absent on wires that never can.
    */
   sendFile?(fd: number, offset: number, length: number, head?: string): number | undefined;
+  /**
+   * Whether bytes handed over still wait for the kernel. After a write that returned false, false here means
+   * the kernel has them all and only the report is late (a TLS socket reports every write done from a
+   * setImmediate): `drained` then runs without waiting on the client.
+   */
+  writeQueued(): boolean;
   /** A `net.Socket` for code that needs a stream (large bodies, dynamic routes); the wire keeps working through it. */
   stream(): net.Socket;
 }
@@ -120,6 +126,10 @@ export class SocketWire implements Wire {
 
   kernelBytes(): number {
     return socketKernelBytes(this.socket);
+  }
+
+  writeQueued(): boolean {
+    return socketWriteQueued(this.socket);
   }
 
   stream(): net.Socket {
