@@ -28,10 +28,9 @@ listen() { if [ -n "${CERTS:-}" ]; then echo --port 0 --tls-port "$1" --certs "$
 start() { taskset -c 0 node -e "import('$1/cli.js').then(m=>m.main(process.argv))" x "$vhosts" --io "${IO:-sync}" --workers 0 $(listen "$2") --host 127.0.0.1 --log-level warn >/dev/null 2>&1 & echo $!; }
 A=$(start "$old" 20601); B=$(start "$here/packages/httpd/dist" 20602)
 trap 'kill $A $B 2>/dev/null' EXIT
+. "$here/bench/ab-lib.sh"
 # Until both accept connections (a loaded machine takes more than a second or two to start them).
-for port in 20601 20602; do
-  for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-done
+wait_ports 20601 20602
 kill -0 "$A" "$B" 2>/dev/null || { echo "a server did not start (is another one on port 20601 or 20602?)" >&2; exit 1; }
 load() {
   if [ "${LOAD:-wrk}" = ab ]; then
@@ -45,21 +44,12 @@ load() {
   fi
 }
 load 20601 2 "$@" >/dev/null; load 20602 2 "$@" >/dev/null
-# user + system: a new connection costs as much in the kernel as in JavaScript
-utime() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+# user + system (cpu_ticks): a new connection costs as much in the kernel as in JavaScript
 declare -A rps us; declare -A pid=([20601]=$A [20602]=$B)
 for _ in $(seq "$rounds"); do
-  for port in 20601 20602; do
-    t0=$(utime "${pid[$port]}"); out=$(load "$port" "$secs" "$@"); t1=$(utime "${pid[$port]}")
-    r=$(awk '/Requests\/sec/{print int($2)}' <<<"$out"); n=$(awk '/requests in/{print $1}' <<<"$out")
-    u=$(( (t1 - t0) * 100000 / n ))  # 10 ms ticks -> tenths of a µs per request
-    printf '%s %6d req/s %3d.%d µs cpu/req | ' "$([ $port = 20601 ] && echo A || echo B)" "$r" $((u / 10)) $((u % 10))
-    rps[$port]="${rps[$port]:-} $r"; us[$port]="${us[$port]:-} $u"
-  done
+  measure 20601 A "$secs" "$@"; measure 20602 B "$secs" "$@"
   echo
 done
-median() { tr ' ' '\n' <<<"$*" | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for port in 20601 20602; do
-  u=$(median ${us[$port]})
-  echo "$([ $port = 20601 ] && echo "A ($old)" || echo "B (dist)"): median $(median ${rps[$port]}) req/s, $((u / 10)).$((u % 10)) µs CPU (user + system) per request"
+  echo "$([ $port = 20601 ] && echo "A ($old)" || echo "B (dist)"): median $(median ${rps[$port]}) req/s, $(tenths "$(median ${us[$port]})") µs CPU (user + system) per request"
 done

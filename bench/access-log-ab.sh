@@ -33,34 +33,25 @@ if [ -n "${BEFORE:-}" ]; then
   ports="20611 20612 20613"
 fi
 trap 'kill $A $B $C 2>/dev/null; rm -rf "$tmp"' EXIT
-for port in $ports; do  # wait (bounded) until both answer
-  for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port$path" && break; sleep 0.2; done
-done
+. "$here/bench/ab-lib.sh"
+wait_ports $ports
 load() { taskset -c 1 wrk -t1 -c50 -d"$2"s "http://127.0.0.1:$1$path"; }
 for port in $ports; do load $port 2 >/dev/null; done
-cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 declare -A rps us; declare -A pid=([20611]=$A [20612]=$B [20613]=${C:-0})
 declare -A name=([20611]=off [20612]=json [20613]=before)
 for round in $(seq "$rounds"); do
   # Alternate which goes first, so neither always follows the other.
   order=$ports; [ $((round % 2)) = 0 ] && order=$(tr ' ' '\n' <<<"$ports" | tac | tr '\n' ' ')
-  for port in $order; do
-    t0=$(cpu "${pid[$port]}"); out=$(load "$port" "$secs"); t1=$(cpu "${pid[$port]}")
-    r=$(awk '/Requests\/sec/{print int($2)}' <<<"$out"); n=$(awk '/requests in/{print $1}' <<<"$out")
-    u=$(( (t1 - t0) * 100000 / n ))  # 10 ms ticks -> tenths of a µs per request
-    printf '%s %6d req/s %3d.%d µs CPU/req | ' "${name[$port]/json/${B_LOG:-json}}" "$r" $((u / 10)) $((u % 10))
-    rps[$port]="${rps[$port]:-} $r"; us[$port]="${us[$port]:-} $u"
-  done
+  for port in $order; do measure "$port" "${name[$port]/json/${B_LOG:-json}}" "$secs"; done
   echo
 done
-median() { tr ' ' '\n' <<<"$*" | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ra=$(median ${rps[20611]}); rb=$(median ${rps[20612]}); ua=$(median ${us[20611]}); ub=$(median ${us[20612]})
-echo "log off:  median $ra req/s, $((ua / 10)).$((ua % 10)) µs CPU per request"
-echo "${B_LOG:-json} log: median $rb req/s, $((ub / 10)).$((ub % 10)) µs CPU per request ($(cat "$tmp/access.log" 2>/dev/null | wc -l) lines written)"
+echo "log off:  median $ra req/s, $(tenths "$ua") µs CPU per request"
+echo "${B_LOG:-json} log: median $rb req/s, $(tenths "$ub") µs CPU per request ($(cat "$tmp/access.log" 2>/dev/null | wc -l) lines written)"
 echo "${B_LOG:-json}/off: $(awk -v a="$ra" -v b="$rb" 'BEGIN{printf "%.2f", b/a}') of the rate, $(awk -v a="$ua" -v b="$ub" 'BEGIN{printf "%.2f", b/a}') x the CPU per request"
 
 if [ -n "$C" ]; then
   rc=$(median ${rps[20613]}); uc=$(median ${us[20613]})
-  echo "${B_LOG:-json} log (BEFORE=$BEFORE): median $rc req/s, $((uc / 10)).$((uc % 10)) µs CPU per request"
+  echo "${B_LOG:-json} log (BEFORE=$BEFORE): median $rc req/s, $(tenths "$uc") µs CPU per request"
   echo "before/off: $(awk -v a="$ra" -v b="$rc" 'BEGIN{printf "%.2f", b/a}') of the rate, $(awk -v a="$ua" -v b="$uc" 'BEGIN{printf "%.2f", b/a}') x the CPU per request"
 fi
