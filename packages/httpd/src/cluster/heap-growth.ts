@@ -12,10 +12,13 @@ import v8 from 'node:v8';
  */
 export const HEAP_GROWING_PERCENT = 30;
 
-/** Sets the worker's heap growth, unless the operator chose one (NODE_OPTIONS or node's own flags). */
-export function boundHeapGrowth(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): boolean {
-  const chosen = (s: string) => /--heap[-_]growing[-_]percent/.test(s);
-  if (execArgv.some(chosen) || chosen(nodeOptions)) return false;
+/**
+ * Sets the worker's heap growth, unless the operator chose one in node's own
+ * arguments (`node --heap-growing-percent=0 .../httpd.js`; workers inherit them;
+ * node refuses this flag in NODE_OPTIONS).
+ */
+export function boundHeapGrowth(execArgv: readonly string[] = process.execArgv): boolean {
+  if (execArgv.some((a) => /^--heap[-_]growing[-_]percent\b/.test(a))) return false;
   v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   return true;
 }
