@@ -4,8 +4,7 @@ import { APPLICATION_ID, FORMAT_VERSION, RULES_SCHEMA_SQL, SCHEMA_SQL, type Enco
 import { writeAllAt } from '../fs-sync.js';
 import { redirectLookupRows } from '../rules/lookup-rows.js';
 import type { SiteRules } from '../rules/types.js';
-import { ObjectTable } from './object-table.js';
-import { PathSet } from './path-set.js';
+import { KeySet, digestPair, hashPair } from './key-set.js';
 import { RowBatch } from './row-batch.js';
 import { removeTemporary, temporaryPathFor } from './temp-files.js';
 
@@ -16,7 +15,7 @@ import { removeTemporary, temporaryPathFor } from './temp-files.js';
  * file (and the OS page cache). 64 MiB holds the objects' hash index of a
  * million files, whose inserts land at random pages. Rows go in through
  * multi-row statements (RowBatch); which hashes and paths are taken is known in
- * memory (ObjectTable, PathSet), so no row needs a statement of its own.
+ * memory (two KeySets), so no row needs a statement of its own.
  */
 const BUILD_CACHE_KIB = 64 * 1024;
 const VACUUM_CACHE_KIB = 8 * 1024;
@@ -70,11 +69,12 @@ export class IndexBuilder {
   private readonly dbPath: string;
   private imagePath: string | undefined;
   private readonly db: Database.Database;
-  /** Which hashes are stored: answered in memory, so an object row is only ever inserted, in id order. */
-  private readonly objects = new ObjectTable();
+  /** Hashes stored so far, by their first 8 bytes (a maybe is checked in SQLite): an object row is only ever inserted. */
+  private readonly hashes = new KeySet();
   private readonly objectRows: RowBatch;
-  /** Paths taken so far (maybe-answers are checked in SQLite): an entry row is only ever inserted. */
-  private readonly paths = new PathSet();
+  private readonly selectObject: Database.Statement;
+  /** Paths taken so far (a maybe is checked in SQLite): an entry row is only ever inserted. */
+  private readonly paths = new KeySet();
   private readonly entryRows: RowBatch;
   private readonly memberRows: RowBatch;
   private readonly selectEntry: Database.Statement;
@@ -120,6 +120,7 @@ export class IndexBuilder {
       this.entryRows = new RowBatch(db, 'INSERT INTO entries (path, kind, mtime, mime, object_id)', 5);
       this.memberRows = new RowBatch(db, 'INSERT INTO scratch.members (path)', 1);
       this.selectEntry = db.prepare('SELECT 1 FROM entries WHERE path = ?').pluck();
+      this.selectObject = db.prepare('SELECT id, length FROM objects WHERE hash = ?').raw();
       this.insertVariantRow = db.prepare('INSERT INTO variants (path, encoding, object_id) VALUES (?, ?, ?)');
       this.insertGroup = db.prepare('INSERT OR IGNORE INTO scratch.groups (identity) VALUES (?)');
       this.selectGroup = db.prepare('SELECT 1 FROM scratch.groups WHERE identity = ?').pluck();
@@ -134,14 +135,17 @@ export class IndexBuilder {
   addObject(id: number, hash: Buffer, offset: number, length: number): StoredObject | undefined {
     const existing = this.findObject(hash);
     if (existing) return existing;
-    if (this.objects.add(hash, length) !== id) throw new Error(`IndexBuilder: object ids are 1, 2, 3, ...; got ${id} after ${this.objects.size - 1}`);
+    this.hashes.add(digestPair(hash));
     this.objectRows.add(id, hash, offset, length);
     return undefined;
   }
 
   findObject(hash: Buffer): StoredObject | undefined {
-    const id = this.objects.find(hash);
-    return id === 0 ? undefined : { id, length: this.objects.lengthOf(id) };
+    if (!this.hashes.has(digestPair(hash))) return undefined;
+    // Stored already, or another hash with the same first 8 bytes: SQLite knows, once the pending rows are in.
+    this.objectRows.flush();
+    const row = this.selectObject.get(hash) as [number, number] | undefined;
+    return row && { id: row[0], length: row[1] };
   }
 
   /** False when the path is already taken. */
@@ -233,7 +237,7 @@ export class IndexBuilder {
   }
 
   private insertEntry(path: string, kind: 'file' | 'directory', mtime: number, mime: string | null, objectId: number | null): boolean {
-    if (!this.paths.add(path)) {
+    if (!this.paths.add(hashPair(path))) {
       // Maybe taken (or a hash-pair collision): SQLite knows, once the pending rows are in.
       this.entryRows.flush();
       if (this.selectEntry.get(path) !== undefined) return false;

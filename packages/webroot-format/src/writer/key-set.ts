@@ -12,24 +12,35 @@ export function hashPair(s: string): [number, number] {
   return [a >>> 0, b >>> 0];
 }
 
+/** The first 8 bytes of a SHA-256 as a key pair. */
+export function digestPair(hash: Buffer): [number, number] {
+  return [hash.readUInt32LE(0), hash.readUInt32LE(4)];
+}
+
 /**
- * A set of paths that may answer "maybe seen" for a path it never took (two
- * different paths with the same 64-bit hash pair), never "not seen" for one it
- * took: the writer asks SQLite only on a "maybe", so that the duplicate-path
- * check does not need one SQLite statement per entry. 8 bytes a slot, at most
- * half full: 16 MB for a million paths.
+ * A set of 64-bit keys (pairs of 32-bit words) that answers "maybe seen" for a
+ * key it took, and for nothing else but another value with the same key: the
+ * writer keys paths by hashPair and objects by their hash's first 8 bytes, and
+ * asks SQLite only on a "maybe", so that neither the duplicate-path check nor
+ * deduplication needs an SQLite statement per file. 8 bytes a slot, at most
+ * half full: 16 MB per million keys, no JavaScript object per key.
  */
-export class PathSet {
-  /** Pairs of words per slot: [hash a, hash b], b is odd in a used slot, 0 when empty. */
+export class KeySet {
+  /** Pairs of words per slot: [a, b | 1]; b is odd in a used slot, 0 when empty. */
   private slots = new Uint32Array(INITIAL_SLOTS * 2);
   private count = 0;
 
-  /** `hash` is replaceable so that tests can make paths collide. */
-  constructor(private readonly hash: (path: string) => [number, number] = hashPair) {}
+  get size(): number {
+    return this.count;
+  }
 
-  /** Adds `path`; false when it may have been added before (a hash pair already present). */
-  add(path: string): boolean {
-    const [a, raw] = this.hash(path);
+  /** Whether the key was added (or a value with the same key). */
+  has([a, raw]: [number, number]): boolean {
+    return this.findSlot(a, (raw | 1) >>> 0) >= 0;
+  }
+
+  /** Adds the key; false when it was there already ("maybe seen"). */
+  add([a, raw]: [number, number]): boolean {
     const b = (raw | 1) >>> 0;
     if (this.findSlot(a, b) >= 0) return false;
     if ((this.count + 1) * 2 > this.slots.length / 2) this.grow();
