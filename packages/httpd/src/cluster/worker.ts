@@ -1,4 +1,3 @@
-import { boundHeapGrowth } from './heap-growth.js';
 import type { AddressInfo } from 'node:net';
 import type { HttpdConfig } from '../config.js';
 import { createLogger, errorFields } from '../log.js';
@@ -46,7 +45,6 @@ export type PrimaryMessage =
  * which sends the listening socket) or alone (`--workers 0`, binds itself).
  */
 export function runWorker(config: HttpdConfig, onListening?: (address: AddressInfo, tlsPort?: number, extras?: ListenerConfig[]) => void): void {
-  boundHeapGrowth();
   const supervised = process.send !== undefined && process.env.WEBROOT_WORKER_ID !== undefined;
   const log = createLogger(config.logLevel);
   const state = new WorkerState(config, log);

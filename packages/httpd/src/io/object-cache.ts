@@ -9,7 +9,7 @@ import type { StoredObject } from '@webroot/format';
 export const MAX_CACHED_OBJECT = 1024 * 1024;
 
 /** How many once-missed objects the admission check remembers (see admit). */
-const DOORKEEPER = 65_536;
+const DOORKEEPER = 8_192;
 
 interface Slot {
   /** The object's bytes; a view into `response` once one is built. */
