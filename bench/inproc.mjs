@@ -2,17 +2,18 @@
 // represent, serialize, cache, metrics hook), with the socket replaced by a wire that
 // takes every write at once: what JavaScript costs per request, without the kernel.
 //
-//   node bench/inproc.mjs [WEBROOT] [--n N] [--io sync|stream|async]
+//   node bench/inproc.mjs [WEBROOT] [--n N] [--io sync|stream|async] [--only 1k|304|many|close] [--dist DIR]
+//
+// --dist runs another build of packages/httpd (its dist directory), for an interleaved A/B of two builds.
 //
 // WEBROOT defaults to the bench corpus (bench/.corpus/http.webroot; `pnpm bench` makes it).
-// Prints ns per request for a keep-alive GET of 1 KB, the 304 of it, the 10,000-file
+// Prints CPU ns per request for a keep-alive GET of 1 KB, the 304 of it, the 10,000-file
 // rotation, and a Connection: close GET. Run it pinned (taskset -c 0) and compare builds
 // interleaved: the numbers move with the machine's load.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HttpServer, VhostRegistry, createLogger } from '@webroot/httpd';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -24,7 +25,8 @@ if (!fs.existsSync(webroot)) {
   console.error(`${webroot} does not exist: run pnpm bench once (it packs the corpus), or give a webroot file`);
   process.exit(2);
 }
-const dist = path.dirname(fileURLToPath(import.meta.resolve('@webroot/httpd')));
+const dist = opt('--dist', undefined) !== undefined ? path.resolve(opt('--dist')) : path.dirname(fileURLToPath(import.meta.resolve('@webroot/httpd')));
+const { HttpServer, VhostRegistry, createLogger } = await import(path.join(dist, 'index.js'));
 const { Connection } = await import(path.join(dist, 'server/connection.js'));
 
 const vhosts = fs.mkdtempSync(path.join(os.tmpdir(), 'inproc-'));
@@ -77,13 +79,20 @@ const scenarios = {
   close: () => req('/1k.bin', 'Connection: close\r\n'),
 };
 
+const only = opt('--only', '');
+if (only && !(only in scenarios)) {
+  console.error(`--only ${only}: no such scenario; pick one of ${Object.keys(scenarios).join(', ')}`);
+  process.exit(2);
+}
 for (const [name, make] of Object.entries(scenarios)) {
+  if (only && name !== only) continue;
   const reqs = Array.from({ length: Math.min(N, 10000) }, (_, i) => make(i));
   const status = answer(reqs[0]).split('\r\n')[0];
   let best = Infinity;
   for (let round = 0; round < 5; round++) {
     const conn = new Connection(wire, ctx);
-    const t0 = process.hrtime.bigint();
+    // CPU time, not wall time: on a shared machine the process is descheduled, and that is not its cost.
+    const t0 = process.cpuUsage();
     for (let i = 0; i < N; i++) {
       if (name === 'close') {
         const c = new Connection(wire, ctx);
@@ -91,11 +100,12 @@ for (const [name, make] of Object.entries(scenarios)) {
         c.onClose();
       } else conn.onData(reqs[i % reqs.length]);
     }
-    const ns = Number(process.hrtime.bigint() - t0) / N;
+    const used = process.cpuUsage(t0);
+    const ns = ((used.user + used.system) * 1000) / N;
     conn.onClose();
     best = Math.min(best, ns);
   }
-  console.log(`${name.padEnd(6)} ${best.toFixed(0).padStart(6)} ns/request (best of 5 rounds of ${N}; ${status})`);
+  console.log(`${name.padEnd(6)} ${best.toFixed(0).padStart(6)} ns of CPU/request (best of 5 rounds of ${N}; ${status})`);
 }
 registry.close();
 fs.rmSync(vhosts, { recursive: true, force: true });

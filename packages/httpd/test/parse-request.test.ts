@@ -23,6 +23,35 @@ describe('parseRequestHead (RFC 9112)', () => {
     expect(parse('GET / HTTP/1.1\r\nX Unused: a\r\n\r\n')).toMatchObject({ kind: 'error', status: 400 });
   });
 
+  // Field names are case-insensitive (RFC 9110 section 5.1): the spellings clients use are looked up as they are,
+  // every other spelling takes the general path, and both must give the same fields.
+  it.each([
+    ['If-None-Match', 'if-none-match'],
+    ['if-none-match', 'if-none-match'],
+    ['IF-NONE-MATCH', 'if-none-match'],
+    ['iF-nOnE-mAtCh', 'if-none-match'],
+    ['User-Agent', 'user-agent'],
+    ['USER-AGENT', 'user-agent'],
+    ['Content-Length', 'content-length'],
+    ['content-LENGTH', 'content-length'],
+  ] as const)('field name %s is the field %s whatever its case (RFC 9110 section 5.1)', (spelled, key) => {
+    const value = key === 'content-length' ? '0' : 'v';
+    const r = parse(`GET / HTTP/1.1\r\nHOST: h\r\n${spelled}:  ${value} \r\n\r\n`);
+    if (r.kind !== 'head') throw new Error(JSON.stringify(r));
+    expect(r.head.headers[key]).toBe(value);
+    expect(r.head.headers.host).toBe('h');
+    expect(r.head.hostCount).toBe(1);
+  });
+
+  it('known fields the server drops (Accept, Cookie, Sec-Fetch-*) keep nothing, and their values are still checked (RFC 9110 section 5.5)', () => {
+    const r = parse('GET / HTTP/1.1\r\nHost: h\r\nAccept: */*\r\nCookie: a=b\r\nSec-Fetch-Mode: navigate\r\nhOsT: again\r\n\r\n');
+    if (r.kind !== 'head') throw new Error(JSON.stringify(r));
+    expect({ ...r.head.headers }).toEqual({ ...new RequestHeaders(), host: 'h, again' });
+    expect(r.head.hostCount).toBe(2);
+    expect(parse('GET / HTTP/1.1\r\nHost: h\r\nAccept: a\x00b\r\n\r\n')).toMatchObject({ kind: 'error', status: 400 });
+    expect(parse('GET / HTTP/1.1\r\nHost: h\r\nAccept : a\r\n\r\n')).toMatchObject({ kind: 'error', status: 400 });
+  });
+
   it('accepts bare LF line endings and leading empty lines (RFC 9112 sections 2.2)', () => {
     expect(parse('\r\n\r\nGET / HTTP/1.1\nHost: x\n\n')).toMatchObject({ kind: 'head', head: { target: '/' } });
   });

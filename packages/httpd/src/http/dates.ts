@@ -8,9 +8,12 @@ export function formatHttpDate(seconds: number): string {
 let cachedSecond = -1;
 let cachedDate = '';
 
-/** The current time as an IMF-fixdate, recomputed at most once per second. */
-export function currentHttpDate(): string {
-  const now = Math.floor(Date.now() / 1000);
+/**
+ * The current time as an IMF-fixdate, recomputed at most once per second.
+ * `ms` is a clock the caller read already (Date.now()), so one read serves a whole request.
+ */
+export function currentHttpDate(ms: number = Date.now()): string {
+  const now = Math.floor(ms / 1000);
   if (now !== cachedSecond) {
     cachedSecond = now;
     cachedDate = formatHttpDate(now);
@@ -23,8 +26,8 @@ export function currentHttpSecond(): number {
   return cachedSecond;
 }
 
-export function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
+export function nowSeconds(ms: number = Date.now()): number {
+  return Math.floor(ms / 1000);
 }
 
 const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };

@@ -146,14 +146,22 @@ export class Connection implements WireEvents {
     if (!this.busy) this.socket.destroy();
   }
 
+  /** Date.now() of the read being handled, while its handler runs; 0 outside it (read the clock afresh then). */
+  private clock = 0;
+
   /** Bytes read from the socket; `chunk` may be a view into the shared read buffer, valid only during this call. */
   onData(chunk: Buffer): void {
     if (this.routeSink !== undefined) return this.routeSink(chunk);
     if (this.closing) return;
     this.buf = this.buf === null ? chunk : Buffer.concat([this.buf, chunk]);
-    if (this.headStart === 0) this.headStart = Date.now();
+    // One clock read for everything answered from this read (head timing, preconditions, Date), as nginx
+    // caches its time per event-loop turn: each Date.now() costs 50-150 ns here, and a request read five.
+    const now = Date.now();
+    if (this.headStart === 0) this.headStart = now;
+    this.clock = now;
     if (!this.busy) this.process();
     else if (this.buf !== null && this.buf.length > MAX_BUFFERED) this.socket.pause();
+    this.clock = 0;
     // What is kept for later (a partial or pipelined head) must not be overwritten by the next read.
     if (this.buf !== null && isSharedRead(this.buf)) this.buf = Buffer.from(this.buf);
   }
@@ -273,7 +281,7 @@ export class Connection implements WireEvents {
       if (this.ctx.faultInjection && head.target.startsWith('/__fault__/')) injectFault(head.target);
       const req = requestInfoOf(head, this.ctx.scheme);
       const resource = this.ctx.redirect?.(req) ?? resolveRequest(req, this.ctx.sites, this.ctx.resolve);
-      res = representResource(resource, req, this.ctx.represent, nowSeconds());
+      res = representResource(resource, req, this.ctx.represent, nowSeconds(this.clock === 0 ? Date.now() : this.clock));
     } catch (err) {
       this.ctx.log.log('error', 'request-failed', { method: head.method, target: head.target, host: head.headers.host, ...errorFields(err), stack: (err as Error)?.stack });
       res = errorResponse(500, { isHead });
@@ -293,7 +301,7 @@ export class Connection implements WireEvents {
     this.busy = true;
     if (this.socket.destroyed) return this.finish(true);
     if (this.ctx.decorate !== undefined) res = this.ctx.decorate(res);
-    const date = currentHttpDate();
+    const date = currentHttpDate(this.clock === 0 ? Date.now() : this.clock);
     const headBlock = this.ctx.heads.head(res);
     // An HTTP/1.0 client keeps the connection only if the response says so (RFC 9112 Appendix C.2.2).
     const connection = close ? 'Connection: close\r\n' : head?.minor === 0 ? 'Connection: keep-alive\r\n' : '';
