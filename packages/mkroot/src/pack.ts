@@ -15,7 +15,7 @@ import {
   type CompressionSettings,
 } from './compress.js';
 import { MkrootError } from './errors.js';
-import { detectMime } from './mime.js';
+import { detectMime, mimeFromExtension } from './mime.js';
 import { ReadAhead, type Ticket } from './read-ahead.js';
 import { readSource, type SourceRead } from './read-file.js';
 import { RULE_FILES, loadSiteRules } from './rules/site-rules.js';
@@ -33,6 +33,17 @@ const READ_AHEAD_MIN_FILES = 1000;
 const READ_AHEAD_WINDOW = 1024;
 const READ_AHEAD_LIMIT = 64 * 1024;
 const STREAM_CHUNK = 1 << 20;
+
+/**
+ * Reader threads: one per core, at most 4 (WEBROOT_MKROOT_READERS overrides, for
+ * measuring). On 2 cores, 2 readers kept the packing thread busy where one could not
+ * (bench/README, large sites: open, read and close cost more than storing a file).
+ */
+function readAheadThreads(): number {
+  const env = Number(process.env.WEBROOT_MKROOT_READERS);
+  if (Number.isInteger(env) && env >= 1 && env <= 16) return env;
+  return Math.min(4, Math.max(1, os.availableParallelism()));
+}
 
 export interface PackOptions {
   compress?: boolean;
@@ -243,7 +254,7 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
       summary.compressionSavings += size - smallest;
     };
 
-    if (survey.files >= READ_AHEAD_MIN_FILES) ahead = new ReadAhead(READ_AHEAD_LIMIT);
+    if (survey.files >= READ_AHEAD_MIN_FILES) ahead = new ReadAhead(READ_AHEAD_LIMIT, readAheadThreads());
     for (const { entry: file, ticket } of withReadAhead(filterEntries(listEntries(srcDir, walkOptions(false)), content), ahead)) {
       if (file.kind === 'directory') {
         if (file.mtimeMs > newestMtimeMs) newestMtimeMs = file.mtimeMs;
@@ -277,7 +288,8 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
       if (mtimeMs > newestMtimeMs) newestMtimeMs = mtimeMs;
       if (read.kind === 'whole') {
         bytes = read.bytes;
-        mime = await detectMime(file.sitePath, bytes, false, overrides);
+        // (no await when the extension decides: a microtask per file otherwise)
+        mime = mimeFromExtension(file.sitePath, overrides) ?? (await detectMime(file.sitePath, bytes, false, overrides));
         object = writer.addObject(bytes, hash);
       } else {
         object = (sink ?? writer.beginObject()).commit();

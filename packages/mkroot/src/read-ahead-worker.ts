@@ -6,6 +6,11 @@ import { READ_STATUS, type BatchRequest, type BatchResult } from './read-ahead-p
 
 const port = parentPort!;
 let pool = Buffer.allocUnsafeSlow(1 << 20);
+/** crypto.hash (Node 20.12) digests in one call, without a Hash object per file (a tenth of this thread's time). */
+const sha256: (bytes: Buffer) => Buffer =
+  typeof crypto.hash === 'function'
+    ? (bytes) => crypto.hash('sha256', bytes, 'buffer') as unknown as Buffer
+    : (bytes) => crypto.createHash('sha256').update(bytes).digest();
 
 /** Reads one file into `pool` at `at`; returns [status, length, size, mtimeMs, errno code]. */
 function readOne(abs: string, at: number, limit: number): [number, number, number, number, string | null] {
@@ -52,7 +57,7 @@ port.on('message', (req: BatchRequest) => {
     meta.set([status, at, length, size, mtimeMs], i * 5);
     errors.push(code);
     if (status === READ_STATUS.read) {
-      crypto.createHash('sha256').update(pool.subarray(at, at + length)).digest().copy(hashes, i * 32);
+      sha256(pool.subarray(at, at + length)).copy(hashes, i * 32);
       at += length;
     }
   }

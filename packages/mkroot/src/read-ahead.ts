@@ -30,19 +30,26 @@ interface Pending {
  * the same MkrootError the synchronous read (readSource) gives.
  */
 export class ReadAhead {
-  private readonly worker: Worker;
+  /** Batch b goes to thread b % threads: open/read/close of small files is syscall-bound, and threads overlap it. */
+  private readonly workers: Worker[] = [];
   private readonly batches = new Map<number, Pending>();
   private open: string[] = [];
   private nextBatch = 0;
   private failure: Error | undefined;
 
-  constructor(private readonly limit: number) {
-    this.worker = new Worker(new URL('./read-ahead-worker.js', import.meta.url));
-    this.worker.on('message', (r: BatchResult) => this.settle(r.batch, (p) => (p.result = r)));
-    this.worker.on('error', (err) => this.fail(err));
-    this.worker.on('exit', (code) => {
-      if (code !== 0) this.fail(new Error(`the read-ahead thread exited with code ${code}`));
-    });
+  constructor(
+    private readonly limit: number,
+    threads = 1,
+  ) {
+    for (let i = 0; i < Math.max(1, threads); i++) {
+      const worker = new Worker(new URL('./read-ahead-worker.js', import.meta.url));
+      worker.on('message', (r: BatchResult) => this.settle(r.batch, (p) => (p.result = r)));
+      worker.on('error', (err) => this.fail(err));
+      worker.on('exit', (code) => {
+        if (code !== 0) this.fail(new Error(`the read-ahead thread exited with code ${code}`));
+      });
+      this.workers.push(worker);
+    }
   }
 
   /** Queues a file; its outcome is take(ticket). */
@@ -58,7 +65,7 @@ export class ReadAhead {
     if (this.open.length === 0) return;
     const req: BatchRequest = { batch: this.nextBatch, paths: this.open, limit: this.limit };
     this.batches.set(this.nextBatch, { waiters: [], error: this.failure });
-    if (this.failure === undefined) this.worker.postMessage(req);
+    if (this.failure === undefined) this.workers[this.nextBatch % this.workers.length]!.postMessage(req);
     this.nextBatch++;
     this.open = [];
   }
@@ -91,8 +98,8 @@ export class ReadAhead {
   }
 
   /** Stops the thread (outcomes not taken are dropped). */
-  close(): Promise<number> {
-    return this.worker.terminate();
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
   private settle(batch: number, apply: (p: Pending) => void): void {

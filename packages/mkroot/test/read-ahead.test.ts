@@ -44,4 +44,21 @@ describe('ReadAhead reads and hashes small files on a second thread, in order (i
       await ahead.close();
     }
   });
+
+  it('with three reader threads, batches are spread over them and outcomes still come in queue order (issue 15: packing on every core)', async () => {
+    const ahead = new ReadAhead(1000, 3);
+    try {
+      // 700 files: six batches of 128 and a tail, so every thread gets at least two.
+      const many = Array.from({ length: 700 }, (_, i) => file(`t${i}.txt`, `threaded ${i}\n`));
+      const tickets = many.map((p) => ahead.queue(p));
+      for (let i = 0; i < many.length; i++) {
+        const o = await ahead.take(tickets[i]!);
+        if (o.kind !== 'whole') throw new Error(`file ${i}: ${o.kind}`);
+        expect(o.bytes.toString()).toBe(`threaded ${i}\n`);
+        expect(o.hash.equals(crypto.createHash('sha256').update(`threaded ${i}\n`).digest())).toBe(true);
+      }
+    } finally {
+      await ahead.close();
+    }
+  });
 });

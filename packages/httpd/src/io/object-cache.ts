@@ -8,8 +8,8 @@ import type { StoredObject } from '@webroot/format';
  */
 export const MAX_CACHED_OBJECT = 1024 * 1024;
 
-/** How many once-missed objects the admission check remembers. */
-const DOORKEEPER = 65_536;
+/** How many once-missed objects the admission check remembers (see admit). */
+const DOORKEEPER = 8_192;
 
 interface Slot {
   /** The object's bytes; a view into `response` once one is built. */
@@ -38,7 +38,7 @@ interface Slot {
 export class ObjectCache {
   private readonly map = new Map<StoredObject, Slot>();
   /**
-   * Offsets of objects missed once while the cache was full (see admit): numbers,
+   * Offsets of objects missed once (see admit): numbers,
    * not the objects, which would keep 65,536 of them (and what hangs off them) alive.
    * Objects of two webroots may share an offset; that only admits one a miss early.
    */
@@ -80,7 +80,7 @@ export class ObjectCache {
   /** Stores `data`; returns the buffer kept (an exact-size copy when `data` was a view into a larger allocation). */
   set(object: StoredObject, data: Buffer): Buffer {
     if (!this.cacheable(object) || this.map.has(object)) return data;
-    if (!this.admit(object, data.length)) return data;
+    if (!this.admit(object)) return data;
     // Small Buffer.allocUnsafe results are slices of a shared 8 KiB pool: caching the slice would pin the
     // whole slab (measured: 10,000 cached 1-4 KiB files held ~80 MiB). Keep an exact-size copy instead.
     if (data.byteOffset !== 0 || data.buffer.byteLength !== data.length) {
@@ -134,14 +134,16 @@ export class ObjectCache {
   }
 
   /**
-   * Admission once the cache is full: an object gets in on its second miss
-   * within the last DOORKEEPER misses. On a site far larger than the cache
-   * (a random rotation over a million files) caching every miss only churned:
-   * two copies and two allocations per request, and worker RSS grew to 430 MiB
-   * in 10 s from freed buffers; a site that fits is cached on first use, as before.
+   * Admission: an object gets in on its second miss within the last DOORKEEPER
+   * misses, whether or not there is room. On a site far larger than the cache (a
+   * random rotation over a million files) caching every miss churned (two copies
+   * and two allocations per request; worker RSS grew to 430 MiB in 10 s from freed
+   * buffers), and admitting at once while there was room still filled the whole
+   * budget with objects asked for once: a worker's RSS after a 30 s rotation was
+   * ~210 MB with it and ~145 MB without (bench/README, large sites). A site that
+   * fits costs one more read per object, on its second request.
    */
-  private admit(object: StoredObject, length: number): boolean {
-    if (this.bytes + length <= this.budget) return true;
+  private admit(object: StoredObject): boolean {
     if (this.seen.delete(object.offset)) return true;
     if (this.seen.size >= DOORKEEPER) this.seen.clear();
     this.seen.add(object.offset);

@@ -5,6 +5,7 @@ import { errorFields, type Logger } from '../log.js';
 import { groupEntryNames } from './entry-names.js';
 import { openProblem, statProblem, type EntryProblem } from './entry-problem.js';
 import { Site, type UnavailableSite } from './site.js';
+import { boundHeapGrowthFor } from '../cluster/heap-growth.js';
 
 export const DEFAULT_SITE = '__default__';
 
@@ -156,6 +157,7 @@ export class VhostRegistry {
     const started = process.hrtime.bigint();
     try {
       const webroot = openWebroot(entryPath);
+      boundHeapGrowthFor(webroot.size);
       this.sites.set(key, new Site(key, webroot));
       this.unavailable.delete(key);
       this.refused.delete(key);

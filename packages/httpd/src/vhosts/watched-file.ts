@@ -3,6 +3,7 @@ import path from 'node:path';
 import { openWebroot, type FileIdentity } from '@webroot/format';
 import { errorFields, type Logger } from '../log.js';
 import { Site } from './site.js';
+import { boundHeapGrowthFor } from '../cluster/heap-growth.js';
 
 /** What a WatchedWebroot reports through: our Logger, or anything with the same `log` method. */
 export type LogSink = Pick<Logger, 'log'>;
@@ -39,6 +40,7 @@ export class WatchedWebroot {
     private readonly log: LogSink,
   ) {
     this.site = new Site(path.basename(file), openWebroot(file));
+    boundHeapGrowthFor(this.site.webroot.size);
   }
 
   /** The site currently served. */
@@ -63,6 +65,7 @@ export class WatchedWebroot {
     if (this.refused === key) return false;
     try {
       const webroot = openWebroot(this.file);
+      boundHeapGrowthFor(webroot.size);
       this.site = new Site(this.site.name, webroot);
       this.refused = undefined;
       old.retire();

@@ -105,10 +105,12 @@ function parseMeta(rows: { key: string; value: string }[], file: string): Webroo
 export const FULL_CHECK_ENTRIES = 50_000;
 /**
  * Default bound of the entry cache (and of the object cache). A cached entry
- * costs about 1 KB in a server (entry, object, its cached header block): 32,768
- * keep a million-file rotation's worker near 150 MB, and hold a 30,000-file site whole.
+ * costs about 1 KB in a server (entry, object, its cached header block): 16,384
+ * hold a 15,000-file site whole (the 10,000-file rotation), and keep a worker
+ * under a 30 s random rotation over a million files below 150 MB (with 32,768
+ * it was ~170 MB: bench/README, large sites). A miss costs one SQLite lookup.
  */
-export const DEFAULT_CACHE_ENTRIES = 32_768;
+export const DEFAULT_CACHE_ENTRIES = 16_384;
 
 export interface OpenOptions {
   /** Entries (and objects) kept in memory at most; default DEFAULT_CACHE_ENTRIES. */

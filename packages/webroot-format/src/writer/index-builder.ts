@@ -4,6 +4,8 @@ import { APPLICATION_ID, FORMAT_VERSION, RULES_SCHEMA_SQL, SCHEMA_SQL, type Enco
 import { writeAllAt } from '../fs-sync.js';
 import { redirectLookupRows } from '../rules/lookup-rows.js';
 import type { SiteRules } from '../rules/types.js';
+import { KeySet, digestPair, hashPair } from './key-set.js';
+import { RowBatch } from './row-batch.js';
 import { removeTemporary, temporaryPathFor } from './temp-files.js';
 
 /**
@@ -11,7 +13,9 @@ import { removeTemporary, temporaryPathFor } from './temp-files.js';
  * page count). It bounds the writer's memory whatever the entry count: the index
  * of a million files is about 150 MB, and pages beyond this go to the temporary
  * file (and the OS page cache). 64 MiB holds the objects' hash index of a
- * million files, whose inserts land at random pages.
+ * million files, whose inserts land at random pages. Rows go in through
+ * multi-row statements (RowBatch); which hashes and paths are taken is known in
+ * memory (two KeySets), so no row needs a statement of its own.
  */
 const BUILD_CACHE_KIB = 64 * 1024;
 const VACUUM_CACHE_KIB = 8 * 1024;
@@ -65,14 +69,19 @@ export class IndexBuilder {
   private readonly dbPath: string;
   private imagePath: string | undefined;
   private readonly db: Database.Database;
-  private readonly insertObjectRow: Database.Statement;
+  /** Hashes stored so far, by their first 8 bytes (a maybe is checked in SQLite): an object row is only ever inserted. */
+  private readonly hashes = new KeySet();
+  private readonly objectRows: RowBatch;
   private readonly selectObject: Database.Statement;
-  private readonly insertEntryRow: Database.Statement;
+  /** Paths taken so far (a maybe is checked in SQLite): an entry row is only ever inserted. */
+  private readonly paths = new KeySet();
+  private readonly entryRows: RowBatch;
+  private readonly memberRows: RowBatch;
+  private readonly selectEntry: Database.Statement;
   private readonly insertVariantRow: Database.Statement;
   private readonly insertGroup: Database.Statement;
   private readonly selectGroup: Database.Statement;
   private readonly insertGroupVariant: Database.Statement;
-  private readonly insertMember: Database.Statement;
   private committed = false;
 
   constructor(dest: string) {
@@ -93,6 +102,9 @@ export class IndexBuilder {
       db.pragma('synchronous = OFF');
       db.pragma(`cache_size = -${BUILD_CACHE_KIB}`);
       db.pragma('page_size = 4096');
+      // The builder itself only ever references rows it added (objects by id, entries by path),
+      // and better-sqlite3 turns foreign keys on: a lookup per inserted row otherwise.
+      db.pragma('foreign_keys = OFF');
       db.pragma(`application_id = ${APPLICATION_ID}`);
       db.pragma(`user_version = ${FORMAT_VERSION}`);
       db.exec(SCHEMA_SQL);
@@ -104,14 +116,15 @@ export class IndexBuilder {
         CREATE TABLE scratch.members (path TEXT PRIMARY KEY) WITHOUT ROWID;`);
       // One transaction for the whole build: no commit per row.
       db.exec('BEGIN');
-      this.insertObjectRow = db.prepare('INSERT INTO objects (id, hash, offset, length) VALUES (?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING');
+      this.objectRows = new RowBatch(db, 'INSERT INTO objects (id, hash, offset, length)', 4);
+      this.entryRows = new RowBatch(db, 'INSERT INTO entries (path, kind, mtime, mime, object_id)', 5);
+      this.memberRows = new RowBatch(db, 'INSERT INTO scratch.members (path)', 1);
+      this.selectEntry = db.prepare('SELECT 1 FROM entries WHERE path = ?').pluck();
       this.selectObject = db.prepare('SELECT id, length FROM objects WHERE hash = ?').raw();
-      this.insertEntryRow = db.prepare('INSERT INTO entries (path, kind, mtime, mime, object_id) VALUES (?, ?, ?, ?, ?)');
       this.insertVariantRow = db.prepare('INSERT INTO variants (path, encoding, object_id) VALUES (?, ?, ?)');
       this.insertGroup = db.prepare('INSERT OR IGNORE INTO scratch.groups (identity) VALUES (?)');
       this.selectGroup = db.prepare('SELECT 1 FROM scratch.groups WHERE identity = ?').pluck();
       this.insertGroupVariant = db.prepare('INSERT INTO scratch.group_variants (identity, encoding, object_id) VALUES (?, ?, ?)');
-      this.insertMember = db.prepare('INSERT INTO scratch.members (path) VALUES (?)');
     } catch (err) {
       this.close();
       throw err;
@@ -120,11 +133,17 @@ export class IndexBuilder {
 
   /** Adds the object row unless an object with this hash exists; returns the existing one, or undefined when added. */
   addObject(id: number, hash: Buffer, offset: number, length: number): StoredObject | undefined {
-    if (this.insertObjectRow.run(id, hash, offset, length).changes === 1) return undefined;
-    return this.findObject(hash);
+    const existing = this.findObject(hash);
+    if (existing) return existing;
+    this.hashes.add(digestPair(hash));
+    this.objectRows.add(id, hash, offset, length);
+    return undefined;
   }
 
   findObject(hash: Buffer): StoredObject | undefined {
+    if (!this.hashes.has(digestPair(hash))) return undefined;
+    // Stored already, or another hash with the same first 8 bytes: SQLite knows, once the pending rows are in.
+    this.objectRows.flush();
     const row = this.selectObject.get(hash) as [number, number] | undefined;
     return row && { id: row[0], length: row[1] };
   }
@@ -157,12 +176,13 @@ export class IndexBuilder {
 
   /** The file at `path` gets the shared variants of its identity object, whenever they are added. */
   takeSharedVariants(path: string): void {
-    this.insertMember.run(path);
+    this.memberRows.add(path);
   }
 
   /** Writes the meta and rule tables, commits, and vacuums the index into its image; returns the image's size. */
   imageSize(meta: IndexMeta, entryCount: number, objectCount: number, rules: SiteRules): number {
     if (!this.committed) {
+      this.flushRows();
       this.db.exec(`INSERT INTO variants (path, encoding, object_id)
         SELECT m.path, g.encoding, g.object_id FROM scratch.members m
         JOIN entries e ON e.path = m.path JOIN scratch.group_variants g ON g.identity = e.object_id`);
@@ -217,13 +237,19 @@ export class IndexBuilder {
   }
 
   private insertEntry(path: string, kind: 'file' | 'directory', mtime: number, mime: string | null, objectId: number | null): boolean {
-    try {
-      this.insertEntryRow.run(path, kind, mtime, mime, objectId);
-      return true;
-    } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return false;
-      throw err;
+    if (!this.paths.add(hashPair(path))) {
+      // Maybe taken (or a hash-pair collision): SQLite knows, once the pending rows are in.
+      this.entryRows.flush();
+      if (this.selectEntry.get(path) !== undefined) return false;
     }
+    this.entryRows.add(path, kind, mtime, mime, objectId);
+    return true;
+  }
+
+  private flushRows(): void {
+    this.objectRows.flush();
+    this.entryRows.flush();
+    this.memberRows.flush();
   }
 }
 
