@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredObject } from '@webroot/format';
-import { ObjectCache } from '../src/io/object-cache.js';
+import { ObjectCache, admitOnSecondMiss } from '../src/io/object-cache.js';
 
 const obj = (length: number, n: number): StoredObject => ({ offset: n * 1000, length, hash: Buffer.alloc(32, n), etag: `"${n}"` });
-/** Two misses: what admits an object (ObjectCache's admission). */
+/** Stores `o`, missing twice if the cache's admission asks for that; the buffer kept. */
 const put = (cache: ObjectCache, o: StoredObject, data: Buffer): Buffer => {
-  cache.set(o, data);
-  return cache.set(o, data);
+  const kept = cache.set(o, data);
+  return cache.get(o) !== undefined ? kept : cache.set(o, data);
 };
 
 describe('ObjectCache', () => {
@@ -20,7 +20,7 @@ describe('ObjectCache', () => {
   });
 
   it('gives recently used objects a second chance (CLOCK)', () => {
-    const cache = new ObjectCache(16 * 1024);
+    const cache = new ObjectCache(16 * 1024, undefined, 'second-miss');
     const objects = Array.from({ length: 16 }, (_, i) => obj(1000, i));
     objects.forEach((o, i) => put(cache, o, Buffer.alloc(1000, i)));
     expect(cache.get(objects[0]!)?.[0]).toBe(0); // the oldest, but used
@@ -42,8 +42,8 @@ describe('ObjectCache', () => {
     expect(cache.get(obj(100, 1))).toBeUndefined(); // keyed by identity, not by value
   });
 
-  it('admits an object on its second miss only, even with room: objects asked for once never fill it', () => {
-    const cache = new ObjectCache(16 * 1024);
+  it('second-miss admission: an object gets in on its second miss only, even with room; objects asked for once never fill it', () => {
+    const cache = new ObjectCache(16 * 1024, undefined, 'second-miss');
     const once = obj(1000, 50);
     cache.set(once, Buffer.alloc(1000)); // room, but a first miss: only remembered
     expect(cache.get(once)).toBeUndefined();
@@ -131,6 +131,44 @@ describe('ObjectCache', () => {
       expect(cache.get(a)).toBeUndefined();
       expect(cache.size).toBeLessThanOrEqual(16 * 1024);
       expect(cache.size).toBe(cache.count * 1000); // nothing of a's response is still counted
+    });
+  });
+
+  // Last: admitOnSecondMiss() switches the whole process (this test file's module), as loading a large site does.
+  describe('admission by default (first miss) and after a large site (second miss)', () => {
+    /** Three passes in order over `n` objects, as the 10,000-file rotation requests them; the hits of the last pass. */
+    const rotate = (cache: ObjectCache, n: number): number => {
+      const objects = Array.from({ length: n }, (_, i) => obj(100, i));
+      let hits = 0;
+      for (let pass = 0; pass < 3; pass++) {
+        for (const o of objects) {
+          if (cache.get(o) !== undefined) {
+            if (pass === 2) hits++;
+          } else cache.set(o, Buffer.alloc(100));
+        }
+      }
+      return hits;
+    };
+
+    it('while every site is small, an in-order rotation over more objects than the doorkeeper remembers is cached whole', () => {
+      expect(rotate(new ObjectCache(4 << 20), 10_000)).toBe(10_000);
+    });
+
+    it('a cache with second-miss admission caches none of that rotation (why small sites keep first-miss admission)', () => {
+      expect(rotate(new ObjectCache(4 << 20, undefined, 'second-miss'), 10_000)).toBe(0);
+    });
+
+    it('after admitOnSecondMiss(), new caches of the process admit on the second miss; a cache given first-miss keeps it', () => {
+      admitOnSecondMiss();
+      const cache = new ObjectCache(16 * 1024);
+      const o = obj(1000, 1);
+      cache.set(o, Buffer.alloc(1000));
+      expect(cache.get(o)).toBeUndefined();
+      cache.set(o, Buffer.alloc(1000));
+      expect(cache.get(o)).toBeDefined();
+      const fixed = new ObjectCache(16 * 1024, undefined, 'first-miss');
+      fixed.set(o, Buffer.alloc(1000));
+      expect(fixed.get(o)).toBeDefined();
     });
   });
 });

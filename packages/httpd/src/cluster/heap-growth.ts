@@ -1,5 +1,6 @@
 import v8 from 'node:v8';
 import { DEFAULT_CACHE_ENTRIES } from '@webroot/format';
+import { admitOnSecondMiss } from '../io/object-cache.js';
 
 /**
  * V8's growth factor for the old generation after a full GC, in percent over the
@@ -36,5 +37,14 @@ export function heapGrowthBound(
   };
 }
 
-/** This process's (see heapGrowthBound). */
-export const boundHeapGrowthFor = heapGrowthBound();
+const boundHeap = heapGrowthBound();
+
+/**
+ * What a worker does for every site it loads: a site larger than the entry cache bounds the heap's growth
+ * (heapGrowthBound) and makes the object caches admit on the second miss (ObjectCache's admit), both for
+ * the rest of the process.
+ */
+export function boundHeapGrowthFor(entries: number): boolean {
+  if (entries > DEFAULT_CACHE_ENTRIES) admitOnSecondMiss();
+  return boundHeap(entries);
+}
