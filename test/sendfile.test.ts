@@ -23,6 +23,8 @@ const FILES = {
   'large.bin': noise(1536 * 1024 + 5, 4),
   'huge.bin': noise(20 * 1024 * 1024 + 3, 5),
   'small.txt': 'small and after a large one\n',
+  // A head over the addon's 16 KiB string limit (nine 1,900-byte fields on /mid.bin): it must go as a Buffer.
+  _headers: `/mid.bin\n${Array.from({ length: 9 }, (_, i) => `  X-Long-${i}: ${String(i).repeat(1900)}\n`).join('')}`,
 };
 
 let vhosts: string;
@@ -103,6 +105,16 @@ for (const mode of ['stream', 'sync'] as const) {
         const line = srv.logs.find((l) => l.event === 'listening')!;
         // On Linux the addon is built by `pnpm build`: missing, it is a failure here, not a skip.
         expect(line.sendfile).toBe(variant.sendfile && process.platform === 'linux');
+      });
+
+      it('a response head over 16 KiB (nine long _headers fields) goes out whole before the body, and the worker lives on', async () => {
+        const body = FILES['mid.bin'];
+        const data = await exchange(srv.port, get('/mid.bin') + get('/small.txt'), 2, body.length + FILES['small.txt'].length);
+        const [res, next] = parseResponses(data);
+        expect(res!.status).toBe(200);
+        for (let i = 0; i < 9; i++) expect(res!.headers[`x-long-${i}`]).toBe(String(i).repeat(1900));
+        expect(res!.body.equals(body)).toBe(true);
+        expect(next!.body.toString()).toBe(FILES['small.txt']);
       });
 
       it('sends byte-identical bodies (150 KB, 1.5 MB, 20 MB)', async () => {

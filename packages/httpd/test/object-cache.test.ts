@@ -154,6 +154,18 @@ describe('ObjectCache', () => {
       expect(rotate(new ObjectCache(4 << 20), 10_000)).toBe(10_000);
     });
 
+    it('first-miss admission holds only while the object fits: a full cache takes a newcomer on its second miss', () => {
+      const cache = new ObjectCache(16 * 1024, undefined, 'first-miss');
+      for (let i = 0; i < 16; i++) cache.set(obj(1000, i), Buffer.alloc(1000)); // first misses, with room: all in
+      expect(cache.count).toBe(16);
+      const newcomer = obj(1000, 99);
+      cache.set(newcomer, Buffer.alloc(1000)); // full: only remembered, nothing evicted for it
+      expect(cache.get(newcomer)).toBeUndefined();
+      expect(cache.count).toBe(16);
+      cache.set(newcomer, Buffer.alloc(1000)); // its second miss: in
+      expect(cache.get(newcomer)).toBeDefined();
+    });
+
     it('a cache with second-miss admission caches none of that rotation (why small sites keep first-miss admission)', () => {
       expect(rotate(new ObjectCache(4 << 20, undefined, 'second-miss'), 10_000)).toBe(0);
     });

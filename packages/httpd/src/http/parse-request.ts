@@ -77,7 +77,9 @@ function spelledId(text: string, p: number, length: number): number {
 
 /** The id of a field name already known to be a token: FIELD_IDS by its lower-cased spelling. */
 function idOfToken(name: string): number {
-  return FIELD_IDS[name.toLowerCase()] ?? 0;
+  const key = name.toLowerCase();
+  // Own properties only: a field named "constructor" or "__proto__" is not one of ours.
+  return Object.hasOwn(FIELD_IDS, key) ? FIELD_IDS[key]! : 0;
 }
 
 /** Keeps `value` in the field `id` names; named stores keep property access monomorphic. */

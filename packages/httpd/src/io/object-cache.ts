@@ -93,7 +93,7 @@ export class ObjectCache {
   /** Stores `data`; returns the buffer kept (an exact-size copy when `data` was a view into a larger allocation). */
   set(object: StoredObject, data: Buffer): Buffer {
     if (!this.cacheable(object) || this.map.has(object)) return data;
-    if (!this.admit(object)) return data;
+    if (!this.admit(object, data.length)) return data;
     // Small Buffer.allocUnsafe results are slices of a shared 8 KiB pool: caching the slice would pin the
     // whole slab (measured: 10,000 cached 1-4 KiB files held ~80 MiB). Keep an exact-size copy instead.
     if (data.byteOffset !== 0 || data.buffer.byteLength !== data.length) {
@@ -148,7 +148,8 @@ export class ObjectCache {
 
   /**
    * Admission. While every site loaded is smaller than the entry cache, an object
-   * gets in on its first miss. Second-miss admission there broke the 10,000-file
+   * gets in on its first miss while it fits in the budget, and through the
+   * doorkeeper below once the cache is full (as before the second-miss change). Second-miss admission there broke the 10,000-file
    * rotation: it runs through its paths in order, so an object came back 10,000
    * misses later, after the doorkeeper had forgotten it, and nothing was ever
    * cached (pnpm bench 'many', sync: 27 -> 43 µs of CPU per request).
@@ -163,8 +164,10 @@ export class ObjectCache {
    * ~210 MB with it and ~145 MB without (bench/README, large sites). A site that
    * fits costs one more read per object, on its second request.
    */
-  private admit(object: StoredObject): boolean {
-    if ((this.admission ?? processAdmission) === 'first-miss') return true;
+  private admit(object: StoredObject, length: number): boolean {
+    // First-miss admission only while the object fits: a full cache on a site of few but large objects still
+    // takes newcomers through the doorkeeper, not by copying and evicting on every miss.
+    if ((this.admission ?? processAdmission) === 'first-miss' && this.bytes + length <= this.budget) return true;
     if (this.seen.delete(object.offset)) return true;
     if (this.seen.size >= DOORKEEPER) this.seen.clear();
     this.seen.add(object.offset);

@@ -101,7 +101,8 @@ export function isBeingWritten(b: Buffer): boolean {
 function onComplete(this: WriteReq, status: number): void {
   const socket = this.socket!;
   const drained = this.drained!;
-  if (typeof this.buffer !== 'string') doneWriting(this.buffer!);
+  // TLS writes track no buffer (the TLSWrap has encrypted it during the call).
+  if (this.buffer !== undefined && typeof this.buffer !== 'string') doneWriting(this.buffer);
   this.buffer = undefined;
   this.socket = undefined;
   this.drained = undefined;

@@ -2,6 +2,9 @@ import type net from 'node:net';
 import os from 'node:os';
 import { handleBinding, interceptAccept, SHARED_READ_BUFFER, socketOnHandle, writeToHandle, type ShutdownReq, type StreamHandle } from './fast-socket.js';
 import { sendfileSupport } from '../io/sendfile.js';
+
+/** The longest head the sendfile addon takes as a string (its HEAD_TEXT_MAX, 16 KiB, less its terminator and a spare byte). */
+const HEAD_TEXT_MAX = 16 * 1024 - 2;
 import { SocketWire, socketKernelBytes, type Wire, type WireEvents } from './wire.js';
 
 /**
@@ -188,7 +191,8 @@ export class HandleWire implements Wire {
     if (support.kind !== 'on' || this.socketWire !== undefined || this.destroyed || this.ending || this.handle.writeQueueSize !== 0) return undefined;
     const sock = this.handle.fd;
     if (!(sock >= 0)) return undefined;
-    const taken = support.addon.send(sock, fd, offset, length, head);
+    // The addon copies a string head into a 16 KiB stack buffer; a longer head (many _headers fields) goes as a Buffer.
+    const taken = support.addon.send(sock, fd, offset, length, head !== undefined && head.length >= HEAD_TEXT_MAX ? Buffer.from(head, 'latin1') : head);
     if (taken > 0) {
       this.written += taken;
       this.active = true;
