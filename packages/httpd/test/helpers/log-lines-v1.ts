@@ -6,7 +6,8 @@
  */
 import { normaliseHost } from '../../src/http/host.js';
 import type { RequestHead } from '../../src/http/parse-request.js';
-import type { Site } from '../../src/vhosts/site.js';
+// The record's type is the live one: only the code that turns it into text is frozen here.
+import type { ResponseRecord } from '../../src/server/log-formats.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -44,16 +45,6 @@ export function combinedLineV1(remote: string | undefined, head: RequestHead | n
   return `${remote ?? '-'} - - [${clfTime(when)}] ${quoted(request)} ${status} ${bytes === 0 ? '-' : bytes} ${quoted(head?.headers.referer)} ${quoted(head?.headers['user-agent'])}\n`;
 }
 
-/** What the json format records of one response. */
-interface ResponseRecord {
-  remote: string | undefined;
-  head: RequestHead | null;
-  status: number;
-  bytes: number;
-  /** The site (or mount) that answered, for its digest. */
-  site: Site | undefined;
-  durationMs: number;
-}
 
 /** Printable ASCII without '"' and '\\': written between quotes as it is. */
 const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
