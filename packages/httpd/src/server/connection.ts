@@ -152,6 +152,11 @@ export class Connection implements WireEvents {
   /** Date.now() of the read being handled, while its handler runs; 0 outside it (read the clock afresh then). */
   private clock = 0;
 
+  /** The read's clock while its handler runs, else the time now. */
+  private now(): number {
+    return this.clock === 0 ? Date.now() : this.clock;
+  }
+
   /** Bytes read from the socket; `chunk` may be a view into the shared read buffer, valid only during this call. */
   onData(chunk: Buffer): void {
     if (this.routeSink !== undefined) return this.routeSink(chunk);
@@ -284,7 +289,7 @@ export class Connection implements WireEvents {
       if (this.ctx.faultInjection && head.target.startsWith('/__fault__/')) injectFault(head.target);
       const req = requestInfoOf(head, this.ctx.scheme);
       const resource = this.ctx.redirect?.(req) ?? resolveRequest(req, this.ctx.sites, this.ctx.resolve);
-      res = representResource(resource, req, this.ctx.represent, nowSeconds(this.clock === 0 ? Date.now() : this.clock));
+      res = representResource(resource, req, this.ctx.represent, nowSeconds(this.now()));
     } catch (err) {
       this.ctx.log.log('error', 'request-failed', { method: head.method, target: head.target, host: head.headers.host, ...errorFields(err), stack: (err as Error)?.stack });
       res = errorResponse(500, { isHead });
@@ -304,7 +309,7 @@ export class Connection implements WireEvents {
     this.busy = true;
     if (this.socket.destroyed) return this.finish(true);
     if (this.ctx.decorate !== undefined) res = this.ctx.decorate(res);
-    const date = currentHttpDate(this.clock === 0 ? Date.now() : this.clock);
+    const date = currentHttpDate(this.now());
     const headBlock = this.ctx.heads.head(res);
     // An HTTP/1.0 client keeps the connection only if the response says so (RFC 9112 Appendix C.2.2).
     const connection = close ? 'Connection: close\r\n' : head?.minor === 0 ? 'Connection: keep-alive\r\n' : '';
