@@ -12,8 +12,18 @@ import { noise, tmpDir, writeTree } from './helpers/tmp.js';
 // below were recorded by packing this very tree with the build at 431250c (main before the
 // change; the digests of bb6f577, before the redirect_lookup table, matched too):
 //   node packages/mkroot/bin/mkroot.js TREE OUT [--no-compress]; sha256sum OUT
+// Since the entry lookup table (FORMAT.md section 1.3, large4) mkroot's files hold one more table:
+// packed without it (`entryLookup: false`) the bytes are still those digests, so nothing else moved;
+// with it, the digests recorded by large4's build (the `withTable` ones).
 
 const mkroot = (args: string[], opts: Parameters<typeof runNode>[2] = {}) => runNode(MKROOT_BIN, args, opts);
+
+/** packDirectory without the entry lookup table: the bytes every mkroot wrote before it. */
+async function packWithoutTable(src: string, compress: boolean): Promise<string> {
+  const out = path.join(tmpDir(), 'no-table.webroot');
+  await packDirectory(src, out, { compress, entryLookup: false });
+  return sha256(out);
+}
 const sha256 = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 const TEXT = 'the same compressible bytes, under three names and types. '.repeat(40);
@@ -47,7 +57,8 @@ describe('mkroot output bytes are those of the in-memory writer (issue 15, recor
     const out = path.join(tmpDir(), 'site.webroot');
     const r = await mkroot([goldenTree(), out, '--no-compress', '-q']);
     expect(r.code).toBe(0);
-    expect(sha256(out)).toBe('ec7f189019e442163b7e9ad8989c0c96063bfb207c98ddac501e0f46ca15794c');
+    expect(sha256(out)).toBe('5af182f3ddb4581bd17dda2b5fd6f448372e135a80e68fd24e47967cfcfb7360');
+    expect(await packWithoutTable(goldenTree(), false)).toBe('ec7f189019e442163b7e9ad8989c0c96063bfb207c98ddac501e0f46ca15794c');
   });
 
   // Brotli's and zlib's output is fixed per library version, and the digest was recorded with Node 20.20.2's.
@@ -57,7 +68,8 @@ describe('mkroot output bytes are those of the in-memory writer (issue 15, recor
     const out = path.join(tmpDir(), 'site.webroot');
     const r = await mkroot([goldenTree(), out, '-q']);
     expect(r.code).toBe(0);
-    expect(sha256(out)).toBe('433a9f9b2512eb046d8554598cb6951368c9c2937da3fe0c785bf2b279c31ecd');
+    expect(sha256(out)).toBe('1b359bed60a31fca64a23f11e8599c2eaade3ce4e336f4123650b69d239b5b83');
+    expect(await packWithoutTable(goldenTree(), true)).toBe('433a9f9b2512eb046d8554598cb6951368c9c2937da3fe0c785bf2b279c31ecd');
   });
 });
 
@@ -82,7 +94,8 @@ describe('mkroot output bytes with files read ahead on a second thread (issue 15
     const out = path.join(tmpDir(), 'many.webroot');
     const r = await mkroot([manyFilesTree(), out, '--no-compress', '-q']);
     expect(r.code).toBe(0);
-    expect(sha256(out)).toBe('3fd755ba6c93855c1d748d109c534b17c1d3375887e0762371a118c412535d9c');
+    expect(sha256(out)).toBe('e64f65fcb84adac1bf7554faf747dad8e3431fea09967b6db81e3b9d81a0fffc');
+    expect(await packWithoutTable(manyFilesTree(), false)).toBe('3fd755ba6c93855c1d748d109c534b17c1d3375887e0762371a118c412535d9c');
   });
 });
 

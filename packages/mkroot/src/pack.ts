@@ -58,6 +58,8 @@ export interface PackOptions {
   created?: number;
   /** Build options (`--clean-urls`, `--trailing-slash`); they win over `[build]` in SRC_DIR/webroot.toml. */
   build?: Partial<BuildOptions>;
+  /** Write the index's entry lookup table (FORMAT.md section 1.3, one leaf read per lookup); default true. false: the bytes earlier mkroots wrote. */
+  entryLookup?: boolean;
   warn?: (message: string) => void;
   progress?: (p: PackProgress) => void;
 }
@@ -149,9 +151,9 @@ function createdDefault(newestMtimeMs: number): number {
   return Math.floor(newestMtimeMs / 1000);
 }
 
-function openWriter(dest: string): WebrootWriter {
+function openWriter(dest: string, entryLookup: boolean): WebrootWriter {
   try {
-    return new WebrootWriter(dest);
+    return new WebrootWriter(dest, { entryLookup });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new MkrootError(
@@ -219,7 +221,7 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
   const rules = loadSiteRules(srcDir, options.build);
   const progress: PackProgress = { filesDone: 0, filesTotal: survey.files, bytesDone: 0, bytesTotal: survey.bytes };
 
-  const writer = openWriter(dest);
+  const writer = openWriter(dest, options.entryLookup ?? true);
   const summary = { deduplicated: 0, compressedFiles: 0, reusedVariants: 0, compressionSavings: 0 };
   let old: Webroot | undefined;
   let files = 0;

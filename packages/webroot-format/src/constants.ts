@@ -120,6 +120,48 @@ CREATE TABLE redirect_lookup (
 ) WITHOUT ROWID;
 `;
 
+/**
+ * The entry lookup table (FORMAT.md section 1.3): one row per `entries` row holding
+ * everything a response needs (type, mtime, the identity object and each variant's
+ * offset, length and hash), so that looking a path up reads one B-tree leaf instead of
+ * an entries leaf, an objects leaf and, with variants, a variants leaf and one objects
+ * leaf per variant. Derived data, optional within version 2 (like redirect_lookup).
+ */
+export const ENTRY_LOOKUP_TABLE = 'entry_lookup';
+export const ENTRY_LOOKUP_SCHEMA_SQL = `
+CREATE TABLE entry_types (
+  id   INTEGER PRIMARY KEY,
+  mime TEXT    NOT NULL UNIQUE
+);
+CREATE TABLE entry_lookup (
+  path        TEXT    PRIMARY KEY,
+  mtime       INTEGER NOT NULL,
+  type        INTEGER REFERENCES entry_types (id),
+  offset      INTEGER,
+  length      INTEGER,
+  hash        BLOB,
+  br_offset   INTEGER,
+  br_length   INTEGER,
+  br_hash     BLOB,
+  gzip_offset INTEGER,
+  gzip_length INTEGER,
+  gzip_hash   BLOB
+) WITHOUT ROWID;
+`;
+
+/** The rows entry_types must hold, in id order (ids 1, 2, ...): every distinct type, sorted. */
+export const ENTRY_TYPES_SOURCE_SQL = 'SELECT DISTINCT mime FROM entries WHERE mime IS NOT NULL ORDER BY mime';
+
+/**
+ * The rows entry_lookup must hold, derived from entries, objects, variants and
+ * entry_types: the writer inserts exactly these, and `verify` compares the table with them.
+ */
+export const ENTRY_LOOKUP_SOURCE_SQL = `SELECT e.path, e.mtime, t.id, o.offset, o.length, o.hash,
+    b.offset, b.length, b.hash, g.offset, g.length, g.hash
+  FROM entries e LEFT JOIN entry_types t ON t.mime = e.mime LEFT JOIN objects o ON o.id = e.object_id
+  LEFT JOIN variants bv ON bv.path = e.path AND bv.encoding = 'br' LEFT JOIN objects b ON b.id = bv.object_id
+  LEFT JOIN variants gv ON gv.path = e.path AND gv.encoding = 'gzip' LEFT JOIN objects g ON g.id = gv.object_id`;
+
 /** Name of the table that lets a reader look exact-path redirect rules up on demand (FORMAT.md section 1.2). */
 export const REDIRECT_LOOKUP_TABLE = 'redirect_lookup';
 

@@ -172,6 +172,8 @@ describe('a large index is checked row by row as it is read, and whole by verify
     const bytes = fs.readFileSync(good);
     const db = new Database(bytes.subarray(0, 65536)); // the writer's default reservation: the index is in there
     db.prepare("UPDATE objects SET offset = 1000000 WHERE id = (SELECT object_id FROM entries WHERE path = '/bad.txt')").run();
+    // The entry lookup table (FORMAT.md section 1.3) is what a lookup reads: the same object, as its row holds it.
+    db.prepare("UPDATE entry_lookup SET offset = 1000000 WHERE path = '/bad.txt'").run();
     const image = db.serialize();
     db.close();
     const out = path.join(dir, 'bad.webroot');

@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { ENCODINGS, HASH_BYTES, etagFromHash, type Encoding } from '../constants.js';
 import { WebrootError } from '../errors.js';
 import { BoundedCache } from './bounded-cache.js';
+import { LOOKUP_BY_PATH, entryLookupProblems, hasEntryLookup, readEntryTypes, type LookupObjectColumns, type LookupRow } from './entry-lookup.js';
 import type { Entry, StoredObject, Variant, WebrootMeta } from './types.js';
 
 /**
@@ -29,8 +30,11 @@ class IndexedObject implements StoredObject {
   }
 }
 
-/** Columns of one object, as every query below selects them: id, offset, length, hex(hash), hash well-formed. */
-type ObjectColumns = [number | null, number | null, number | null, string | null, number | null];
+/**
+ * Columns of one object, as every query below selects them: a key that names it (its id; for the entry
+ * lookup table, its hex hash), offset, length, hex(hash), hash well-formed.
+ */
+type ObjectColumns = [number | string | null, number | null, number | null, string | null, number | null];
 /** path, kind, mtime, mime, then the entry's object. */
 type EntryRow = [string, string, number, string | null, ...ObjectColumns];
 /** path, encoding, then the variant's object. */
@@ -53,9 +57,12 @@ const PAGE = 512;
  */
 export class IndexReader {
   private readonly entryCache: BoundedCache<string, Entry | null>;
-  /** Objects by id, so entries sharing bytes share one StoredObject while both are cached. */
-  private readonly objectCache: BoundedCache<number, StoredObject>;
+  /** Objects by id (or hash), so entries sharing bytes share one StoredObject while both are cached. */
+  private readonly objectCache: BoundedCache<number | string, StoredObject>;
   private readonly entryByPath: Database.Statement;
+  /** The entry lookup table's query and its types by id, when the file has the table (FORMAT.md section 1.3). */
+  private readonly lookupRow: Database.Statement | undefined;
+  private readonly types: Map<number, string> | undefined;
   private readonly entryPage: Database.Statement;
   private readonly variantRange: Database.Statement;
   private readonly childScan: Database.Statement;
@@ -85,6 +92,12 @@ export class IndexReader {
     this.entryPage = db.prepare(`${ENTRY_SELECT} WHERE e.path > ? ORDER BY e.path LIMIT ${PAGE}`).raw();
     this.variantRange = db.prepare(`${VARIANT_SELECT} WHERE v.path > ? AND v.path <= ?`).raw();
     this.childScan = db.prepare(`SELECT path FROM entries WHERE path >= ? AND path < ? ORDER BY path LIMIT ${PAGE}`).pluck();
+    if (hasEntryLookup(db)) {
+      this.lookupRow = db.prepare(LOOKUP_BY_PATH).raw();
+      const types = readEntryTypes(db);
+      if (typeof types === 'string') throw this.corrupt(types);
+      this.types = types;
+    }
   }
 
   /** The entry at `path`, from the cache or one query (two for a file with variants). */
@@ -92,6 +105,12 @@ export class IndexReader {
     const cached = this.entryCache.get(path);
     if (cached !== undefined) return cached ?? undefined;
     if (this.entryCache.has(path)) return undefined;
+    if (this.lookupRow !== undefined) {
+      const row = this.lookupRow.get(path) as LookupRow | undefined;
+      const found = row === undefined ? null : this.fromLookupRow(row);
+      this.entryCache.set(path, found);
+      return found ?? undefined;
+    }
     const rows = this.entryByPath.all(path) as [...EntryRow, string | null, ...ObjectColumns][];
     let entry: Entry | null = null;
     if (rows.length > 0) {
@@ -101,6 +120,24 @@ export class IndexReader {
     }
     this.entryCache.set(path, entry);
     return entry ?? undefined;
+  }
+
+  /** An entry_lookup row as the entry it stands for, with the same checks as a row of entries (toEntry). */
+  private fromLookupRow(row: LookupRow): Entry {
+    const [path, mtime, type] = row;
+    const object = (at: number): ObjectColumns => {
+      const [offset, length, hex, wellFormed] = row.slice(at, at + 4) as LookupObjectColumns;
+      return [hex, offset, length, hex, wellFormed];
+    };
+    if (type === null) return this.toEntry([path, 'directory', mtime, null, ...object(3)], []);
+    const mime = this.types!.get(type);
+    if (mime === undefined) throw this.corrupt(`entry ${path} has type ${type}, which entry_types does not hold`);
+    const variants: VariantRow[] = [];
+    ENCODINGS.forEach((encoding, i) => {
+      const cols = object(7 + 4 * i);
+      if (cols[1] !== null || cols[3] !== null) variants.push([path, encoding, ...cols]);
+    });
+    return this.toEntry([path, 'file', mtime, mime, ...object(3)], variants);
   }
 
   /** Every entry in path order (SQLite's: bytewise UTF-8), a page at a time; the caches are not filled. */
@@ -234,6 +271,11 @@ export class IndexReader {
   forEachObjectByOffset(fn: (id: number, offset: number, length: number, hash: Buffer) => void): void {
     const rows = this.db.prepare('SELECT id, offset, length, hash FROM objects ORDER BY offset, length, id').raw().iterate() as IterableIterator<[number, number, number, Buffer]>;
     for (const [id, offset, length, hash] of rows) fn(id, this.dataStart + offset, length, hash);
+  }
+
+  /** verify()'s check of the entry lookup table against the tables it is derived from; none when the file has no such table. */
+  entryLookupProblems(): string[] {
+    return this.lookupRow === undefined ? [] : entryLookupProblems(this.db);
   }
 
   /** Objects that no entry and no variant uses. */

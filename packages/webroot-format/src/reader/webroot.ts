@@ -199,6 +199,7 @@ export class Webroot {
     const problems = this.index.checkWhole();
     const unowned = this.index.countUnowned();
     if (unowned > 0) problems.push(`${unowned} stored objects belong to no entry`);
+    problems.push(...this.index.entryLookupProblems());
     const buf = Buffer.allocUnsafe(VERIFY_CHUNK);
     let expectedOffset = this.dataStart;
     const digest = crypto.createHash(HASH_ALGORITHM);

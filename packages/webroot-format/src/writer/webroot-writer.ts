@@ -27,6 +27,11 @@ const hashOf: (bytes: Buffer) => Buffer =
 
 const align = (n: number) => Math.ceil(n / ALIGNMENT) * ALIGNMENT;
 
+export interface WriterOptions {
+  /** Write the entry lookup table (FORMAT.md section 1.3); default true. */
+  entryLookup?: boolean;
+}
+
 export interface ObjectRef {
   readonly id: number;
   readonly hash: Buffer;
@@ -94,8 +99,14 @@ export class WebrootWriter {
   private pending: Buffer | undefined;
   private pendingLength = 0;
 
-  /** Creates the temporary file next to `dest`; throws the fs error if the directory is not writable. */
-  constructor(readonly dest: string) {
+  /**
+   * Creates the temporary file next to `dest`; throws the fs error if the directory is not writable.
+   * `entryLookup: false` writes no entry lookup table (FORMAT.md section 1.3), as writers before it did.
+   */
+  constructor(
+    readonly dest: string,
+    options: WriterOptions = {},
+  ) {
     this.tempPath = temporaryPathFor(dest, 'tmp');
     try {
       this.fd = fs.openSync(this.tempPath, 'wx+', 0o644);
@@ -104,7 +115,7 @@ export class WebrootWriter {
       throw err;
     }
     try {
-      this.index = new IndexBuilder(dest);
+      this.index = new IndexBuilder(dest, { entryLookup: options.entryLookup ?? true });
     } catch (err) {
       this.closeTemp();
       throw err;
