@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpd, type RunningHttpd } from './helpers/httpd.js';
 import { fdCount, fdsTo, rssBytes } from './helpers/proc.js';
 import { DIRECTORIES, FILES_PER_DIR, bulkBody, dirName, filePath, writeLargeWebroot } from './helpers/large-site.js';
-import { KeepAliveClient, raw, type RawResponse } from './helpers/raw.js';
+import { KeepAliveClient, raw, rawRequests, type RawResponse } from './helpers/raw.js';
 import { swapLoadClients } from './helpers/swap-load.js';
 import { noise, tmpDir } from './helpers/tmp.js';
 
@@ -133,6 +133,56 @@ describe('a 200,000-entry webroot', () => {
       expect(r.status, p).toBe(404);
       expect(r.body.toString(), p).toContain('not here (version 1)');
     }
+  });
+});
+
+describe('--io async on a 200,000-entry webroot: a lookup reads its index page on the thread pool first (FORMAT.md section 1.3)', () => {
+  let srv: RunningHttpd;
+  beforeAll(async () => {
+    const vhosts = tmpDir('large-async-vhosts-');
+    swapLink(vhosts, files[1]!);
+    srv = await startHttpd(vhosts, ['--workers', '0', '--io', 'async']);
+  });
+  afterAll(async () => {
+    expect(await srv.stop()).toBe(0);
+  });
+
+  it('serves the exact bytes of 300 paths not cached, 30 connections at once', async () => {
+    const paths = samplePaths(300, 5);
+    const clients = Array.from({ length: 30 }, () => new KeepAliveClient(srv.port));
+    try {
+      await Promise.all(
+        clients.map(async (client, c) => {
+          for (let i = c; i < paths.length; i += clients.length) {
+            const r = await client.request('GET', paths[i]!);
+            expect(r.status, paths[i]).toBe(200);
+            expect(r.body.equals(bulkBody(paths[i]!)), paths[i]).toBe(true);
+          }
+        }),
+      );
+    } finally {
+      for (const c of clients) c.close();
+    }
+  });
+
+  it('pipelined requests whose lookups wait for the disk are answered in order (RFC 9112 section 9.3.2)', async () => {
+    const paths = samplePaths(4, 9);
+    const request = paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: localhost\r\n\r\n`).join('') + `HEAD ${paths[0]} HTTP/1.1\r\nHost: localhost\r\n\r\n`;
+    const responses = await rawRequests(srv.port, request, 5, [false, false, false, false, true]);
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    paths.forEach((p, i) => expect(responses[i]!.body.equals(bulkBody(p)), p).toBe(true));
+    expect(responses[4]!.body.length).toBe(0);
+    expect(responses[4]!.headers['content-length']).toBe(String(bulkBody(paths[0]!).length));
+  });
+
+  it('a missing path, a directory and a GET with a body resolve as in sync mode', async () => {
+    expect((await raw(srv.port, 'GET', `${filePath(3, 3)}x`)).status).toBe(404);
+    const redirect = await raw(srv.port, 'GET', '/d001/sub');
+    expect([redirect.status, redirect.headers.location]).toEqual([301, '/d001/sub/']);
+    const p = filePath(11, 11);
+    const [withBody, after] = await rawRequests(srv.port, `GET ${p} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhelloGET ${p} HTTP/1.1\r\nHost: localhost\r\n\r\n`, 2);
+    expect(withBody!.body.equals(bulkBody(p))).toBe(true);
+    expect(after!.body.equals(bulkBody(p))).toBe(true);
   });
 });
 

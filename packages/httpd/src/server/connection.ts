@@ -11,6 +11,7 @@ import { isSharedRead } from './fast-socket.js';
 import type { Wire, WireEvents } from './wire.js';
 import { startFileSend } from './file-send.js';
 import type { FileRange } from '../io/sendfile.js';
+import { prefetchLookup } from '../io/lookup-prefetch.js';
 
 /**
  * Test-only faults, enabled by WEBROOT_FAULT_INJECTION=1 (never by default):
@@ -282,12 +283,21 @@ export class Connection implements WireEvents {
   }
 
   private handle(head: RequestHead): void {
+    this.started = performance.now();
+    const req = requestInfoOf(head, this.ctx.scheme);
+    // async IO mode: a lookup that would read the disk reads its index page on the thread pool first.
+    // (Not for a request with a body: the body being skipped is timed from its head, right after this.)
+    const pending = this.ctx.bodies.executor.mode === 'async' && head.contentLength === 0 && !head.chunked ? prefetchLookup(req, this.ctx.sites) : undefined;
+    if (pending === undefined) return this.answer(head, req);
+    this.busy = true; // no pipelined request is taken meanwhile
+    void pending.then(() => this.answer(head, req));
+  }
+
+  private answer(head: RequestHead, req: RequestInfo): void {
     let res: HttpResponse;
     const isHead = head.method === 'HEAD';
-    this.started = performance.now();
     try {
       if (this.ctx.faultInjection && head.target.startsWith('/__fault__/')) injectFault(head.target);
-      const req = requestInfoOf(head, this.ctx.scheme);
       const resource = this.ctx.redirect?.(req) ?? resolveRequest(req, this.ctx.sites, this.ctx.resolve);
       res = representResource(resource, req, this.ctx.represent, nowSeconds(this.now()));
     } catch (err) {

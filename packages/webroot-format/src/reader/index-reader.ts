@@ -273,6 +273,17 @@ export class IndexReader {
     for (const [id, offset, length, hash] of rows) fn(id, this.dataStart + offset, length, hash);
   }
 
+  /** Whether a lookup of `path` would be answered from the cache (no SQL). */
+  isCached(path: string): boolean {
+    return this.entryCache.has(path);
+  }
+
+  /** The root page of the entry lookup table's B-tree, when the file has the table. */
+  entryLookupRoot(): number | undefined {
+    if (this.lookupRow === undefined) return undefined;
+    return this.db.prepare("SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND name = 'entry_lookup'").pluck().get() as number | undefined;
+  }
+
   /** verify()'s check of the entry lookup table against the tables it is derived from; none when the file has no such table. */
   entryLookupProblems(): string[] {
     return this.lookupRow === undefined ? [] : entryLookupProblems(this.db);

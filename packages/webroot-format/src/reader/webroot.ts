@@ -7,6 +7,7 @@ import { rulesDigest } from '../rules/digest.js';
 import { compileRules, type CompiledRules } from '../rules/matcher.js';
 import { NO_RULES, type SiteRules } from '../rules/types.js';
 import type { IndexReader } from './index-reader.js';
+import { LeafPrefetcher } from './leaf-locator.js';
 import type { LoadedRules } from './rules.js';
 import { RangeReadStream, type RangeStreamOptions } from './range-stream.js';
 import type { Entry, FileIdentity, StoredObject, VerifyReport, WebrootMeta } from './types.js';
@@ -50,6 +51,32 @@ export class Webroot {
   lookup(path: string): Entry | undefined {
     this.assertOpen();
     return this.index.lookup(path);
+  }
+
+  private prefetcher: LeafPrefetcher | null | undefined;
+
+  /**
+   * Reads ahead, on the thread pool, the index page that `lookup(path)` will
+   * read, when the entry is not cached and the file has the entry lookup table
+   * (FORMAT.md section 1.3); resolves once it is read (or failed: a hint only).
+   * undefined when nothing needs reading. For servers that overlap disk reads:
+   * the lookup itself stays synchronous.
+   */
+  prefetch(path: string): Promise<void> | undefined {
+    if (this.closed || this.index.isCached(path)) return undefined;
+    if (this.prefetcher === undefined) {
+      const root = this.index.entryLookupRoot();
+      this.prefetcher = root === undefined ? null : new LeafPrefetcher(this.fd, root);
+    }
+    const leaf = this.prefetcher?.leafOf(path);
+    if (leaf === undefined) return undefined;
+    this.acquire(); // the descriptor stays open until the read is done
+    return new Promise((resolve) => {
+      fs.read(this.fd, Buffer.allocUnsafe(leaf.size), 0, leaf.size, leaf.position, () => {
+        this.release();
+        resolve();
+      });
+    });
   }
 
   /**

@@ -1,0 +1,135 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openWebroot } from '../src/index.js';
+import { LeafLocator, LeafPrefetcher } from '../src/reader/leaf-locator.js';
+import { WebrootWriter } from '../src/writer/index.js';
+
+// The read-ahead of an entry lookup leaf (FORMAT.md section 1.3) walks SQLite's B-tree pages
+// itself (SQLite "Database File Format" sections 1.6 and 2.1): checked here against the pages.
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+function tmp(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'wr-leaf-'));
+  dirs.push(d);
+  return d;
+}
+
+/** Fixed-width paths, so that one path's bytes are never part of another's. */
+const pathOf = (i: number) => `/d${String(i % 50).padStart(2, '0')}/f${String(i).padStart(6, '0')}.txt`;
+
+function writeSite(file: string, count: number): string {
+  const w = new WebrootWriter(file);
+  w.addDirectory('/', 1);
+  for (let d = 0; d < Math.min(50, count); d++) w.addDirectory(`/d${String(d).padStart(2, '0')}`, 1);
+  for (let i = 0; i < count; i++) w.addFile({ path: pathOf(i), mtime: 1, mime: 'text/plain; charset=utf-8', object: w.addObject(Buffer.from(pathOf(i))), variants: [] });
+  w.finish({ generator: 'test', created: 1 });
+  return file;
+}
+
+const dir = tmp();
+const big = writeSite(path.join(dir, 'big.webroot'), 30_000); // three levels: root, interior pages, leaves
+
+function pages(file: string) {
+  const bytes = fs.readFileSync(file);
+  const size = bytes.readUInt16BE(16);
+  return { size, page: (n: number) => bytes.subarray((n - 1) * size, n * size) };
+}
+
+function rootOf(file: string): number {
+  const w = openWebroot(file);
+  try {
+    return (w as unknown as { index: { entryLookupRoot(): number } }).index.entryLookupRoot();
+  } finally {
+    w.close();
+  }
+}
+
+describe('LeafLocator: the leaf of a key, from the interior pages alone (SQLite file format 1.6, 2.1)', () => {
+  it('for every path of a 30,000-entry table: a leaf page that holds it, or none when an interior page does', () => {
+    const { size, page } = pages(big);
+    let reads = 0;
+    const locator = new LeafLocator((n) => (reads++, Buffer.from(page(n))), rootOf(big), size);
+    let inInterior = 0;
+    for (let i = 0; i < 30_000; i++) {
+      const key = Buffer.from(pathOf(i));
+      const leaf = locator.leafOf(key);
+      if (leaf === undefined) {
+        inInterior++;
+        continue;
+      }
+      const p = page(leaf);
+      expect(p[0]).toBe(0x0a); // an index leaf
+      expect(p.includes(key)).toBe(true);
+    }
+    // Interior cells are a small share of the rows (one per leaf), and each interior page was read once.
+    expect(inInterior).toBeGreaterThan(0);
+    expect(inInterior).toBeLessThan(1000);
+    expect(reads).toBeLessThan(40);
+  });
+
+  it('a key outside the table names the leaf where it would be, at either end', () => {
+    const { size, page } = pages(big);
+    const locator = new LeafLocator((n) => Buffer.from(page(n)), rootOf(big), size);
+    for (const key of ['', '/', '/zzz', '\u{10ffff}']) {
+      const leaf = locator.leafOf(Buffer.from(key));
+      expect(leaf === undefined || page(leaf)[0] === 0x0a).toBe(true);
+    }
+  });
+
+  it('refuses a page that is not an index B-tree page', () => {
+    expect(() => new LeafLocator(() => Buffer.alloc(4096, 0x0d), 2, 4096)).toThrow(/not an index B-tree page/);
+  });
+});
+
+describe('Webroot.prefetch: the leaf read ahead on the thread pool, a hint only', () => {
+  it('resolves for a path not cached, is not needed once it is cached, and keeps the file open until read', async () => {
+    const w = openWebroot(big);
+    const p = pathOf(12_345);
+    const pending = w.prefetch(p);
+    expect(pending).toBeInstanceOf(Promise);
+    w.retire(); // a swap while the read is in flight: the descriptor stays open until it is done
+    await pending;
+    expect(w.isClosed).toBe(true);
+    const again = openWebroot(big);
+    try {
+      expect(again.lookup(p)?.kind).toBe('file');
+      expect(again.prefetch(p)).toBeUndefined(); // cached, found
+      expect(again.lookup('/missing')).toBeUndefined();
+      expect(again.prefetch('/missing')).toBeUndefined(); // cached, absent
+    } finally {
+      again.close();
+    }
+    expect(again.prefetch(pathOf(1))).toBeUndefined(); // closed
+  });
+
+  it('nothing to read ahead in a file without the entry lookup table', () => {
+    const w = openWebroot(new URL('./fixtures/v2-no-entry-lookup.webroot', import.meta.url).pathname);
+    try {
+      expect(w.prefetch('/a/both.txt')).toBeUndefined();
+      expect(w.lookup('/a/both.txt')?.kind).toBe('file');
+    } finally {
+      w.close();
+    }
+  });
+
+  it('a tree it cannot walk turns it off, and lookups still answer', () => {
+    const file = writeSite(path.join(tmp(), 'small.webroot'), 10);
+    const fd = fs.openSync(file, 'r');
+    try {
+      const broken = new LeafPrefetcher(fd, 1_000_000); // no such page: a short read
+      expect(broken.leafOf(pathOf(1))).toBeUndefined();
+      expect(broken.leafOf(pathOf(2))).toBeUndefined();
+    } finally {
+      fs.closeSync(fd);
+    }
+    const w = openWebroot(file);
+    try {
+      expect(w.lookup(pathOf(3))?.kind).toBe('file');
+    } finally {
+      w.close();
+    }
+  });
+});
