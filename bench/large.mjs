@@ -4,6 +4,13 @@
 // (WEBROOT_BENCH_CACHE, default ~/.cache/webroot-bench), packed with --no-compress.
 // Single-core: the server on CPU 0 with one worker, wrk on CPU 1.
 //   node bench/large.mjs [--sizes 10000,100000,1000000] [--seconds 5] [--reps 3] [--soak 30] [--repack]
+//     [--io sync,async,stream] [--also FILE] [--base HTTPD_BIN] [--cold]
+// --io: the IO modes the largest site is served in (one server each; the smallest site in sync);
+// --also: one more webroot of the largest tree (another build's packing), served in sync beside it;
+// --base: another build's packages/httpd/bin/httpd.js, serving the largest site in each --io mode but sync;
+// --cold: before each measured rotation of the largest site, drop that server's copy (its webroot,
+// or nginx's tree) from the page cache (bench/drop-cache.py, posix_fadvise), so that every server
+// starts each rep from the disk (servers of one webroot file share its page cache otherwise).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -20,6 +27,11 @@ const SIZES = opt('--sizes', '10000,100000,1000000').split(',').map(Number);
 const SECONDS = Number(opt('--seconds', 5));
 const REPS = Number(opt('--reps', 3));
 const SOAK = Number(opt('--soak', 30));
+const MODES = opt('--io', 'sync').split(',');
+const ALSO = opt('--also', undefined);
+const COLD = argv.includes('--cold');
+const BASE = opt('--base', undefined);
+for (const m of MODES) if (!['sync', 'async', 'stream'].includes(m)) throw new Error(`--io: unknown mode ${m} (sync, async or stream)`);
 const log = (...a) => console.error(...a);
 const lines = [];
 const out = (s = '') => {
@@ -45,11 +57,11 @@ function ensureWebroot(n, tree) {
 }
 
 /** Starts httpd on one webroot (single-core), returns the server, its worker pid and the open time it logged. */
-async function startWebroot(file) {
+async function startWebroot(file, mode = 'sync', httpd = HTTPD) {
   const vhosts = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-large-vhosts-'));
   fs.symlinkSync(file, path.join(vhosts, '__default__'));
   const port = await freePort();
-  const args = [HTTPD, vhosts, '--io', 'sync', '--workers', '1', '--port', String(port), '--host', '127.0.0.1', '--log-level', 'info', '--rescan-interval', '1'];
+  const args = [httpd, vhosts, '--io', mode, '--workers', '1', '--port', String(port), '--host', '127.0.0.1', '--log-level', 'info', '--rescan-interval', '1'];
   const s = await startServer('webroot', pin ? 'taskset' : process.execPath, pin ? ['-c', '0', process.execPath, ...args] : args, port);
   const events = () => s.output().split('\n').filter(Boolean).map((l) => { try { return JSON.parse(l); } catch { return {}; } });
   const deadline = Date.now() + 20_000;
@@ -69,12 +81,39 @@ async function startNginx(root) {
   return startServer('nginx', pin ? 'taskset' : 'nginx', pin ? ['-c', '0', 'nginx', '-c', path.join(ngx, 'nginx.conf'), '-p', ngx] : ['-c', path.join(ngx, 'nginx.conf'), '-p', ngx], port);
 }
 
+/** fincore's resident size of each file, e.g. '787M of 2.2G'. */
+function fincore(files) {
+  return files
+    .map((f) => {
+      const r = spawnSync('fincore', ['-n', '-o', 'RES,SIZE', f], { encoding: 'utf8' });
+      return r.status === 0 ? `${path.basename(f)} ${r.stdout.trim().split(/\s+/).join(' of ')}` : `${path.basename(f)} ? (fincore: ${r.stderr.trim() || 'missing'})`;
+    })
+    .join(', ');
+}
+
+/** The share of nginx's tree in the page cache, from 2,000 of its files spread over the path list. */
+function fincoreSample(site) {
+  const paths = fs.readFileSync(site.pathsFile, 'utf8').split('\n').filter(Boolean);
+  const step = Math.max(1, Math.floor(paths.length / 2000));
+  const sample = paths.filter((_, i) => i % step === 0).slice(0, 2000).map((p) => path.join(site.dir, p));
+  const r = spawnSync('fincore', ['-b', '-n', '-o', 'PAGES,SIZE', ...sample], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) return `? (fincore: ${r.stderr.trim() || 'missing'})`;
+  let pages = 0;
+  let all = 0;
+  for (const line of r.stdout.trim().split('\n')) {
+    const [resident, bytes] = line.trim().split(/\s+/).map(Number);
+    pages += resident;
+    all += Math.ceil(bytes / 4096);
+  }
+  return `${((100 * pages) / all).toFixed(0)}% of their pages (${pages} of ${all}, ${sample.length} files)`;
+}
+
 const rotation = (port, pathsFile, seconds) =>
   runWrk({ port, target: '/', seconds, threads: 1, connections: 50, script: path.join(here, 'rotate-random.lua'), scriptArgs: [pathsFile], cpu: pin ? 1 : undefined });
 
 out(`# webroot large-site benchmark, ${new Date().toISOString()}`);
 out();
-out(`Command: \`node bench/large.mjs ${argv.join(' ')}\`. Node ${process.version}, ${os.cpus().length} CPUs, shared with other work: compare ratios within this run only. Single-core: server on CPU 0 (1 worker, --io sync), wrk -t1 -c50 on CPU 1, random path per request (bench/rotate-random.lua).`);
+out(`Command: \`node bench/large.mjs ${argv.join(' ')}\`. Node ${process.version}, ${os.cpus().length} CPUs, shared with other work: compare ratios within this run only. Single-core: server on CPU 0 (1 worker, --io sync unless the name says another mode), wrk -t1 -c50 on CPU 1, random path per request (bench/rotate-random.lua).`);
 out();
 
 const sites = {};
@@ -122,7 +161,11 @@ const big = Math.max(...SIZES);
 const small = Math.min(...SIZES);
 if (has('wrk')) {
   const servers = [];
-  for (const n of [...new Set([small, big])]) servers.push({ name: `webroot ${n}`, n, s: await startWebroot(sites[n].file) });
+  servers.push({ name: `webroot ${big}`, n: big, s: await startWebroot(sites[big].file) });
+  for (const mode of MODES.filter((m) => m !== 'sync')) servers.push({ name: `webroot ${big} ${mode}`, n: big, s: await startWebroot(sites[big].file, mode) });
+  if (BASE) for (const mode of MODES.filter((m) => m !== 'sync')) servers.push({ name: `webroot ${big} ${mode}, base build`, n: big, s: await startWebroot(sites[big].file, mode, BASE) });
+  if (ALSO) servers.push({ name: `webroot ${big} ${path.basename(ALSO)}`, n: big, s: await startWebroot(ALSO) });
+  if (small !== big) servers.push({ name: `webroot ${small}`, n: small, s: await startWebroot(sites[small].file) });
   if (has('nginx')) for (const n of [...new Set([small, big])]) servers.push({ name: `nginx ${n} (unpacked)`, n, s: await startNginx(sites[n].dir) });
   const soaked = servers.find((x) => x.name === `webroot ${big}`);
   log(`soak: ${SOAK} s random rotation over ${big} paths`);
@@ -131,14 +174,26 @@ if (has('wrk')) {
   const rssAfter = rss(soaked.s.pid);
   const results = {};
   for (const x of servers) rotation(x.s.port, sites[x.n].pathsFile, 2); // warm-up
+  const bigFiles = [sites[big].file, ...(ALSO ? [ALSO] : [])];
+  /** What each server reads its big site from, for --cold. */
+  const copyOf = (x) => (x.n !== big ? undefined : x.name.startsWith('nginx') ? sites[big].dir : x.name.endsWith(path.basename(ALSO ?? '\0')) ? ALSO : sites[big].file);
+  const drop = (what) => {
+    const r = spawnSync('python3', [path.join(here, 'drop-cache.py'), what], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`--cold: could not drop ${what} from the page cache (${r.stderr.trim() || 'python3 missing'})`);
+  };
+  // How much of each copy the page cache holds (this VM pages out file pages unused for a minute).
+  const cacheState = () => ({ [`webroot ${big}`]: fincore(bigFiles), [`nginx ${big} tree (a sample of 2,000 files)`]: fincoreSample(sites[big]) });
+  const cached = cacheState();
   for (let rep = 0; rep < REPS; rep++) {
     for (const x of servers) {
+      if (COLD && copyOf(x) !== undefined) drop(copyOf(x));
       const r = rotation(x.s.port, sites[x.n].pathsFile, SECONDS);
       if (r.errors) log(`  ${x.name}: ${r.errors} errors`);
       (results[x.name] ??= []).push(r.rps);
       log(`  [rep ${rep + 1}/${REPS}] ${x.name.padEnd(24)} ${r.rps.toFixed(0).padStart(7)} req/s`);
     }
   }
+  const cachedAfter = cacheState();
   for (const x of servers) await x.s.stop();
   out(`## Random rotation over every path (${SECONDS} s x ${REPS} interleaved, medians with min-max)`);
   out();
@@ -147,8 +202,11 @@ if (has('wrk')) {
   for (const [name, v] of Object.entries(results)) out(`| ${name} | ${median(v).toFixed(0)} (${Math.min(...v).toFixed(0)}-${Math.max(...v).toFixed(0)}) |`);
   out();
   const m = (name) => median(results[name] ?? [NaN]);
+  const m_ = m;
   out(`- webroot ${big} / webroot ${small}: ${(m(`webroot ${big}`) / m(`webroot ${small}`)).toFixed(2)}x (target >= 0.8x)`);
   if (results[`nginx ${big} (unpacked)`]) out(`- webroot ${big} / nginx ${big}: ${(m(`webroot ${big}`) / m(`nginx ${big} (unpacked)`)).toFixed(2)}x (target >= 1x)`);
+  for (const m of MODES.filter((x) => x !== 'sync')) out(`- webroot ${big} ${m} / nginx ${big}: ${(m_(`webroot ${big} ${m}`) / m_(`nginx ${big} (unpacked)`)).toFixed(2)}x; / webroot ${small}: ${(m_(`webroot ${big} ${m}`) / m_(`webroot ${small}`)).toFixed(2)}x`);
+  for (const [what, v] of Object.entries(cached)) out(`- in the page cache before the reps, ${what}: ${v}; after them: ${cachedAfter[what]}${COLD ? ' (each rep began with its copy dropped: --cold)' : ''}`);
   out(`- ${SOAK} s soak on ${big} files: ${soak.rps.toFixed(0)} req/s, ${soak.errors} errors; worker RSS ${mib(rssBefore)} before, ${mib(rssAfter)} after (target <= 150 MB)`);
   out();
 }
