@@ -4,18 +4,21 @@
 // (WEBROOT_BENCH_CACHE, default ~/.cache/webroot-bench), packed with --no-compress.
 // Single-core: the server on CPU 0 with one worker, wrk on CPU 1.
 //   node bench/large.mjs [--sizes 10000,100000,1000000] [--seconds 5] [--reps 3] [--soak 30] [--repack]
-//     [--io sync,async,stream] [--also FILE] [--base HTTPD_BIN] [--cold]
+//     [--io sync,async,stream] [--also FILE] [--base HTTPD_BIN] [--cold [data]]
 // --io: the IO modes the largest site is served in (one server each; the smallest site in sync);
 // --also: one more webroot of the largest tree (another build's packing), served in sync beside it;
 // --base: another build's packages/httpd/bin/httpd.js, serving the largest site in each --io mode but sync;
 // --cold: before each measured rotation of the largest site, drop that server's copy (its webroot,
 // or nginx's tree) from the page cache (bench/drop-cache.py, posix_fadvise), so that every server
-// starts each rep from the disk (servers of one webroot file share its page cache otherwise).
+// starts each rep from the disk (servers of one webroot file share its page cache otherwise);
+// --cold data: only a webroot's data region, its index kept, as nginx's dentries and inodes are
+// (kernel slab: dropping the tree's pages leaves them).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openWebroot } from '@webroot/format';
 import { LARGE_CACHE, ensureLargeTree } from './large-tree.mjs';
 import { freePort, has, median, runWrk, startServer } from './lib.mjs';
 
@@ -30,6 +33,7 @@ const SOAK = Number(opt('--soak', 30));
 const MODES = opt('--io', 'sync').split(',');
 const ALSO = opt('--also', undefined);
 const COLD = argv.includes('--cold');
+const COLD_DATA = COLD && opt('--cold', '') === 'data';
 const BASE = opt('--base', undefined);
 for (const m of MODES) if (!['sync', 'async', 'stream'].includes(m)) throw new Error(`--io: unknown mode ${m} (sync, async or stream)`);
 const log = (...a) => console.error(...a);
@@ -176,7 +180,14 @@ if (has('wrk')) {
   for (const x of servers) rotation(x.s.port, sites[x.n].pathsFile, 2); // warm-up
   const bigFiles = [sites[big].file, ...(ALSO ? [ALSO] : [])];
   /** What each server reads its big site from, for --cold. */
-  const copyOf = (x) => (x.n !== big ? undefined : x.name.startsWith('nginx') ? sites[big].dir : x.name.endsWith(path.basename(ALSO ?? '\0')) ? ALSO : sites[big].file);
+  const dataFrom = (file) => {
+    const w = openWebroot(file);
+    const at = w.dataStart;
+    w.close();
+    return at;
+  };
+  const webrootCopy = (file) => (COLD_DATA ? `${file}@${dataFrom(file)}` : file);
+  const copyOf = (x) => (x.n !== big ? undefined : x.name.startsWith('nginx') ? sites[big].dir : webrootCopy(x.name.endsWith(path.basename(ALSO ?? '\0')) ? ALSO : sites[big].file));
   const drop = (what) => {
     const r = spawnSync('python3', [path.join(here, 'drop-cache.py'), what], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`--cold: could not drop ${what} from the page cache (${r.stderr.trim() || 'python3 missing'})`);
@@ -206,7 +217,7 @@ if (has('wrk')) {
   out(`- webroot ${big} / webroot ${small}: ${(m(`webroot ${big}`) / m(`webroot ${small}`)).toFixed(2)}x (target >= 0.8x)`);
   if (results[`nginx ${big} (unpacked)`]) out(`- webroot ${big} / nginx ${big}: ${(m(`webroot ${big}`) / m(`nginx ${big} (unpacked)`)).toFixed(2)}x (target >= 1x)`);
   for (const m of MODES.filter((x) => x !== 'sync')) out(`- webroot ${big} ${m} / nginx ${big}: ${(m_(`webroot ${big} ${m}`) / m_(`nginx ${big} (unpacked)`)).toFixed(2)}x; / webroot ${small}: ${(m_(`webroot ${big} ${m}`) / m_(`webroot ${small}`)).toFixed(2)}x`);
-  for (const [what, v] of Object.entries(cached)) out(`- in the page cache before the reps, ${what}: ${v}; after them: ${cachedAfter[what]}${COLD ? ' (each rep began with its copy dropped: --cold)' : ''}`);
+  for (const [what, v] of Object.entries(cached)) out(`- in the page cache before the reps, ${what}: ${v}; after them: ${cachedAfter[what]}${COLD ? ` (each rep began with its copy dropped: --cold${COLD_DATA ? ' data' : ''})` : ''}`);
   out(`- ${SOAK} s soak on ${big} files: ${soak.rps.toFixed(0)} req/s, ${soak.errors} errors; worker RSS ${mib(rssBefore)} before, ${mib(rssAfter)} after (target <= 150 MB)`);
   out();
 }
