@@ -105,9 +105,21 @@ describe('Webroot.prefetch: the leaf read ahead on the thread pool, a hint only'
     expect(again.prefetch(pathOf(1))).toBeUndefined(); // closed
   });
 
-  it('nothing to read ahead in a file without the entry lookup table', () => {
-    const w = openWebroot(new URL('./fixtures/v2-no-entry-lookup.webroot', import.meta.url).pathname);
+  it('readsAhead: only a file with the table and more entries than the entry cache holds', () => {
+    const w = openWebroot(big);
+    const capped = openWebroot(big, { cacheEntries: 40_000 });
+    const small = openWebroot(writeSite(path.join(tmp(), 'few.webroot'), 100));
     try {
+      expect([w.readsAhead, capped.readsAhead, small.readsAhead]).toEqual([true, false, false]);
+    } finally {
+      [w, capped, small].forEach((x) => x.close());
+    }
+  });
+
+  it('nothing to read ahead in a file without the entry lookup table', () => {
+    const w = openWebroot(new URL('./fixtures/v2-no-entry-lookup.webroot', import.meta.url).pathname, { cacheEntries: 1 });
+    try {
+      expect(w.readsAhead).toBe(false); // more entries than its cache holds, but no table
       expect(w.prefetch('/a/both.txt')).toBeUndefined();
       expect(w.lookup('/a/both.txt')?.kind).toBe('file');
     } finally {

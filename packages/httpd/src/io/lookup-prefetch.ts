@@ -10,18 +10,20 @@ import { parseTarget } from '../http/target.js';
  * on the event loop once per request for a path not cached; several such
  * reads are in flight at once, as the body reads of this mode are. undefined
  * when nothing needs reading (the entry is cached, the file has no entry
- * lookup table, the request names no site path). Only the path as requested
+ * lookup table or no more entries than the entry cache holds, the request
+ * names no site path, or names it in absolute form). Only the path as requested
  * is read ahead: what the site's rules make of it (index.html, a rewrite) is
  * looked up synchronously, as in every mode. A hint: resolving is unchanged.
  */
 export function prefetchLookup(req: RequestInfo, sites: SiteLookup): Promise<void> | undefined {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return undefined;
-  const target = parseTarget(req.target);
-  if (target.kind !== 'path') return undefined;
-  const host = normaliseHost(target.authority ?? req.authority ?? '');
-  if (host === undefined || sites.mount?.(host, target.path) !== undefined) return undefined;
+  // Cheapest tests first: on a small site (every entry fits the entry cache) this is all a request pays.
+  if ((req.method !== 'GET' && req.method !== 'HEAD') || req.target.charCodeAt(0) !== 0x2f) return undefined; // origin-form only
+  const host = normaliseHost(req.authority ?? '');
+  if (host === undefined) return undefined;
   const site = sites.lookup(host);
-  if (site === undefined || site.kind === 'unavailable') return undefined;
+  if (site === undefined || site.kind === 'unavailable' || !site.webroot.readsAhead) return undefined;
+  const target = parseTarget(req.target);
+  if (target.kind !== 'path' || sites.mount?.(host, target.path) !== undefined) return undefined;
   try {
     return site.webroot.prefetch(target.path);
   } catch {

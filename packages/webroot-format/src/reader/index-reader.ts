@@ -273,6 +273,11 @@ export class IndexReader {
     for (const [id, offset, length, hash] of rows) fn(id, this.dataStart + offset, length, hash);
   }
 
+  /** How many entries the entry cache holds at most. */
+  get cacheCapacity(): number {
+    return this.entryCache.capacity;
+  }
+
   /** Whether a lookup of `path` would be answered from the cache (no SQL). */
   isCached(path: string): boolean {
     return this.entryCache.has(path);

@@ -56,6 +56,17 @@ export class Webroot {
   private prefetcher: LeafPrefetcher | null | undefined;
 
   /**
+   * Whether `prefetch` can have anything to read: the file has the entry lookup
+   * table and more entries than the entry cache holds (a smaller site is soon
+   * all cached, and then a request need not ask).
+   */
+  get readsAhead(): boolean {
+    return (this.readsAheadKnown ??= this.meta.entryCount > this.index.cacheCapacity && this.index.entryLookupRoot() !== undefined);
+  }
+
+  private readsAheadKnown: boolean | undefined;
+
+  /**
    * Reads ahead, on the thread pool, the index page that `lookup(path)` will
    * read, when the entry is not cached and the file has the entry lookup table
    * (FORMAT.md section 1.3); resolves once it is read (or failed: a hint only).
