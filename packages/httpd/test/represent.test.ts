@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BOUNDARY, errorResponse, representResource } from '../src/http/represent.js';
 import type { RequestInfo, Resource } from '../src/http/response.js';
-import { serializeHead } from '../src/server/serialize-http1.js';
+import { Http1HeadCache, serializeHead } from '../src/server/serialize-http1.js';
 import { fakeFile, fakeSite, request } from './helpers/fake-site.js';
 
 const NOW = 1_800_000_000;
@@ -168,5 +168,32 @@ describe('representResource: the other resources', () => {
     const r = represent({ kind: 'listing', site, dir: '/', shownPath: '/', entries: [plain] });
     expect(r).toMatchObject({ status: 200, contentType: 'text/html; charset=utf-8', cacheControl: 'no-cache' });
     expect((r.body[0] as { data: Buffer }).data.toString()).toContain('plain.bin');
+  });
+});
+
+describe('Http1HeadCache.notModifiedResponse: prebuilt keep-alive 304 bytes', () => {
+  const DATE_A = 'Tue, 01 Dec 2026 17:00:00 GMT';
+  const DATE_B = 'Tue, 01 Dec 2026 17:00:01 GMT';
+
+  it('is the head, the Date field and the blank line that end a 304 (RFC 9110 section 15.4.5, RFC 9112 section 2.1)', () => {
+    const heads = new Http1HeadCache();
+    const r = represent(file(page), { ifNoneMatch: page.object.etag });
+    expect(r.cacheKey).toEqual({ object: page.object, kind: 'not-modified' });
+    const headBlock = heads.head(r);
+    const bytes = heads.notModifiedResponse(page.object, headBlock, 100, DATE_A);
+    expect(bytes.toString('latin1')).toBe(`${headBlock}Date: ${DATE_A}\r\n\r\n`);
+    expect(bytes.toString('latin1')).toMatch(/^HTTP\/1\.1 304 Not Modified\r\n/);
+  });
+
+  it('is one buffer per object and second, and a new one (never the old one changed) for a new second or head', () => {
+    const heads = new Http1HeadCache();
+    const a = heads.notModifiedResponse(page.object, 'HTTP/1.1 304 Not Modified\r\nETag: "x"\r\n', 100, DATE_A);
+    expect(heads.notModifiedResponse(page.object, 'HTTP/1.1 304 Not Modified\r\nETag: "x"\r\n', 100, DATE_A)).toBe(a);
+    const b = heads.notModifiedResponse(page.object, 'HTTP/1.1 304 Not Modified\r\nETag: "x"\r\n', 101, DATE_B);
+    expect(b).not.toBe(a);
+    expect(a.toString('latin1')).toContain(DATE_A);
+    expect(b.toString('latin1')).toContain(DATE_B);
+    const c = heads.notModifiedResponse(page.object, 'HTTP/1.1 304 Not Modified\r\nETag: "x"\r\nCache-Control: max-age=60\r\n', 101, DATE_B);
+    expect(c.toString('latin1')).toContain('Cache-Control: max-age=60\r\n');
   });
 });

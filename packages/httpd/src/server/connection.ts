@@ -334,6 +334,10 @@ export class Connection implements WireEvents {
       const whole = this.ctx.cache.response(res.cacheKey.object, connection === '' ? headBlock : withConnection(headBlock, connection), currentHttpSecond(), date);
       if (whole !== undefined) return this.sent(this.socket.write(whole, this.onDrained), head, res.status, res.bodyLength, close);
     }
+    // A keep-alive 304 of a stored object (a revalidation): prebuilt bytes too, one Buffer per object and second.
+    if (res.cacheKey?.kind === 'not-modified' && connection === '' && res.body.length === 0) {
+      return this.sent(this.socket.write(this.ctx.heads.notModifiedResponse(res.cacheKey.object, headBlock, currentHttpSecond(), date), this.onDrained), head, 304, 0, close);
+    }
     const headText = `${headBlock}Date: ${date}\r\n${connection}\r\n`;
     if (res.body.length === 0) {
       // No body (HEAD, 304, 204): the string goes to the socket without a Buffer in between.

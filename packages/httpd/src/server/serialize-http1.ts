@@ -7,6 +7,7 @@
  */
 import { formatHttpDate } from '../http/dates.js';
 import { RepresentationCache } from '../http/representation-cache.js';
+import type { StoredObject } from '@webroot/format';
 import type { HttpResponse } from '../http/response.js';
 import { statusLine } from '../http/status.js';
 
@@ -33,11 +34,28 @@ export function serializeHead(res: HttpResponse): string {
 
 /** serializeHead, cached per stored representation (see RepresentationCache). */
 export class Http1HeadCache extends RepresentationCache<string> {
+  /** Whole 304 responses (head, Date, blank line) by stored object, rebuilt when the head or the second changes. */
+  private readonly notModifiedBytes = new WeakMap<StoredObject, { headBlock: string; second: number; bytes: Buffer }>();
+
   constructor() {
     super(serializeHead);
   }
 
   head(res: HttpResponse): string {
     return this.get(res);
+  }
+
+  /**
+   * The bytes of a keep-alive 304 of `object` (its `headBlock` from head(), `date` the IMF-fixdate of
+   * `second`): one Buffer per object and second, so a revalidation writes a prebuilt buffer as a cached
+   * 200 does, instead of joining and flattening a string per request. A buffer is never changed once
+   * built (a write may still hold it): the next second gets a new one.
+   */
+  notModifiedResponse(object: StoredObject, headBlock: string, second: number, date: string): Buffer {
+    const hit = this.notModifiedBytes.get(object);
+    if (hit !== undefined && hit.second === second && hit.headBlock === headBlock) return hit.bytes;
+    const bytes = Buffer.from(`${headBlock}Date: ${date}\r\n\r\n`, 'latin1');
+    this.notModifiedBytes.set(object, { headBlock, second, bytes });
+    return bytes;
   }
 }
