@@ -102,6 +102,8 @@ export class SocketWire implements Wire, IdleWatched {
   }
 
   expire(now: number): void {
+    // Destroyed, its 'close' not yet emitted (node emits it a tick later): nothing to time out.
+    if (this.socket.destroyed) return idleClock.remove(this);
     this.deadline = now + this.timeoutMs;
     this.events.onTimeout();
   }
