@@ -7,6 +7,7 @@ import { packDirectory } from '@webroot/mkroot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCert, opensslMissing } from './helpers/certs.js';
 import { h2Connect, h2Request } from './helpers/h2.js';
+import { rapidReset } from './helpers/h2-flood.js';
 import { startHttpd, type RunningHttpd } from './helpers/httpd.js';
 import { raw, type RawResponse } from './helpers/raw.js';
 import { makeFixture, type Fixture } from './helpers/site.js';
@@ -150,24 +151,9 @@ describe.skipIf(skip !== undefined).each([
   });
 
   it('a HEADERS + RST_STREAM flood ("rapid reset", CVE-2023-44487) ends that session with GOAWAY ENHANCE_YOUR_CALM; others go on', async () => {
-    const s = await h2Connect(srv.tlsPort!);
-    const goaway = new Promise<number>((resolve) => {
-      s.once('goaway', (code: number) => resolve(code));
-      s.once('close', () => resolve(-1));
-    });
-    // Bounded: at most 2,000 streams, and it stops as soon as the server ends the session.
-    for (let i = 0; i < 2000 && !s.destroyed && !s.closed; i++) {
-      try {
-        const req = s.request({ ':path': '/about.html', ':authority': 'localhost' }, { endStream: true });
-        req.on('error', () => {});
-        req.close(http2.constants.NGHTTP2_CANCEL);
-      } catch {
-        break;
-      }
-      if (i % 100 === 99) await new Promise((r) => setImmediate(r));
-    }
-    const code = await Promise.race([goaway, new Promise<number>((r) => setTimeout(() => r(-2), 10_000))]);
-    s.destroy();
+    // Raw frames, each reset in the same write as its request (helpers/h2-flood.ts); bounded: at most 2,000
+    // streams, stopping at the server's GOAWAY or close, and 10 s.
+    const code = await rapidReset(srv.tlsPort!);
     expect(code).toBe(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
     await srv.waitForLog((l) => l.event === 'h2-rapid-reset');
     expect((await h2Request(session, 'GET', '/about.html')).status).toBe(200);

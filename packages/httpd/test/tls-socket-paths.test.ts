@@ -11,6 +11,8 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fastSockets, isSharedRead, moveToSharedReads, socketWriteQueued, writeNow } from '../src/server/fast-socket.js';
+import { IDLE_TICK_MS } from '../src/server/idle-clock.js';
+import { SocketWire, type WireEvents } from '../src/server/wire.js';
 
 const opensslMissing = spawnSync('openssl', ['version']).status === 0 ? undefined : 'openssl is not installed (apt-get install openssl)';
 const skip = opensslMissing ?? (fastSockets ? undefined : 'the socket fast paths are off (WEBROOT_PORTABLE_SOCKETS=1 or this Node lacks them)');
@@ -133,6 +135,81 @@ describe.skipIf(skip !== undefined)('socketWriteQueued on a TLSSocket', () => {
         let drained = false;
         writeNow(serverSocket!, chunk, () => (drained = true));
         if (socketWriteQueued(serverSocket!)) queued = true;
+        else await until(() => drained, 'the late report');
+      }
+      expect(queued).toBe(true);
+    } finally {
+      close();
+    }
+  });
+});
+
+/** A SocketWire over the server side of a TLS pair, with what it reported. */
+function wireOn(socket: tls.TLSSocket): { wire: SocketWire; seen: { data: string; timeouts: number; closed: boolean } } {
+  const seen = { data: '', timeouts: 0, closed: false };
+  const events: WireEvents = {
+    onData: (chunk) => (seen.data += chunk.toString('latin1')),
+    onEnd: () => {},
+    onTimeout: () => seen.timeouts++,
+    onClose: () => (seen.closed = true),
+  };
+  return { wire: new SocketWire(socket, events), seen };
+}
+
+// Idle timeouts of sockets (TLS connections) are the worker's sweep (server/idle-clock.ts), not net.Socket's own
+// timer, which node refreshes (a timer-list insert) on every read and write.
+describe.skipIf(skip !== undefined)('SocketWire on a TLSSocket', () => {
+  it('times out after setTimeout(ms) of no reads or writes, without arming the socket\'s own timer; reads and writes postpone it; 0 stops it', async () => {
+    let serverSocket: tls.TLSSocket | undefined;
+    const { client, close } = await tlsPair((socket) => (serverSocket = socket));
+    try {
+      await until(() => serverSocket !== undefined, 'the secure connection');
+      const { wire, seen } = wireOn(serverSocket!);
+      const started = Date.now();
+      wire.setTimeout(300);
+      // net.Socket's timeout property is what socket.setTimeout set (0 or unset: none).
+      expect((serverSocket as unknown as { timeout?: number }).timeout ?? 0).toBe(0);
+      // Activity every 100 ms for 900 ms: a read, then a write, in turn. No timeout meanwhile.
+      for (let i = 0; i < 9; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        if (i % 2 === 0) client.write('x');
+        else wire.write('y', () => {});
+      }
+      await until(() => seen.data.length >= 5, 'the reads');
+      expect(seen.timeouts).toBe(0);
+      const quiet = Date.now();
+      await until(() => seen.timeouts > 0, 'the idle timeout', 3000);
+      // Not before 300 ms of quiet; at most two sweeps late, plus the machine's scheduling.
+      expect(Date.now() - quiet).toBeGreaterThanOrEqual(300 - IDLE_TICK_MS);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1200 - IDLE_TICK_MS);
+      // Off: no further timeout.
+      wire.setTimeout(0);
+      const count = seen.timeouts;
+      await new Promise((r) => setTimeout(r, 500));
+      expect(seen.timeouts).toBe(count);
+      expect(seen.closed).toBe(false);
+    } finally {
+      close();
+    }
+  });
+
+  it('writeQueued: a response the kernel took is not queued though its report is late; one a client does not read is', async () => {
+    let serverSocket: tls.TLSSocket | undefined;
+    const { client, close } = await tlsPair((socket) => (serverSocket = socket));
+    try {
+      await until(() => serverSocket !== undefined, 'the secure connection');
+      const { wire } = wireOn(serverSocket!);
+      let drained = false;
+      expect(wire.write('HTTP/1.1 200 OK\r\n\r\n', () => (drained = true))).toBe(false);
+      expect(wire.writeQueued()).toBe(false);
+      await until(() => drained, 'the late report');
+      client.pause();
+      const chunk = Buffer.alloc(256 * 1024, 0x61);
+      let queued = false;
+      for (let i = 0; i < 200 && !queued; i++) {
+        drained = false;
+        wire.write(chunk, () => (drained = true));
+        if (wire.writeQueued()) queued = true;
         else await until(() => drained, 'the late report');
       }
       expect(queued).toBe(true);

@@ -7,6 +7,7 @@ import type { HttpResponse, RequestInfo } from '../http/response.js';
 import { RequestHeaders, type RequestHead } from '../http/parse-request.js';
 import { errorFields } from '../log.js';
 import type { ServerContext } from '../server/context.js';
+import { FastRespond } from './fast-respond.js';
 import { H2HeadCache, h2Headers } from './serialize-h2.js';
 import { IdleSessions, streamClosed, streamOpened, type SessionState } from './session-idle.js';
 
@@ -143,6 +144,7 @@ export class H2Server {
   readonly server: http2.Http2Server;
   private readonly sessions: IdleSessions;
   private readonly heads = new H2HeadCache();
+  private readonly responder = new FastRespond();
 
   constructor(private readonly ctx: ServerContext) {
     this.sessions = new IdleSessions(() => ctx.timeouts.keepAliveMs);
@@ -245,9 +247,9 @@ export class H2Server {
   /** Sends `res` on `stream`; a Promise only when the body needs IO that is not synchronous (async reads, large bodies). */
   private send(stream: http2.ServerHttp2Stream, res: HttpResponse): void | Promise<void> {
     if (stream.destroyed) return;
-    const headers = this.heads.headers(res);
+    const block = this.heads.block(res);
     if (res.body.length === 0) {
-      stream.respond(headers, END_STREAM);
+      this.responder.respond(stream, block, true, END_STREAM);
       return;
     }
     // The response holds the webroot it started on: a swap mid-download leaves this stream on the old file.
@@ -263,7 +265,7 @@ export class H2Server {
       const finish = (b: Buffer) => {
         webroot?.release();
         if (stream.destroyed) return;
-        stream.respond(headers);
+        this.responder.respond(stream, block, false, undefined);
         stream.end(b);
       };
       if (!(body instanceof Promise)) return finish(body);
@@ -272,7 +274,7 @@ export class H2Server {
         throw err;
       });
     }
-    stream.respond(headers);
+    stream.respond(block.headers);
     stream.setTimeout(this.ctx.timeouts.sendMs, () => resetStream(stream, http2.constants.NGHTTP2_CANCEL));
     return this.ctx.bodies.pump(stream, res).then(
       (ok) => {

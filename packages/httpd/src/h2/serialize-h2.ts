@@ -9,6 +9,7 @@ import type { OutgoingHttpHeaders } from 'node:http2';
 import { formatHttpDate } from '../http/dates.js';
 import { RepresentationCache } from '../http/representation-cache.js';
 import type { HttpResponse } from '../http/response.js';
+import { headerBlock, type H2Block } from './fast-respond.js';
 
 const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
@@ -41,14 +42,15 @@ export function h2Headers(res: HttpResponse, date?: string): OutgoingHttpHeaders
 
 /**
  * h2Headers (without date) cached per stored representation, as Http1HeadCache
- * does for HTTP/1.1. `stream.respond` copies the object, so sharing it is safe.
+ * does for HTTP/1.1, with nghttp2's list of them (fast-respond.ts). `stream.respond`
+ * copies the object, so sharing it is safe.
  */
-export class H2HeadCache extends RepresentationCache<OutgoingHttpHeaders> {
+export class H2HeadCache extends RepresentationCache<H2Block> {
   constructor() {
-    super((res) => h2Headers(res));
+    super((res) => headerBlock(h2Headers(res)));
   }
 
-  headers(res: HttpResponse): OutgoingHttpHeaders {
+  block(res: HttpResponse): H2Block {
     return this.get(res);
   }
 }

@@ -172,6 +172,12 @@ function isTlsHandle(handle: unknown): boolean {
   return typeof (handle as TlsHandle)._parent === 'object' && (handle as TlsHandle)._parent !== null;
 }
 
+/** The TCP handle under a TLS socket's TLSWrap (what socketWriteQueued reads), or undefined for any other socket. */
+export function tlsTcpHandle(socket: net.Socket): { writeQueueSize?: number } | undefined {
+  const handle = (socket as unknown as { _handle?: TlsHandle | null })._handle;
+  return handle && isTlsHandle(handle) ? handle._parent! : undefined;
+}
+
 /**
  * Whether bytes handed to `socket` still wait outside the kernel: in the stream layer, in libuv's queue, or
  * (TLS) in the queue of the TCP handle under the TLSWrap. A TLS write is always reported done later, from

@@ -6,6 +6,7 @@ import { sendfileSupport } from '../io/sendfile.js';
 /** The longest head the sendfile addon takes as a string (its HEAD_TEXT_MAX, 16 KiB, less its terminator and a spare byte). */
 const HEAD_TEXT_MAX = 16 * 1024 - 2;
 import { SocketWire, socketKernelBytes, type Wire, type WireEvents } from './wire.js';
+import { idleClock, type IdleWatched } from './idle-clock.js';
 
 /**
  * A connection on the accepted libuv TCP handle itself, without a `net.Socket`.
@@ -20,7 +21,7 @@ import { SocketWire, socketKernelBytes, type Wire, type WireEvents } from './wir
  * layer does underneath (lib/net.js, lib/internal/stream_base_commons.js):
  * `readStart`/`readStop` with reads into the shared buffer, `writeBuffer`/
  * `writeLatin1String`, `shutdown` (the half-close), `close`. Idle timeouts
- * are one sweep per worker over the wires that have one (`IdleClock`), not a
+ * are one sweep per worker over the wires that have one (idle-clock.ts), not a
  * timer per socket.
  *
  * A connection that needs a stream (a large body pumped with backpressure, a
@@ -53,44 +54,6 @@ const UV_ENOTCONN = -(os.constants.errno.ENOTCONN ?? 107);
 /** Whether this Node lets the server own accepted handles (WEBROOT_PORTABLE_SOCKETS=1 or WEBROOT_SOCKET_OBJECTS=1: no). */
 export const ownHandles = bindings !== undefined && process.env.WEBROOT_SOCKET_OBJECTS !== '1';
 
-/** How often idle deadlines are checked: a timeout fires up to two of these late (activity is seen at a sweep). */
-const TICK_MS = 50;
-
-/** The idle timeouts of every HandleWire: one interval per worker, running only while some wire has a deadline. */
-class IdleClock {
-  private readonly wires = new Set<HandleWire>();
-  private timer: NodeJS.Timeout | undefined;
-
-  add(wire: HandleWire): void {
-    this.wires.add(wire);
-    if (this.timer === undefined) {
-      this.timer = setInterval(() => this.sweep(), TICK_MS);
-      this.timer.unref();
-    }
-  }
-
-  remove(wire: HandleWire): void {
-    this.wires.delete(wire);
-  }
-
-  private sweep(): void {
-    if (this.wires.size === 0) {
-      clearInterval(this.timer);
-      this.timer = undefined;
-      return;
-    }
-    const now = Date.now();
-    for (const wire of this.wires) {
-      // Reads and writes only flag activity (no clock read per request): the deadline moves here.
-      if (wire.active) {
-        wire.active = false;
-        wire.deadline = now + wire.timeoutMs;
-      } else if (wire.deadline <= now) wire.expire(now);
-    }
-  }
-}
-
-const clock = new IdleClock();
 
 function onHandleRead(this: TcpHandle): void {
   const wire = this[WIRE];
@@ -107,7 +70,7 @@ function onShutdown(this: ShutdownReq, status: number): void {
   (this.handle as TcpHandle)[WIRE]?.shutDown(status);
 }
 
-export class HandleWire implements Wire {
+export class HandleWire implements Wire, IdleWatched {
   destroyed = false;
   /** When the idle timeout expires (Date.now() ms), while `timeoutMs` > 0. */
   deadline = 0;
@@ -220,7 +183,7 @@ export class HandleWire implements Wire {
     if (this.socketWire !== undefined) return this.socketWire.destroy();
     if (this.destroyed) return;
     this.destroyed = true;
-    clock.remove(this);
+    idleClock.remove(this);
     const handle = this.handle;
     handle.readStop();
     handle.onread = ignoreRead;
@@ -249,13 +212,11 @@ export class HandleWire implements Wire {
 
   setTimeout(ms: number): void {
     if (this.socketWire !== undefined) return this.socketWire.setTimeout(ms);
-    this.timeoutMs = ms;
-    if (this.destroyed) return;
-    if (ms > 0) {
-      this.deadline = Date.now() + ms;
-      this.active = false;
-      clock.add(this);
-    } else clock.remove(this);
+    if (this.destroyed) {
+      this.timeoutMs = ms;
+      return;
+    }
+    idleClock.set(this, ms);
   }
 
   kernelBytes(): number {
@@ -271,16 +232,16 @@ export class HandleWire implements Wire {
   stream(): net.Socket {
     if (this.socketWire !== undefined) return this.socketWire.socket;
     if (this.destroyed) throw new Error('the connection is closed');
-    clock.remove(this);
+    idleClock.remove(this);
     // net.Socket starts reading itself; after an EOF the handle cannot read, and the socket is made with its readable side ended.
     if (!this.paused && !this.eof) this.handle.readStop();
     this.handle.onread = ignoreRead;
     this.handle[WIRE] = undefined;
-    const events = this.events;
-    const socket = socketOnHandle(this.handle, (chunk) => events.onData(chunk), !this.eof);
-    this.socketWire = new SocketWire(socket, events, false);
+    // Reads go through the socket wire (assigned just below; reads are events of a later turn), which flags them for its idle timeout.
+    const socket = socketOnHandle(this.handle, (chunk) => this.socketWire?.received(chunk), !this.eof);
+    this.socketWire = new SocketWire(socket, this.events, false);
     if (this.paused) socket.pause();
-    if (this.timeoutMs > 0) socket.setTimeout(this.timeoutMs);
+    if (this.timeoutMs > 0) this.socketWire.setTimeout(this.timeoutMs);
     return socket;
   }
 }

@@ -78,8 +78,8 @@ export class HttpServer {
       });
       if (owned) return;
       acceptWithSharedReads(server, (socket) => {
-        const connection = this.accept(socket, true);
-        return (chunk) => connection?.onData(chunk);
+        const wire = this.accept(socket, true);
+        return (chunk) => wire?.received(chunk);
       });
     });
     return server;
@@ -96,12 +96,15 @@ export class HttpServer {
     return server;
   }
 
-  private accept(socket: net.Socket, sharedReads: boolean): Connection | undefined {
+  /** A connection on `socket`; its wire, to which reads that are not 'data' events go (`received`). */
+  private accept(socket: net.Socket, sharedReads: boolean): SocketWire | undefined {
     if (this.isDraining) {
       socket.destroy();
       return undefined;
     }
-    return new Connection((events) => new SocketWire(socket, events, !sharedReads), this.ctx);
+    let wire: SocketWire | undefined;
+    new Connection((events) => (wire = new SocketWire(socket, events, !sharedReads)), this.ctx);
+    return wire;
   }
 
   /**
@@ -117,11 +120,10 @@ export class HttpServer {
     return (socket) => {
       if (this.isDraining) return socket.destroy();
       // Assigned just below; no read is delivered before (reads are events of a later turn).
-      // eslint-disable-next-line prefer-const
-      let connection: Connection | undefined;
-      const early = moveToSharedReads(socket, (chunk) => connection?.onData(chunk));
-      connection = new Connection((events) => new SocketWire(socket, events, early === undefined), ctx);
-      for (const chunk of early ?? []) connection.onData(chunk);
+      let wire: SocketWire | undefined;
+      const early = moveToSharedReads(socket, (chunk) => wire?.received(chunk));
+      new Connection((events) => (wire = new SocketWire(socket, events, early === undefined)), ctx);
+      for (const chunk of early ?? []) wire!.received(chunk);
     };
   }
 

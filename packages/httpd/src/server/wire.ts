@@ -1,5 +1,6 @@
 import type net from 'node:net';
-import { socketWriteQueued, writeNow } from './fast-socket.js';
+import { socketWriteQueued, tlsTcpHandle, writeNow } from './fast-socket.js';
+import { idleClock, type IdleWatched } from './idle-clock.js';
 
 /** What a Connection hears from its wire. */
 export interface WireEvents {
@@ -66,21 +67,45 @@ export function socketKernelBytes(socket: net.Socket): number {
 
 /**
  * A wire over a `net.Socket`. `listenToData`: its reads arrive as 'data'
- * events (false when the socket was made with an `onread` callback that
- * calls `events.onData` itself).
+ * events (false when the socket was made with an `onread` callback, or moved
+ * to the shared read buffer, whose reads the caller hands to `received`).
+ * Idle timeouts are the worker's sweep (idle-clock.ts), not the socket's own
+ * timer, which node refreshes on every read and write.
  */
-export class SocketWire implements Wire {
+export class SocketWire implements Wire, IdleWatched {
+  active = false;
+  deadline = 0;
+  timeoutMs = 0;
+  /** A TLS socket's TCP handle (under its TLSWrap), read for writeQueued; undefined for other sockets. */
+  private readonly tcp: { writeQueueSize?: number } | undefined;
+
   constructor(
     readonly socket: net.Socket,
-    events: WireEvents,
+    private readonly events: WireEvents,
     listenToData = true,
   ) {
     socket.setNoDelay(true);
-    if (listenToData) socket.on('data', (chunk: Buffer) => events.onData(chunk));
-    socket.on('timeout', () => events.onTimeout());
+    this.tcp = tlsTcpHandle(socket);
+    if (listenToData) socket.on('data', (chunk: Buffer) => this.received(chunk));
     socket.on('error', () => socket.destroy());
     socket.on('end', () => events.onEnd());
-    socket.on('close', () => events.onClose());
+    socket.on('close', () => {
+      idleClock.remove(this);
+      events.onClose();
+    });
+  }
+
+  /** A read (a 'data' chunk, or a view into the shared read buffer valid only during the call). */
+  received(chunk: Buffer): void {
+    this.active = true;
+    this.events.onData(chunk);
+  }
+
+  expire(now: number): void {
+    // Destroyed, its 'close' not yet emitted (node emits it a tick later): nothing to time out.
+    if (this.socket.destroyed) return idleClock.remove(this);
+    this.deadline = now + this.timeoutMs;
+    this.events.onTimeout();
   }
 
   get destroyed(): boolean {
@@ -96,6 +121,7 @@ export class SocketWire implements Wire {
   }
 
   write(data: Buffer | string, drained: () => void): boolean {
+    this.active = true;
     return writeNow(this.socket, data, drained);
   }
 
@@ -121,7 +147,11 @@ export class SocketWire implements Wire {
   }
 
   setTimeout(ms: number): void {
-    this.socket.setTimeout(ms);
+    if (this.socket.destroyed) {
+      this.timeoutMs = ms;
+      return;
+    }
+    idleClock.set(this, ms);
   }
 
   kernelBytes(): number {
@@ -129,6 +159,9 @@ export class SocketWire implements Wire {
   }
 
   writeQueued(): boolean {
+    // A TLS socket whose stream layer holds nothing: only the TCP handle's queue tells (see socketWriteQueued).
+    const tcp = this.tcp;
+    if (tcp !== undefined && tcp.writeQueueSize !== undefined && this.socket.writableLength === 0) return tcp.writeQueueSize > 0;
     return socketWriteQueued(this.socket);
   }
 
