@@ -12,9 +12,9 @@ import { noise, tmpDir, writeTree } from './helpers/tmp.js';
 // below were recorded by packing this very tree with the build at 431250c (main before the
 // change; the digests of bb6f577, before the redirect_lookup table, matched too):
 //   node packages/mkroot/bin/mkroot.js TREE OUT [--no-compress]; sha256sum OUT
-// Since the entry lookup table (FORMAT.md section 1.3, large4) mkroot's files hold one more table:
+// Since the entry lookup table (FORMAT.md section 1.3) mkroot's files hold one more table:
 // packed without it (`entryLookup: false`) the bytes are still those digests, so nothing else moved;
-// with it, the digests recorded by large4's build (the `withTable` ones).
+// with it, the digests recorded by the build that added the table (the `withTable` ones).
 
 const mkroot = (args: string[], opts: Parameters<typeof runNode>[2] = {}) => runNode(MKROOT_BIN, args, opts);
 

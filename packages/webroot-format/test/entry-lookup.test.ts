@@ -156,7 +156,7 @@ describe('an entry lookup table that contradicts the index is refused (FORMAT.md
 });
 
 describe('files written before the entry lookup table', () => {
-  it('reads the committed version-2 fixture made without it (main before large4): same files through entries, objects and variants', () => {
+  it('reads the committed version-2 fixture made without it (the writer before the table existed): same files through entries, objects and variants', () => {
     const fixture = new URL('./fixtures/v2-no-entry-lookup.webroot', import.meta.url).pathname;
     expect(hasTable(fixture)).toBe(false);
     withWebroot(fixture, (w) => {
