@@ -121,9 +121,10 @@ export function hostOf(head: RequestHead): string | null {
 /*
  * The json line is written in as few copies as its variable parts allow: the
  * constant text around them is joined into parts memoised by what they hold
- * (BytesMemo), and each part is one TypedArray#set. In the server the json log
- * cost about 1.3 us of JavaScript a line under perf, most of it in the copies of
- * eight parts and toISOString once a millisecond.
+ * (BytesMemo), and each part is one copy (putBytes). In the server the json log
+ * cost 1.2-1.6 us of JavaScript a line under perf (packages/httpd/README.md),
+ * much of it in the copies of eight parts, toISOString once a millisecond and a
+ * clock read per line (now the read's clock, `nowMs`).
  */
 
 /** `{"time":"YYYY-MM-DDTHH:MM:SS.`, keyed by the second: toISOString without its last four chars (`sssZ`), which putJson writes. */
