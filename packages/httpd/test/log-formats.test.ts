@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RequestHeaders, type RequestHead } from '../src/http/parse-request.js';
-import { combinedBound, combinedLine, jsonBound, jsonLine } from '../src/server/log-formats.js';
+import { combinedBound, combinedLine, jsonBound, jsonLine, putCombined, putJson } from '../src/server/log-formats.js';
 import type { Site } from '../src/vhosts/site.js';
 import { combinedLineV1, jsonLineV1 } from './helpers/log-lines-v1.js';
 
@@ -75,6 +75,9 @@ describe('log lines written into buffers match the string formats byte for byte 
     [1e-7],
     [999.9995],
     [123456.789],
+    [2147483.647],
+    [2147483.648],
+    [4294967.2965],
     [1e13],
     [-0.0001],
     [-5.25],
@@ -86,10 +89,28 @@ describe('log lines written into buffers match the string formats byte for byte 
     [200, 0],
     [304, 0],
     [206, 1],
+    [200, 2_147_483_647],
+    [200, 2_147_483_648],
+    [200, 4_294_967_296],
     [999, 9_007_199_254_740_991],
     [100, 1.5],
   ])('status %d, bytes %d', (status, bytes) => {
     same('127.0.0.1', head({}), status, bytes, undefined, 1, WHEN[1]!);
+  });
+
+  it("the caller's clock (nowMs, the read's Date.now()) gives the line of that time (ECMA-262 §21.4.4.36 toISOString), in any order of milliseconds and seconds", () => {
+    const h = head({ host: '127.0.0.1:20612', ua: LONG_UA });
+    const s = site('ab'.repeat(32));
+    const b = Buffer.alloc(jsonBound('127.0.0.1', h, s) + combinedBound('127.0.0.1', h));
+    const t = Date.UTC(2026, 11, 1, 23, 59, 59, 998);
+    // Within a second, across seconds, minutes, a day and back: every memo must follow the time it is given (0 is
+    // not a time here: it means 'read the clock')
+    for (const ms of [t, t + 1, t + 2, t + 3, t + 1000, t, -1, 1, 999, 1000, 86_399_999, 86_400_000, t + 60_001, t + 1]) {
+      const when = new Date(ms);
+      const r = { remote: '127.0.0.1', head: h, status: 200, bytes: 1024, site: s, durationMs: 0.0123 };
+      expect(b.toString('utf8', 0, putJson(b, 0, '127.0.0.1', h, 200, 1024, s, 0.0123, undefined, ms))).toBe(jsonLineV1(r, when));
+      expect(b.toString('utf8', 0, putCombined(b, 0, '127.0.0.1', h, 200, 1024, undefined, ms))).toBe(combinedLineV1('127.0.0.1', h, 200, 1024, when));
+    }
   });
 
   it('the bound holds for the largest expansions (6 bytes a char in json, 12 in combined)', () => {

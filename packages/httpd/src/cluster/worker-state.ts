@@ -54,9 +54,9 @@ export class WorkerState {
   }
 
   /** Every response: the metrics, then the access log. */
-  private readonly observe = (socket: Peer, head: RequestHead | null, status: number, bytes: number, site: Site | undefined, durationMs: number): void => {
+  private readonly observe = (socket: Peer, head: RequestHead | null, status: number, bytes: number, site: Site | undefined, durationMs: number, nowMs?: number): void => {
     this.metrics.record(head, status, bytes, site, durationMs);
-    this.logs?.write(socket, head, status, bytes, site, durationMs);
+    this.logs?.write(socket, head, status, bytes, site, durationMs, nowMs);
   };
 
   private newRegistry(c: HttpdConfig): VhostRegistry {

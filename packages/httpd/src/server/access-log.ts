@@ -50,7 +50,8 @@ export class AccessLogs {
     return this.files.length > 0;
   }
 
-  write(socket: Peer, head: RequestHead | null, status: number, bytes: number, site: Site | undefined, durationMs: number): void {
+  /** `nowMs`: Date.now() as the caller read it for this turn of the event loop; 0 or absent: read here. */
+  write(socket: Peer, head: RequestHead | null, status: number, bytes: number, site: Site | undefined, durationMs: number, nowMs = 0): void {
     let out = this.main;
     if (this.byHost.size > 0 && head !== null) {
       const host = hostOf(head);
@@ -61,10 +62,10 @@ export class AccessLogs {
     // The line goes straight into the file's buffer: room for its largest form first, then its bytes.
     if (this.format === 'json') {
       const b = out.room(jsonBound(remote, head, site));
-      out.commit(putJson(b, out.pos, remote, head, status, bytes, site, durationMs, undefined));
+      out.commit(putJson(b, out.pos, remote, head, status, bytes, site, durationMs, undefined, nowMs));
     } else {
       const b = out.room(combinedBound(remote, head));
-      out.commit(putCombined(b, out.pos, remote, head, status, bytes, undefined));
+      out.commit(putCombined(b, out.pos, remote, head, status, bytes, undefined, nowMs));
     }
   }
 

@@ -381,7 +381,8 @@ export class Connection implements WireEvents {
    * pipelines requests without reading gets one queued response, not many.
    */
   private sent(written: boolean, head: RequestHead | null, status: number, bytes: number, close: boolean): void {
-    if (this.ctx.accessLog !== undefined) this.ctx.accessLog(this.socket, head, status, bytes, this.answeredBy, this.started === 0 ? 0 : performance.now() - this.started);
+    // this.clock: the read's Date.now() while its handler runs (0 after an asynchronous send: the log reads the clock then).
+    if (this.ctx.accessLog !== undefined) this.ctx.accessLog(this.socket, head, status, bytes, this.answeredBy, this.started === 0 ? 0 : performance.now() - this.started, this.clock);
     this.started = 0;
     this.answeredBy = undefined;
     if (written) this.finish(close);

@@ -40,8 +40,12 @@ export interface ServerContext {
   cache: ObjectCache;
   heads: Http1HeadCache;
   log: Logger;
-  /** Called once per response handed over (access logs, metrics): `site` answered it, `durationMs` since its head was parsed (0 for a connection-level error). */
-  accessLog?: (socket: Peer, head: RequestHead | null, status: number, bytes: number, site: Site | undefined, durationMs: number) => void;
+  /**
+   * Called once per response handed over (access logs, metrics): `site` answered it, `durationMs` since its head was
+   * parsed (0 for a connection-level error); `nowMs`, when given and not 0, is Date.now() as the caller already read it
+   * for this event-loop turn (nginx logs its time cached per event the same way), so the log need not read the clock again.
+   */
+  accessLog?: (socket: Peer, head: RequestHead | null, status: number, bytes: number, site: Site | undefined, durationMs: number, nowMs?: number) => void;
   connections: Set<Connection>;
   draining: () => boolean;
   /** Dynamic routes, tried before the static site for their prefixes; undefined when none are configured. */

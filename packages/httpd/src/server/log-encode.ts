@@ -145,6 +145,19 @@ export function putClfEscaped(b: Buffer, p: number, s: string): number {
 
 /** A non-negative integer in decimal, as String(n) writes it; anything else through String(). */
 export function putNumber(b: Buffer, p: number, n: number): number {
+  // Most numbers (a status, a body size) fit in 31 bits: integer division, not Math.floor of a double.
+  if (n >= 0 && n <= 0x7fffffff && (n | 0) === n) {
+    let digits = 1;
+    for (let m = n; m >= 10; m = (m / 10) | 0) digits++;
+    let q = p + digits;
+    let m = n;
+    do {
+      const d = (m / 10) | 0;
+      b[--q] = 0x30 + m - d * 10;
+      m = d;
+    } while (m > 0);
+    return p + digits;
+  }
   if (!(n >= 0 && n < 1e15 && Math.floor(n) === n)) return putText(b, p, String(n));
   let digits = 1;
   for (let m = n; m >= 10; m = Math.floor(m / 10)) digits++;
@@ -166,16 +179,20 @@ export function putNumber(b: Buffer, p: number, n: number): number {
 export function putMillis(b: Buffer, p: number, ms: number): number {
   const k = Math.round(ms * 1000);
   if (!(k >= 0 && k < 1e15)) return putText(b, p, String(k / 1000));
-  const whole = Math.floor(k / 1000);
-  let frac = k - whole * 1000;
+  // Under 2^31 us (35 minutes, every duration but a stalled download's): integer arithmetic.
+  const small = k <= 0x7fffffff;
+  const whole = small ? ((k / 1000) | 0) : Math.floor(k / 1000);
+  let frac = small ? (k | 0) - whole * 1000 : k - whole * 1000;
   p = putNumber(b, p, whole);
   if (frac === 0) return p;
   b[p++] = 0x2e;
-  b[p++] = 0x30 + Math.floor(frac / 100);
-  frac %= 100;
+  const hundreds = (frac / 100) | 0;
+  b[p++] = 0x30 + hundreds;
+  frac -= hundreds * 100;
   if (frac === 0) return p;
-  b[p++] = 0x30 + Math.floor(frac / 10);
-  frac %= 10;
+  const tens = (frac / 10) | 0;
+  b[p++] = 0x30 + tens;
+  frac -= tens * 10;
   if (frac !== 0) b[p++] = 0x30 + frac;
   return p;
 }
