@@ -286,15 +286,15 @@ export async function runPrimary(config: HttpdConfig): Promise<void> {
   );
   reloader?.start(config.rescanIntervalMs);
   process.on('SIGHUP', () => {
+    // Routes from flags only: SIGHUP re-reads their modules, and a changed one replaces the workers. They are
+    // read before the 'rescan' line is written, so that a module changed after that line is this SIGHUP's
+    // business no more (a test that edits a module once it sees the line raced the read otherwise).
+    const routesNext = reloader === undefined && config.routes !== undefined ? { ...config, routes: finishRoutes(config.routes, {}) } : undefined;
     log.log('info', 'rescan', { why: 'SIGHUP' });
     reloadPending = new Set([...workers].filter(([, w]) => w.connected).map(([id]) => id));
     service.reloading();
     reloader?.reload('SIGHUP');
-    if (reloader === undefined && config.routes !== undefined) {
-      // Routes from flags only: SIGHUP re-reads their modules, and a changed one replaces the workers.
-      const next = { ...config, routes: finishRoutes(config.routes, {}) };
-      if (needsWorkerRoll(config, next)) roll.start(next, config);
-    }
+    if (routesNext !== undefined && needsWorkerRoll(config, routesNext)) roll.start(routesNext, config);
     tell({ type: 'rescan' });
     if (reloadPending.size === 0) {
       reloadPending = undefined;
