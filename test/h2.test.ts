@@ -216,6 +216,29 @@ describe.skipIf(skip !== undefined)('HTTP/2 in the access log', () => {
   });
 });
 
+describe.skipIf(skip !== undefined)('HTTP/2 and request-only fields named by _headers (RFC 9113 section 8.2.2)', () => {
+  it('a rule naming TE or HTTP2-Settings leaves them out of HTTP/2 responses (node refuses them) instead of making every response a 500', async () => {
+    const site = writeTree(tmpDir('h2-te-site-'), { 'index.html': 'hi\n', _headers: '/*\n  TE: gzip\n  HTTP2-Settings: x\n  X-Kept: yes\n' });
+    const file = path.join(tmpDir('h2-te-'), 'site.webroot');
+    await packDirectory(site, file);
+    const vhosts = tmpDir('h2-te-vhosts-');
+    fs.symlinkSync(file, path.join(vhosts, '__default__'));
+    const srv = await startHttpd(vhosts, ['--workers', '1', '--tls-port', '0', '--certs', certs]);
+    const session = await h2Connect(srv.tlsPort!);
+    try {
+      const r = await h2Request(session, 'GET', '/index.html');
+      expect(r.status).toBe(200);
+      expect(r.body.toString()).toBe('hi\n');
+      expect(r.headers['x-kept']).toBe('yes');
+      expect(r.headers).not.toHaveProperty('te');
+      expect(r.headers).not.toHaveProperty('http2-settings');
+    } finally {
+      session.close();
+      expect(await srv.stop()).toBe(0);
+    }
+  });
+});
+
 describe.skipIf(skip !== undefined)('HTTP/2 and a swap (DESIGN.md: each stream holds its webroot)', () => {
   it('streams in flight finish on the old webroot; new streams on the same session see the new one', async () => {
     const v1 = noise(4 * 1024 * 1024, 1);

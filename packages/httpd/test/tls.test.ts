@@ -179,6 +179,11 @@ describe('h2Headers: the HTTP/2 serializer (RFC 9113 section 8.2)', () => {
     const h = h2Headers(response({ extra: [['Connection', 'close'], ['Keep-Alive', '5'], ['Transfer-Encoding', 'chunked'], ['Upgrade', 'h2c']] }), 'D');
     for (const name of ['connection', 'keep-alive', 'transfer-encoding', 'upgrade']) expect(h).not.toHaveProperty(name);
   });
+  it('drops Proxy-Connection, TE and HTTP2-Settings a rule might name (8.2.2; node refuses them in a response)', () => {
+    const h = h2Headers(response({ extra: [['Proxy-Connection', 'x'], ['TE', 'gzip'], ['HTTP2-Settings', 'x'], ['X-Kept', 'yes']] }), 'D');
+    for (const name of ['proxy-connection', 'te', 'http2-settings']) expect(h).not.toHaveProperty(name);
+    expect(h['x-kept']).toBe('yes');
+  });
   it('a 304 has no content fields', () => {
     const h = h2Headers(response({ status: 304, contentType: undefined, contentLength: undefined }), 'D');
     expect(h[':status']).toBe(304);

@@ -37,8 +37,14 @@ const STREAM_OPTION_EMPTY_PAYLOAD = 0x1;
 /** NGHTTP2_NV_FLAG_NONE as one character (node's kNoHeaderFlags). */
 const NO_FLAGS = '\0';
 
-/** RFC 9113 section 8.2.2: fields a server must not send over HTTP/2 (node's isIllegalConnectionSpecificHeader). */
-const CONNECTION_SPECIFIC = new Set(['connection', 'upgrade', 'http2-settings', 'te', 'transfer-encoding', 'proxy-connection', 'keep-alive']);
+/**
+ * RFC 9113 section 8.2.2: connection-specific fields, which an HTTP/2 message must not carry (Connection,
+ * Proxy-Connection, Keep-Alive, Transfer-Encoding, Upgrade), and the request-only TE and HTTP2-Settings
+ * (TE: RFC 9110 section 10.1.4; HTTP2-Settings: RFC 7540 section 3.2.1): the fields node's respond()
+ * refuses (isIllegalConnectionSpecificHeader). serialize-h2.ts drops them from a response; a header
+ * object holding one is not prebuilt here.
+ */
+export const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set(['connection', 'upgrade', 'http2-settings', 'te', 'transfer-encoding', 'proxy-connection', 'keep-alive']);
 /** A lower-case field name (RFC 9110 section 5.1 token; RFC 9113 section 8.2.1: lower case over HTTP/2). */
 const FIELD_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 /** A field value as nghttp2 takes it: no NUL (the list's separator), CR or LF (RFC 9113 section 8.2.1). */

@@ -9,9 +9,7 @@ import type { OutgoingHttpHeaders } from 'node:http2';
 import { formatHttpDate } from '../http/dates.js';
 import { RepresentationCache } from '../http/representation-cache.js';
 import type { HttpResponse } from '../http/response.js';
-import { headerBlock, type H2Block } from './fast-respond.js';
-
-const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+import { CONNECTION_SPECIFIC, headerBlock, type H2Block } from './fast-respond.js';
 
 /**
  * The header block of `res` for `stream.respond`. Without `date`, node:http2
