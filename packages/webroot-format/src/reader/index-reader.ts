@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { ENCODINGS, HASH_BYTES, etagFromHash, type Encoding } from '../constants.js';
+import { ENCODINGS, ENTRY_LOOKUP_TABLE, HASH_BYTES, etagFromHash, type Encoding } from '../constants.js';
 import { WebrootError } from '../errors.js';
 import { BoundedCache } from './bounded-cache.js';
 import { LOOKUP_BY_PATH, entryLookupProblems, hasEntryLookup, readEntryTypes, type LookupObjectColumns, type LookupRow } from './entry-lookup.js';
@@ -286,7 +286,7 @@ export class IndexReader {
   /** The root page of the entry lookup table's B-tree, when the file has the table. */
   entryLookupRoot(): number | undefined {
     if (this.lookupRow === undefined) return undefined;
-    return this.db.prepare("SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND name = 'entry_lookup'").pluck().get() as number | undefined;
+    return this.db.prepare("SELECT rootpage FROM sqlite_schema WHERE type = 'table' AND name = ?").pluck().get(ENTRY_LOOKUP_TABLE) as number | undefined;
   }
 
   /** verify()'s check of the entry lookup table against the tables it is derived from; none when the file has no such table. */
