@@ -1,6 +1,7 @@
 // Sites of 200,000 files (issue 15): the reader looks entries up on demand, so
 // opening costs the same as for ten files; these tests check behaviour through
 // the real server. Open time and memory are printed, not asserted.
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { fdCount, fdsTo, rssBytes } from './helpers/proc.js';
 import { DIRECTORIES, FILES_PER_DIR, bulkBody, dirName, filePath, writeLargeWebroot } from './helpers/large-site.js';
 import { KeepAliveClient, raw, rawRequests, type RawResponse } from './helpers/raw.js';
 import { swapLoadClients } from './helpers/swap-load.js';
+import { loadPageCacheAddon } from '../packages/httpd/src/io/page-cache.js';
 import { noise, tmpDir } from './helpers/tmp.js';
 
 // Two versions: each 200,000-entry file costs about 10 s to write here (several times that on a loaded host).
@@ -183,6 +185,108 @@ describe('--io async on a 200,000-entry webroot: a lookup reads its index page o
     const [withBody, after] = await rawRequests(srv.port, `GET ${p} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhelloGET ${p} HTTP/1.1\r\nHost: localhost\r\n\r\n`, 2);
     expect(withBody!.body.equals(bulkBody(p))).toBe(true);
     expect(after!.body.equals(bulkBody(p))).toBe(true);
+  });
+});
+
+/** Runs a python3 snippet with `args` (Node has neither posix_fadvise nor SQLite's dbstat); its stdout. */
+function python(code: string, ...args: string[]): string {
+  const r = spawnSync('python3', ['-c', code, ...args], { timeout: 20_000, encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return r.stdout;
+}
+/** Drops a file from the page cache (fsync, so that every page is clean, then posix_fadvise DONTNEED). */
+const dropFromPageCache = (file: string) => python('import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)', file);
+/** The pages of the entry lookup table (FORMAT.md section 1.3), from SQLite's own page map (dbstat), independent of ours. */
+function entryLookupPages(file: string): { first: number; last: number; count: number; size: number } {
+  const out = python("import sqlite3,sys; c=sqlite3.connect('file:'+sys.argv[1]+'?mode=ro&immutable=1', uri=True); print(*c.execute(\"select min(pageno), max(pageno), count(*) from dbstat where name='entry_lookup'\").fetchone(), c.execute('pragma page_size').fetchone()[0])", file);
+  const [first, last, count, size] = out.trim().split(' ').map(Number) as [number, number, number, number];
+  return { first, last, count, size };
+}
+/** Bytes read by a process's threads other than its main one (the thread pool's; /proc/PID/task/TID/io rchar). */
+function threadPoolReads(pid: number): number {
+  let sum = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    if (Number(tid) === pid) continue;
+    try {
+      sum += Number(/rchar: (\d+)/.exec(fs.readFileSync(`/proc/${pid}/task/${tid}/io`, 'utf8'))![1]);
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return sum;
+}
+
+describe('--io sync on a 200,000-entry webroot whose index is not in memory (preadv2 RWF_NOWAIT, posix_fadvise WILLNEED)', () => {
+  const addon = process.platform === 'linux' ? loadPageCacheAddon() : undefined;
+  const fincore = spawnSync('fincore', ['--version'], { timeout: 10_000 }).status === 0;
+  if (!fincore) console.log('skipping the cold-index tests: fincore is not installed (apt-get install util-linux-extra)');
+  // dbstat reads every page of the index: asked once, before any page is dropped.
+  let pages: ReturnType<typeof entryLookupPages> | undefined;
+  const table = () => (pages ??= entryLookupPages(files[2]!));
+  /** The file's pages in the page cache now (fincore: mincore(2); a probe by reading would start reads itself). */
+  function cachedPages(): number {
+    const r = spawnSync('fincore', ['--noheadings', '--output', 'PAGES', files[2]!], { timeout: 10_000, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    return Number(r.stdout.trim());
+  }
+  /** Cached pages as a share of the entry lookup table's. */
+  const residentShare = () => cachedPages() / table().count;
+  async function until(pred: () => boolean, ms: number): Promise<boolean> {
+    for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (pred()) return true;
+    return pred();
+  }
+  /** GETs of `paths` (exact bytes) with the file dropped from the page cache first; the bytes the thread pool read meanwhile. */
+  async function coldRequests(srv: RunningHttpd, paths: [number, number][]): Promise<number> {
+    table();
+    // First, while the file is cached, each path's neighbours: the server's reads of the tree's interior pages on
+    // their way (read once and kept) come before the drop, so that the kernel's read-around of one of those cannot
+    // bring a leaf in after it.
+    for (const [d, f] of paths) for (const n of [f - 1, f + 1]) expect((await raw(srv.port, 'GET', filePath(d, n))).status).toBe(200);
+    // Twice: pages read a moment ago can still be held (a per-CPU LRU batch, a read finishing) and stay the first time.
+    dropFromPageCache(files[2]!);
+    await new Promise((r) => setTimeout(r, 200));
+    dropFromPageCache(files[2]!);
+    expect(residentShare()).toBeLessThan(0.05);
+    const before = threadPoolReads(srv.proc.pid!);
+    for (const p of paths.map(([d, f]) => filePath(d, f))) {
+      const r = await raw(srv.port, 'GET', p);
+      expect(r.status, p).toBe(200);
+      expect(r.body.equals(bulkBody(p)), p).toBe(true);
+    }
+    const read = threadPoolReads(srv.proc.pid!) - before;
+    console.log(`cold requests: ${read} bytes read by the thread pool, ${cachedPages()} pages cached after them`);
+    return read;
+  }
+
+  it.skipIf(process.platform !== 'linux' || !fincore)('lookups whose index pages are not cached read them on the thread pool, and ask the whole table into the page cache', async () => {
+    expect(addon, 'the addon (packages/httpd/native) loads and the kernel answers RWF_NOWAIT reads').toBeDefined();
+    const vhosts = tmpDir('large-cold-vhosts-');
+    swapLink(vhosts, files[2]!);
+    const srv = await startHttpd(vhosts, ['--workers', '0', '--io', 'sync']);
+    try {
+      expect(table().count).toBeGreaterThan(1000);
+      const poolRead = await coldRequests(srv, [[77, 777], [150, 15], [190, 901]]);
+      expect(poolRead).toBeGreaterThanOrEqual(table().size); // leaves, read off the event loop
+      // The table arrives by itself, in the background (bounded wait), with no more requests.
+      expect(await until(() => residentShare() > 0.95, 15_000)).toBe(true);
+      // Served from it: every sample path, exact bytes.
+      for (const p of samplePaths(50, 21)) expect((await raw(srv.port, 'GET', p)).body.equals(bulkBody(p)), p).toBe(true);
+    } finally {
+      expect(await srv.stop()).toBe(0);
+    }
+  });
+
+  it.skipIf(process.platform !== 'linux' || !fincore)('without the hints (WEBROOT_PAGE_CACHE_PROBE=off) sync mode reads the page itself, on the event loop, and nothing more', async () => {
+    const vhosts = tmpDir('large-cold-off-vhosts-');
+    swapLink(vhosts, files[2]!);
+    const srv = await startHttpd(vhosts, ['--workers', '0', '--io', 'sync'], { WEBROOT_PAGE_CACHE_PROBE: 'off' });
+    try {
+      expect(await coldRequests(srv, [[78, 778], [151, 16], [191, 902]])).toBe(0);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(residentShare()).toBeLessThan(0.5);
+    } finally {
+      expect(await srv.stop()).toBe(0);
+    }
   });
 });
 

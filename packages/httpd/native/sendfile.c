@@ -10,6 +10,16 @@
 // failure is reported by the next call, which then takes nothing.
 //
 // probe() sendfiles one byte of /proc/self/exe into a socketpair: 1 when the kernel allows it.
+//
+// readNoWait(fd, buffer, position) reads up to buffer.length bytes of `fd` at `position` with
+// preadv2(RWF_NOWAIT): only what is in the page cache, never waiting for the disk. It returns the
+// bytes read (fewer than asked when a page past the first is not cached), or -errno: -EAGAIN when
+// the first page is not cached, -EOPNOTSUPP/-ENOSYS/-EINVAL where the kernel or filesystem cannot
+// say. httpd uses it to ask whether an index page is in memory (src/io/page-cache.ts).
+//
+// willNeed(fd, offset, length) is posix_fadvise(POSIX_FADV_WILLNEED): the kernel starts reading the
+// range into the page cache in the background (large sequential reads) and returns at once. 0, or
+// -errno.
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,6 +28,7 @@
 #include <stdint.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 // One sendfile(2) call moves at most this many bytes (Linux caps a call at 0x7ffff000 anyway).
@@ -127,11 +138,65 @@ static napi_value js_probe(napi_env env, napi_callback_info info) {
   return number(env, result);
 }
 
+static napi_value js_read_no_wait(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
+    napi_throw_type_error(env, NULL, "readNoWait(fd, buffer, position)");
+    return NULL;
+  }
+  int ok = 1;
+  int fd = (int)int_arg(env, argv[0], &ok);
+  int64_t position = int_arg(env, argv[2], &ok);
+  bool is_buffer = false;
+  napi_is_buffer(env, argv[1], &is_buffer);
+  void *data = NULL;
+  size_t length = 0;
+  if (!ok || fd < 0 || position < 0 || !is_buffer || napi_get_buffer_info(env, argv[1], &data, &length) != napi_ok) {
+    napi_throw_type_error(env, NULL, "readNoWait: a non-negative descriptor, a Buffer and a non-negative position");
+    return NULL;
+  }
+#ifdef RWF_NOWAIT
+  struct iovec iov = {data, length};
+  ssize_t n;
+  do n = preadv2(fd, &iov, 1, (off_t)position, RWF_NOWAIT);
+  while (n < 0 && errno == EINTR);
+  return number(env, n < 0 ? -(double)errno : (double)n);
+#else
+  (void)data;
+  (void)length;
+  return number(env, -(double)EOPNOTSUPP);
+#endif
+}
+
+static napi_value js_will_need(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
+    napi_throw_type_error(env, NULL, "willNeed(fd, offset, length)");
+    return NULL;
+  }
+  int ok = 1;
+  int fd = (int)int_arg(env, argv[0], &ok);
+  int64_t offset = int_arg(env, argv[1], &ok);
+  int64_t length = int_arg(env, argv[2], &ok);
+  if (!ok || fd < 0 || offset < 0 || length < 0) {
+    napi_throw_type_error(env, NULL, "willNeed: descriptor, offset and length must be non-negative integers");
+    return NULL;
+  }
+  int err = posix_fadvise(fd, (off_t)offset, (off_t)length, POSIX_FADV_WILLNEED);
+  return number(env, -(double)err);
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value fn;
   napi_create_function(env, "send", NAPI_AUTO_LENGTH, js_send, NULL, &fn);
   napi_set_named_property(env, exports, "send", fn);
   napi_create_function(env, "probe", NAPI_AUTO_LENGTH, js_probe, NULL, &fn);
   napi_set_named_property(env, exports, "probe", fn);
+  napi_create_function(env, "readNoWait", NAPI_AUTO_LENGTH, js_read_no_wait, NULL, &fn);
+  napi_set_named_property(env, exports, "readNoWait", fn);
+  napi_create_function(env, "willNeed", NAPI_AUTO_LENGTH, js_will_need, NULL, &fn);
+  napi_set_named_property(env, exports, "willNeed", fn);
   return exports;
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { openWebroot } from '../src/index.js';
+import { openWebroot, WARM_INTERVAL_MS, type PageCacheHints } from '../src/index.js';
 import { LeafLocator, LeafPrefetcher } from '../src/reader/leaf-locator.js';
 import { WebrootWriter } from '../src/writer/index.js';
 
@@ -79,6 +79,27 @@ describe('LeafLocator: the leaf of a key, from the interior pages alone (SQLite 
     }
   });
 
+  it('leafSpan: the first and last leaves bound every leaf, and the table lies between them (written in key order)', () => {
+    const { size, page } = pages(big);
+    const locator = new LeafLocator((n) => Buffer.from(page(n)), rootOf(big), size);
+    const span = locator.leafSpan()!;
+    expect(page(span.first)[0]).toBe(0x0a);
+    expect(page(span.last)[0]).toBe(0x0a);
+    const leaves = new Set<number>();
+    for (let i = 0; i < 30_000; i += 7) {
+      const leaf = locator.leafOf(Buffer.from(pathOf(i)));
+      if (leaf === undefined) continue;
+      leaves.add(leaf);
+      expect(leaf).toBeGreaterThanOrEqual(span.first);
+      expect(leaf).toBeLessThanOrEqual(span.last);
+    }
+    // Every page between is the table's (a leaf or an interior page): the span is the table, not the file.
+    let others = 0;
+    for (let n = span.first; n <= span.last; n++) if (![0x0a, 0x02].includes(page(n)[0]!)) others++;
+    expect(others).toBe(0);
+    expect(leaves.size).toBeGreaterThan((span.last - span.first + 1) / 2);
+  });
+
   it('refuses a page that is not an index B-tree page', () => {
     expect(() => new LeafLocator(() => Buffer.alloc(4096, 0x0d), 2, 4096)).toThrow(/not an index B-tree page/);
   });
@@ -103,6 +124,47 @@ describe('Webroot.prefetch: the leaf read ahead on the thread pool, a hint only'
       again.close();
     }
     expect(again.prefetch(pathOf(1))).toBeUndefined(); // closed
+  });
+
+  it('with page-cache hints: nothing to read when the page is in memory; otherwise the read, and the whole table asked in once per interval', async () => {
+    const calls: { resident: number[]; warm: [number, number, number][] } = { resident: [], warm: [] };
+    let finishWarm: () => void = () => {};
+    const hints = (resident: boolean): PageCacheHints => ({
+      resident(fd, position, size) {
+        calls.resident.push(position);
+        expect(size).toBe(pages(big).size);
+        return resident;
+      },
+      warm(fd, position, length, done) {
+        calls.warm.push([fd, position, length]);
+        finishWarm = done;
+      },
+    });
+    const w = openWebroot(big);
+    const { size } = pages(big);
+    expect(w.prefetch(pathOf(100), hints(true))).toBeUndefined(); // in memory: the lookup reads it at once
+    expect(calls.warm).toHaveLength(0);
+    const pending = w.prefetch(pathOf(200), hints(false));
+    expect(pending).toBeInstanceOf(Promise);
+    await pending;
+    expect(calls.resident).toHaveLength(2);
+    expect(calls.warm).toHaveLength(1);
+    const [, position, length] = calls.warm[0]!;
+    // The span holds the leaf each probe asked about, and is whole pages of the index, not the file.
+    for (const at of calls.resident) expect(at >= position && at < position + length).toBe(true);
+    expect(position % size).toBe(0);
+    expect(length % size).toBe(0);
+    expect(length).toBeLessThan(fs.statSync(big).size);
+    // Within WARM_INTERVAL_MS the table is not asked for again.
+    await w.prefetch(pathOf(300), hints(false));
+    expect(calls.warm).toHaveLength(1);
+    expect(WARM_INTERVAL_MS).toBeGreaterThan(0);
+    // The descriptor stays open for the warm-up until it says it is done.
+    const fd = calls.warm[0]![0];
+    w.retire();
+    expect(() => fs.fstatSync(fd)).not.toThrow();
+    finishWarm();
+    expect(w.isClosed).toBe(true);
   });
 
   it('readsAhead: only a file with the table and more entries than the entry cache holds', () => {

@@ -1,6 +1,7 @@
 import v8 from 'node:v8';
 import { DEFAULT_CACHE_ENTRIES } from '@webroot/format';
 import { admitOnSecondMiss } from '../io/object-cache.js';
+import { noteLargeSite } from '../io/lookup-prefetch.js';
 
 /**
  * V8's growth factor for the old generation after a full GC, in percent over the
@@ -41,10 +42,13 @@ const boundHeap = heapGrowthBound();
 
 /**
  * What a worker does for every site it loads: a site larger than the entry cache bounds the heap's growth
- * (heapGrowthBound) and makes the object caches admit on the second miss (ObjectCache's admit), both for
- * the rest of the process.
+ * (heapGrowthBound), makes the object caches admit on the second miss (ObjectCache's admit) and lets
+ * requests read their index pages ahead (io/lookup-prefetch.ts), all for the rest of the process.
  */
 export function boundHeapGrowthFor(entries: number): boolean {
-  if (entries > DEFAULT_CACHE_ENTRIES) admitOnSecondMiss();
+  if (entries > DEFAULT_CACHE_ENTRIES) {
+    admitOnSecondMiss();
+    noteLargeSite();
+  }
   return boundHeap(entries);
 }

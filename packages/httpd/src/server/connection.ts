@@ -11,7 +11,8 @@ import { isSharedRead } from './fast-socket.js';
 import type { Wire, WireEvents } from './wire.js';
 import { startFileSend } from './file-send.js';
 import type { FileRange } from '../io/sendfile.js';
-import { prefetchLookup } from '../io/lookup-prefetch.js';
+import { largeSiteLoaded, prefetchLookup } from '../io/lookup-prefetch.js';
+import { pageCacheHints } from '../io/page-cache.js';
 
 /**
  * Test-only faults, enabled by WEBROOT_FAULT_INJECTION=1 (never by default):
@@ -285,9 +286,10 @@ export class Connection implements WireEvents {
   private handle(head: RequestHead): void {
     this.started = performance.now();
     const req = requestInfoOf(head, this.ctx.scheme);
-    // async IO mode: a lookup that would read the disk reads its index page on the thread pool first.
+    // A lookup that would read the disk reads its index page on the thread pool first (io/lookup-prefetch.ts):
+    // in async mode, and in the others where the page cache can be asked (io/page-cache.ts).
     // (Not for a request with a body: the body being skipped is timed from its head, right after this.)
-    const pending = this.ctx.bodies.executor.mode === 'async' && head.contentLength === 0 && !head.chunked ? prefetchLookup(req, this.ctx.sites) : undefined;
+    const pending = largeSiteLoaded && (pageCacheHints !== undefined || this.ctx.bodies.executor.mode === 'async') && head.contentLength === 0 && !head.chunked ? prefetchLookup(req, this.ctx.sites, pageCacheHints) : undefined;
     if (pending === undefined) return this.answer(head, req);
     this.busy = true; // no pipelined request is taken meanwhile
     void pending.then(() => this.answer(head, req));

@@ -91,6 +91,26 @@ export class LeafLocator {
     return page;
   }
 
+  /**
+   * The first and last leaf pages of the tree: the left-most and right-most
+   * leaves, reached through the first and last child of each interior level.
+   * A tree written in key order (mkroot's VACUUM INTO copies each table in order)
+   * keeps its pages, leaves and interiors, between these two; undefined when an
+   * interior page on either path overflows.
+   */
+  leafSpan(): { first: number; last: number } | undefined {
+    let first = this.root;
+    let last = this.root;
+    for (let level = 0; level < this.depth; level++) {
+      const left = this.interior(first);
+      const right = this.interior(last);
+      if (left === undefined || right === undefined) return undefined;
+      first = left.children[0]!;
+      last = right.children[right.children.length - 1]!;
+    }
+    return first <= last ? { first, last } : { first: last, last: first };
+  }
+
   /** The parsed interior page (read on first use); undefined when a cell's payload overflows. */
   private interior(page: number): InteriorPage | undefined {
     const cached = this.interiors.get(page);
@@ -144,6 +164,30 @@ export class LeafPrefetcher {
       this.locator ??= this.build();
       const page = this.locator.leafOf(Buffer.from(path, 'utf8'));
       return page === undefined ? undefined : { position: (page - 1) * this.pageSize, size: this.pageSize };
+    } catch {
+      this.failed = true;
+      return undefined;
+    }
+  }
+
+  /**
+   * The byte range of the file from the table's first leaf page to its last,
+   * with the interior pages that lie between (FORMAT.md section 1.3: mkroot
+   * writes the table in key order, so that is the table but its root page,
+   * which SQLite allotted when the schema was made, and which every lookup
+   * reads anyway): for
+   * reading the whole table into the page cache at once, in large sequential
+   * reads, instead of one random read per lookup. undefined when it cannot be
+   * found, or spans more than `limit` bytes (not a table written in order).
+   */
+  span(limit: number): { position: number; length: number } | undefined {
+    if (this.failed) return undefined;
+    try {
+      this.locator ??= this.build();
+      const leaves = this.locator.leafSpan();
+      if (leaves === undefined) return undefined;
+      const length = (leaves.last - leaves.first + 1) * this.pageSize;
+      return length > limit ? undefined : { position: (leaves.first - 1) * this.pageSize, length };
     } catch {
       this.failed = true;
       return undefined;

@@ -23,6 +23,23 @@ const VERIFY_CHUNK = 1 << 20;
  * closed once it is retired and the last use has been released, so a response
  * that started on an old version finishes on it after a swap.
  */
+/**
+ * What a server knows of the page cache, for Webroot.prefetch: whether a byte
+ * range of the file (by its descriptor) is in memory now, and how to ask the
+ * kernel to read a range into it in the background (posix_fadvise
+ * POSIX_FADV_WILLNEED). Neither may wait for the disk.
+ */
+export interface PageCacheHints {
+  resident(fd: number, position: number, size: number): boolean;
+  /** Starts reading the range into the page cache; calls `done` once it no longer uses `fd` (kept open until then). */
+  warm?(fd: number, position: number, length: number, done: () => void): void;
+}
+
+/** How often one file's entry lookup table may be asked into the page cache (prefetch). */
+export const WARM_INTERVAL_MS = 5_000;
+/** The largest table read that way: 1 GiB (a table of ten million or so entries; a span larger than that is not one table). */
+export const WARM_LIMIT_BYTES = 1 << 30;
+
 export class Webroot {
   private refs = 0;
   private retired = false;
@@ -65,22 +82,42 @@ export class Webroot {
   }
 
   private readsAheadKnown: boolean | undefined;
+  /** When `prefetch` last asked for the entry lookup table to be read into the page cache (Date.now()). */
+  private warmedAt = -Infinity;
 
   /**
    * Reads ahead, on the thread pool, the index page that `lookup(path)` will
    * read, when the entry is not cached and the file has the entry lookup table
    * (FORMAT.md section 1.3); resolves once it is read (or failed: a hint only).
-   * undefined when nothing needs reading. For servers that overlap disk reads:
+   * undefined when nothing needs reading, or when `pages` (the caller's view of
+   * the page cache) says that page is in memory already. A page not in memory
+   * also has `pages.warm` asked to read the whole table into the page cache
+   * (at most once per WARM_INTERVAL_MS per file): a site whose index is cold
+   * (just deployed, after a reboot, or evicted) then pays one sequential read of
+   * it instead of a random read per lookup. For servers that overlap disk reads:
    * the lookup itself stays synchronous.
    */
-  prefetch(path: string): Promise<void> | undefined {
+  prefetch(path: string, pages?: PageCacheHints): Promise<void> | undefined {
     if (this.closed || this.index.isCached(path)) return undefined;
     if (this.prefetcher === undefined) {
       const root = this.index.entryLookupRoot();
       this.prefetcher = root === undefined ? null : new LeafPrefetcher(this.fd, root);
     }
-    const leaf = this.prefetcher?.leafOf(path);
-    if (leaf === undefined) return undefined;
+    const prefetcher = this.prefetcher;
+    const leaf = prefetcher?.leafOf(path);
+    if (prefetcher == null || leaf === undefined) return undefined;
+    if (pages !== undefined) {
+      if (pages.resident(this.fd, leaf.position, leaf.size)) return undefined;
+      const now = Date.now();
+      if (pages.warm !== undefined && now - this.warmedAt >= WARM_INTERVAL_MS) {
+        this.warmedAt = now;
+        const span = prefetcher.span(WARM_LIMIT_BYTES);
+        if (span !== undefined) {
+          this.acquire();
+          pages.warm(this.fd, span.position, span.length, () => this.release());
+        }
+      }
+    }
     this.acquire(); // the descriptor stays open until the read is done
     return new Promise((resolve) => {
       fs.read(this.fd, Buffer.allocUnsafe(leaf.size), 0, leaf.size, leaf.position, () => {
