@@ -249,12 +249,19 @@ export class FastRespond {
     return r[internals.handle] as NativeStream;
   }
 
-  /** `end()` of a stream whose native side has been shut (or needs none): node's shutdownWritable only calls back. */
+  /**
+   * `end()` of a stream whose request has ended and whose native side has been shut (or needs none): node's
+   * shutdownWritable only calls back.
+   */
   private endWritable(stream: http2.ServerHttp2Stream): void {
     ((stream as unknown as StreamRecord)[this.internals!.state] as StreamState).shutdownWritableCalled = true;
     stream.end();
     // end() did not end it: this Node's Writable or _final is not what this expects; never again.
     if (!stream.writableEnded) this.requests = undefined;
+    // The request has ended (END_STREAM came with its HEADERS): reading now lets its 'end' come on the next
+    // tick, so node destroys the stream as soon as nghttp2 closes it (onStreamClose: `!stream.readable`)
+    // instead of then adding an 'end' listener, resuming the stream and waiting two more ticks for 'end'.
+    stream.read(0);
   }
 
   /** What `respond` would check or decide differently: a stream already answered or closed, a bodiless status or HEAD without endStream. */
