@@ -21,6 +21,10 @@ import { streamRequests } from '../server/fast-socket.js';
  * fast response, `stream.headersSent` (node's public getter of the same flag) must be true, or this path
  * turns itself off for good. Until everything is found, and with WEBROOT_PORTABLE_SOCKETS=1, every
  * response goes through `stream.respond`.
+ *
+ * `send` goes one step further for a whole small body: it hands the body and END_STREAM to the native
+ * stream instead of node's Writable (`end(buffer)`), which was about 4 us of the 1 KB stream's ~60 (perf:
+ * packages/httpd/README.md, "Where the time went over HTTP/2 (issue 10, session 7)").
  */
 
 /** The header object of a representation and, when every field passes node's rules, its nghttp2 list. */
