@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http2 from 'node:http2';
 import path from 'node:path';
@@ -159,6 +159,22 @@ describe.skipIf(skip !== undefined).each([
     expect((await h2Request(session, 'GET', '/about.html')).status).toBe(200);
   });
 
+  it.skipIf(!has('h2load'))('h2load killed mid-run (every stream of its sessions reset by the dropped connections) leaves the worker serving, nothing logged as an error', async () => {
+    // Small cached bodies: the path that hands them to the native stream (h2/fast-respond.ts send). Bounded: 1.5 s of load.
+    const load = spawn('h2load', ['-n', '10000000', '-c', '8', '-m', '10', `https://127.0.0.1:${srv.tlsPort}/about.html`], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 1500));
+    load.kill('SIGKILL');
+    await new Promise((r) => load.once('exit', r));
+    expect((await h2Request(session, 'GET', '/about.html')).body.equals(fx.files['/about.html']!)).toBe(true);
+    const fresh = await h2Connect(srv.tlsPort!);
+    try {
+      expect((await h2Request(fresh, 'GET', '/about.html')).status).toBe(200);
+    } finally {
+      fresh.close();
+    }
+    expect(srv.logs.filter((l) => l.level === 'error' || l.event === 'worker-died')).toEqual([]);
+  });
+
   it.skipIf(!has('curl'))('curl --http2 gets the same bytes over HTTP/2', () => {
     const out = path.join(tmpDir('curl-'), 'index.html');
     const r = spawnSync('curl', ['-sk', '--http2', '-o', out, '-w', '%{http_code} %{http_version}', `https://localhost:${srv.tlsPort}/`, '--resolve', `localhost:${srv.tlsPort}:127.0.0.1`], { encoding: 'utf8', timeout: 10_000 });
@@ -181,6 +197,7 @@ describe.skipIf(skip !== undefined).each([
 
 if (!has('curl')) console.log('h2.test.ts: the curl --http2 case is skipped: curl is not installed (.ci/apt.d/tls.txt lists it)');
 if (!has('nghttp')) console.log('h2.test.ts: the nghttp case is skipped: nghttp is not installed (apt-get install nghttp2-client)');
+if (!has('h2load')) console.log('h2.test.ts: the killed-h2load case is skipped: h2load is not installed (apt-get install nghttp2-client)');
 
 describe.skipIf(skip !== undefined)('HTTP/2 in the access log', () => {
   it('each stream is one line, with protocol HTTP/2.0, in the combined and json formats', async () => {

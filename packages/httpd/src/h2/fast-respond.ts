@@ -1,5 +1,6 @@
 import type http2 from 'node:http2';
 import { currentHttpDate } from '../http/dates.js';
+import { streamRequests } from '../server/fast-socket.js';
 
 /**
  * `stream.respond` with a header block prebuilt once per cached representation.
@@ -20,6 +21,10 @@ import { currentHttpDate } from '../http/dates.js';
  * fast response, `stream.headersSent` (node's public getter of the same flag) must be true, or this path
  * turns itself off for good. Until everything is found, and with WEBROOT_PORTABLE_SOCKETS=1, every
  * response goes through `stream.respond`.
+ *
+ * `send` goes one step further for a whole small body: it hands the body and END_STREAM to the native
+ * stream instead of node's Writable (`end(buffer)`), which was about 4 us of the 1 KB stream's ~60 (perf:
+ * packages/httpd/README.md, "Where the time went over HTTP/2 (issue 10, session 7)").
  */
 
 /** The header object of a representation and, when every field passes node's rules, its nghttp2 list. */
@@ -93,6 +98,25 @@ interface Internals {
 
 type StreamRecord = Record<symbol, unknown>;
 
+/** The stream's internal state object (`stream[kState]`), the parts used here. */
+interface StreamState {
+  flags: number;
+  /** Set by node's shutdownWritable (lib/internal/http2/core.js), which then only calls back. */
+  shutdownWritableCalled?: boolean;
+}
+
+/** node::http2::Http2Stream as JavaScript sees it (a StreamBase: src/node_http2.cc, src/stream_base.cc). */
+interface NativeStream {
+  respond(list: [string, number], options: number): number;
+  writeBuffer?(req: object, data: Buffer): number;
+  shutdown?(req: object): number;
+}
+
+/** A write request of ours: `buffer` keeps the body alive while nghttp2 holds a pointer into it. */
+interface BodyWrite {
+  buffer?: Buffer;
+}
+
 /** Where node keeps a stream's internals, or undefined when this Node's streams do not look like that. */
 function findInternals(stream: http2.ServerHttp2Stream): Internals | undefined {
   const own = Object.getOwnPropertySymbols(stream);
@@ -110,9 +134,24 @@ function findInternals(stream: http2.ServerHttp2Stream): Internals | undefined {
   return { state, handle, updateTimer, sentHeaders: undefined };
 }
 
+/**
+ * The request objects of native writes when the stream's handle takes them (StreamBase's `writeBuffer` and
+ * `shutdown`), or undefined: then bodies go through `end(buffer)`. Whether node's `_final` honours
+ * `shutdownWritableCalled` changes only the cost: if it does not, it shuts the native side a second time,
+ * which Http2Stream::DoShutdown allows, and waits for 'finish' as it always does.
+ */
+function requestsOf(stream: http2.ServerHttp2Stream, internals: Internals): ReturnType<typeof streamRequests> {
+  const requests = streamRequests();
+  const h = (stream as unknown as StreamRecord)[internals.handle] as NativeStream | undefined;
+  if (requests === undefined || typeof h?.writeBuffer !== 'function' || typeof h.shutdown !== 'function') return undefined;
+  return requests;
+}
+
 export class FastRespond {
   /** undefined: not looked for yet; null: this Node cannot (or the path turned itself off). */
   private internals: Internals | null | undefined = process.env.WEBROOT_PORTABLE_SOCKETS === '1' ? null : undefined;
+  /** The native write and shutdown requests, once found on a stream (undefined: bodies through `end(buffer)`). */
+  private requests: ReturnType<typeof streamRequests>;
   private dateSecondText = '';
   private dateEntry = '';
 
@@ -121,19 +160,79 @@ export class FastRespond {
     return this.internals !== null && this.internals !== undefined && this.internals.sentHeaders !== undefined;
   }
 
+  /** Whether whole bodies now go to the native stream with END_STREAM, past the Writable (see `send`). */
+  get sendsNatively(): boolean {
+    return this.active && this.requests !== undefined;
+  }
+
   /**
    * Sends the response head `block` on `stream` (`endStream`: no body follows), as `stream.respond` would.
    * Goes through `stream.respond` itself whenever the fast path does not apply.
    */
   respond(stream: http2.ServerHttp2Stream, block: H2Block, endStream: boolean, options: http2.ServerStreamResponseOptions | undefined): void {
+    const handle = this.head(stream, block, endStream, options);
+    if (handle === undefined) return;
+    const ret = handle.respond([block.list! + this.date(), block.count + 1], endStream ? STREAM_OPTION_EMPTY_PAYLOAD : 0);
+    // As respond does (NghttpError): the stream ends with the error.
+    if (ret < 0) stream.destroy(new Error(`nghttp2 refused the response headers (${ret})`));
+  }
+
+  /**
+   * The whole response: the head `block` and `body`, the last DATA frame carrying END_STREAM, as
+   * `respond(headers)` + `end(body)` would send it.
+   *
+   * `end(body)` costs a Writable write (lib/internal/http2/core.js kWriteGeneric: four closures, a
+   * nextTick that then shuts the writable side, a WriteWrap, the stream's write accounting), a JavaScript
+   * callback from C++ once nghttp2 has sent the data (onWriteComplete), and `_final`'s shutdownWritable
+   * (a ShutdownWrap, then a 'finish' listener made per stream). Here, for a request that has ended
+   * (`endAfterHeaders`: nothing more can arrive that the stream must wait for), the body goes to the native
+   * stream's queue with `writeBuffer` and a write request that has no `oncomplete` (C++ calls none then:
+   * ReportWritesToJSStreamListener::OnStreamAfterReqFinished, src/stream_base.cc), the native `shutdown`
+   * marks it the last data (nghttp2 sets END_STREAM on the DATA frame that empties the queue,
+   * Http2Stream::Provider::Stream::OnRead), and `end()` only ends the Writable: with node's
+   * `shutdownWritableCalled` set, `_final` just calls back. A stream reset meanwhile cancels the queued
+   * write in C++ (Http2Stream::Destroy), which reports to no one.
+   */
+  send(stream: http2.ServerHttp2Stream, block: H2Block, body: Buffer): void {
+    const requests = this.requests;
+    if (requests === undefined || stream.endAfterHeaders !== true || stream.writableLength !== 0 || stream.writableEnded) {
+      this.respond(stream, block, false, undefined);
+      if (!stream.destroyed) stream.end(body);
+      return;
+    }
+    const handle = this.head(stream, block, false, undefined);
+    if (handle === undefined) {
+      if (!stream.destroyed) stream.end(body);
+      return;
+    }
+    let ret = handle.respond([block.list! + this.date(), block.count + 1], 0);
+    if (ret >= 0 && body.length > 0) {
+      const write = new requests.WriteWrap() as BodyWrite;
+      write.buffer = body;
+      ret = handle.writeBuffer!(write, body);
+    }
+    // 1: done at once (node_http2.cc, Http2Stream::DoShutdown); 0 would be a shutdown reported later, to no one.
+    if (ret >= 0) ret = handle.shutdown!(new requests.ShutdownWrap());
+    if (ret < 0) {
+      stream.destroy(new Error(`nghttp2 refused the response (${ret})`));
+      return;
+    }
+    this.endWritable(stream);
+  }
+
+  /**
+   * The fast path's part of a response before the native call: timers, the sent headers, the headers-sent
+   * flag, and for `endStream` the Writable ended. Undefined when it went through `stream.respond` instead.
+   */
+  private head(stream: http2.ServerHttp2Stream, block: H2Block, endStream: boolean, options: http2.ServerStreamResponseOptions | undefined): NativeStream | undefined {
     const internals = this.internals;
     if (internals === undefined || internals === null || internals.sentHeaders === undefined || block.list === undefined || !this.applies(stream, block, endStream)) {
       stream.respond(block.headers, options);
       if (internals === undefined || (internals !== null && internals.sentHeaders === undefined)) this.learn(stream);
-      return;
+      return undefined;
     }
     const r = stream as unknown as StreamRecord;
-    const state = r[internals.state] as { flags: number };
+    const state = r[internals.state] as StreamState;
     (r[internals.updateTimer] as () => void).call(stream);
     r[internals.sentHeaders] = block.headers;
     state.flags |= STREAM_FLAGS_HEADERS_SENT;
@@ -141,14 +240,32 @@ export class FastRespond {
       // This Node keeps the flag elsewhere: undo, and never again.
       state.flags &= ~STREAM_FLAGS_HEADERS_SENT;
       this.internals = null;
+      this.requests = undefined;
       stream.respond(block.headers, options);
-      return;
+      return undefined;
     }
-    if (endStream) stream.end();
-    const handle = r[internals.handle] as { respond(list: [string, number], options: number): number };
-    const ret = handle.respond([block.list + this.date(), block.count + 1], endStream ? STREAM_OPTION_EMPTY_PAYLOAD : 0);
-    // As respond does (NghttpError): the stream ends with the error.
-    if (ret < 0) stream.destroy(new Error(`nghttp2 refused the response headers (${ret})`));
+    // A header-only response is sent with END_STREAM and no data provider (STREAM_OPTION_EMPTY_PAYLOAD):
+    // the native stream has nothing to shut, so only the Writable ends.
+    if (endStream) {
+      if (this.requests !== undefined && stream.endAfterHeaders === true && !stream.writableEnded) this.endWritable(stream);
+      else stream.end();
+    }
+    return r[internals.handle] as NativeStream;
+  }
+
+  /**
+   * `end()` of a stream whose request has ended and whose native side has been shut (or needs none): node's
+   * shutdownWritable only calls back.
+   */
+  private endWritable(stream: http2.ServerHttp2Stream): void {
+    ((stream as unknown as StreamRecord)[this.internals!.state] as StreamState).shutdownWritableCalled = true;
+    stream.end();
+    // end() did not end it: this Node's Writable or _final is not what this expects; never again.
+    if (!stream.writableEnded) this.requests = undefined;
+    // The request has ended (END_STREAM came with its HEADERS): reading now lets its 'end' come on the next
+    // tick, so node destroys the stream as soon as nghttp2 closes it (onStreamClose: `!stream.readable`)
+    // instead of then adding an 'end' listener, resuming the stream and waiting two more ticks for 'end'.
+    stream.read(0);
   }
 
   /** What `respond` would check or decide differently: a stream already answered or closed, a bodiless status or HEAD without endStream. */
@@ -174,6 +291,7 @@ export class FastRespond {
     }
     internals.sentHeaders = sent;
     this.internals = internals;
+    this.requests = requestsOf(stream, internals);
   }
 
   /** The Date field's entry (node adds the same IMF-fixdate in processHeaders), rebuilt once a second. */

@@ -265,8 +265,7 @@ export class H2Server {
       const finish = (b: Buffer) => {
         webroot?.release();
         if (stream.destroyed) return;
-        this.responder.respond(stream, block, false, undefined);
-        stream.end(b);
+        this.responder.send(stream, block, b);
       };
       if (!(body instanceof Promise)) return finish(body);
       return body.then(finish, (err: unknown) => {

@@ -200,6 +200,15 @@ export function handleBinding(): { ShutdownWrap: new () => ShutdownReq; streamBa
   return { ShutdownWrap: binding.ShutdownWrap, streamBaseState: binding.streamBaseState, kReadBytesOrError: binding.kReadBytesOrError };
 }
 
+/**
+ * The request objects a stream handle's native writeBuffer and shutdown take (h2/fast-respond.ts writes small
+ * HTTP/2 bodies with them), when this Node has them and the fast paths are on.
+ */
+export function streamRequests(): { WriteWrap: new () => object; ShutdownWrap: new () => object } | undefined {
+  if (binding === undefined || typeof binding.ShutdownWrap !== 'function') return undefined;
+  return { WriteWrap: binding.WriteWrap, ShutdownWrap: binding.ShutdownWrap };
+}
+
 /** Reads of every fast socket land here; a read is handled before the next one is made. */
 export const SHARED_READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
 
