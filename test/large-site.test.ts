@@ -3,6 +3,7 @@
 // the real server. Open time and memory are printed, not asserted.
 import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import http2 from 'node:http2';
 import fs from 'node:fs';
 import path from 'node:path';
 import { etagFromHash, openWebroot, type FileEntry } from '@webroot/format';
@@ -12,6 +13,8 @@ import { fdCount, fdsTo, rssBytes } from './helpers/proc.js';
 import { DIRECTORIES, FILES_PER_DIR, bulkBody, dirName, filePath, writeLargeWebroot } from './helpers/large-site.js';
 import { KeepAliveClient, raw, rawRequests, type RawResponse } from './helpers/raw.js';
 import { swapLoadClients } from './helpers/swap-load.js';
+import { makeCert, opensslMissing } from './helpers/certs.js';
+import { h2Connect, h2Request } from './helpers/h2.js';
 import { loadPageCacheAddon } from '../packages/httpd/src/io/page-cache.js';
 import { noise, tmpDir } from './helpers/tmp.js';
 
@@ -236,12 +239,12 @@ describe('--io sync on a 200,000-entry webroot whose index is not in memory (pre
     return pred();
   }
   /** GETs of `paths` (exact bytes) with the file dropped from the page cache first; the bytes the thread pool read meanwhile. */
-  async function coldRequests(srv: RunningHttpd, paths: [number, number][]): Promise<number> {
+  async function coldRequests(srv: RunningHttpd, paths: [number, number][], get = (p: string) => raw(srv.port, 'GET', p)): Promise<number> {
     table();
     // First, while the file is cached, each path's neighbours: the server's reads of the tree's interior pages on
     // their way (read once and kept) come before the drop, so that the kernel's read-around of one of those cannot
     // bring a leaf in after it.
-    for (const [d, f] of paths) for (const n of [f - 1, f + 1]) expect((await raw(srv.port, 'GET', filePath(d, n))).status).toBe(200);
+    for (const [d, f] of paths) for (const n of [f - 1, f + 1]) expect((await get(filePath(d, n))).status).toBe(200);
     // Twice: pages read a moment ago can still be held (a per-CPU LRU batch, a read finishing) and stay the first time.
     dropFromPageCache(files[2]!);
     await new Promise((r) => setTimeout(r, 200));
@@ -249,7 +252,7 @@ describe('--io sync on a 200,000-entry webroot whose index is not in memory (pre
     expect(residentShare()).toBeLessThan(0.05);
     const before = threadPoolReads(srv.proc.pid!);
     for (const p of paths.map(([d, f]) => filePath(d, f))) {
-      const r = await raw(srv.port, 'GET', p);
+      const r = await get(p);
       expect(r.status, p).toBe(200);
       expect(r.body.equals(bulkBody(p)), p).toBe(true);
     }
@@ -272,6 +275,28 @@ describe('--io sync on a 200,000-entry webroot whose index is not in memory (pre
       // Served from it: every sample path, exact bytes.
       for (const p of samplePaths(50, 21)) expect((await raw(srv.port, 'GET', p)).body.equals(bulkBody(p)), p).toBe(true);
     } finally {
+      expect(await srv.stop()).toBe(0);
+    }
+  });
+
+  it.skipIf(process.platform !== 'linux' || !fincore || opensslMissing !== undefined)('HTTP/2 streams too: the index pages not cached are read on the thread pool first, and the table asked in', async () => {
+    const vhosts = tmpDir('large-cold-h2-vhosts-');
+    swapLink(vhosts, files[2]!);
+    const certs = tmpDir('large-cold-certs-');
+    makeCert(certs, '__default__', { cn: 'localhost' });
+    const srv = await startHttpd(vhosts, ['--workers', '0', '--io', 'sync', '--tls-port', '0', '--certs', certs]);
+    const session = await h2Connect(srv.tlsPort!);
+    try {
+      expect(await coldRequests(srv, [[60, 600], [120, 12], [180, 801]], (p) => h2Request(session, 'GET', p))).toBeGreaterThanOrEqual(table().size);
+      expect(await until(() => residentShare() > 0.95, 15_000)).toBe(true);
+      // A stream reset while its index page is being read: the worker stays up and answers the next one.
+      dropFromPageCache(files[2]!);
+      const doomed = session.request({ ':path': filePath(61, 610) });
+      doomed.on('error', () => {});
+      doomed.close(http2.constants.NGHTTP2_CANCEL);
+      expect((await h2Request(session, 'GET', filePath(61, 611))).body.equals(bulkBody(filePath(61, 611)))).toBe(true);
+    } finally {
+      session.close();
       expect(await srv.stop()).toBe(0);
     }
   });

@@ -6,6 +6,8 @@ import { resolveRequest } from '../http/resolve.js';
 import type { HttpResponse, RequestInfo } from '../http/response.js';
 import { RequestHeaders, type RequestHead } from '../http/parse-request.js';
 import { errorFields } from '../log.js';
+import { largeSiteLoaded, prefetchLookup } from '../io/lookup-prefetch.js';
+import { pageCacheHints } from '../io/page-cache.js';
 import type { ServerContext } from '../server/context.js';
 import { FastRespond } from './fast-respond.js';
 import { H2HeadCache, h2Headers } from './serialize-h2.js';
@@ -197,6 +199,18 @@ export class H2Server {
     const state = this.sessions.get(stream.session);
     const req = requestInfoOfH2(headers);
     const started = this.ctx.accessLog !== undefined ? performance.now() : 0;
+    // A lookup that would read the disk reads its index page on the thread pool first, as over HTTP/1.1
+    // (io/lookup-prefetch.ts; a stream whose request is still sending its body is answered as it was).
+    const pending =
+      largeSiteLoaded && (pageCacheHints !== undefined || this.ctx.bodies.executor.mode === 'async') && stream.endAfterHeaders ? prefetchLookup(req, this.ctx.sites, pageCacheHints) : undefined;
+    if (pending === undefined) return this.answer(stream, headers, raw, state, req, started);
+    void pending.then(() => {
+      // Reset or closed meanwhile: nothing to answer, and no close to count.
+      if (!stream.destroyed && !stream.closed) this.answer(stream, headers, raw, state, req, started);
+    });
+  }
+
+  private answer(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, raw: string[] | undefined, state: SessionState | undefined, req: RequestInfo, started: number): void {
     let res: HttpResponse;
     if ((Array.isArray(raw) ? rawHeaderListSize(raw) : headerListSize(headers)) > H2_LIMITS.maxHeaderListSize) {
       // node:http2 advertises SETTINGS_MAX_HEADER_LIST_SIZE but accepts more; the same 431 as an HTTP/1.1 head over the limit (RFC 6585 section 5).
