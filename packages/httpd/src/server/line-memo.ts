@@ -50,7 +50,7 @@ export class LineMemo {
   /** NaN: no key yet (never equal). */
   private second = NaN;
   private remote: string | undefined;
-  /** The head of the key's line (one reference: a store of each of its fields per line cost more than the line saved). */
+  /** The head of the key's line: one reference, not a store of each of its fields per line. */
   private head: RequestHead | undefined;
   private status = 0;
   private size = 0;
