@@ -8,8 +8,10 @@
 // another build, run the copy of this script in that checkout.
 //
 // The request is what wrk sends (GET /1k.bin, a Host, nothing else), from a keep-alive
-// connection at 127.0.0.1. Run it pinned (taskset -c 0) and compare builds interleaved:
-// the numbers move with the machine's load.
+// connection at 127.0.0.1: the same request each time ("repeated": the server copies the
+// line before, server/line-memo.ts) or one of 64 paths in turn ("varied": every line is
+// built). Run it pinned (taskset -c 0) and compare builds interleaved: the numbers move
+// with the machine's load.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +28,7 @@ const formats = fs.existsSync(path.join(dist, 'server/log-formats.js')) ? await 
 
 const raw = Buffer.from('GET /1k.bin HTTP/1.1\r\nHost: 127.0.0.1:20612\r\n\r\n', 'latin1');
 const heads = Array.from({ length: 64 }, () => parseRequestHead(raw, 0).head); // a head per request, as parsed
+const varied = Array.from({ length: 64 }, (_, i) => parseRequestHead(Buffer.from(`GET /f${i}.bin HTTP/1.1\r\nHost: 127.0.0.1:20612\r\n\r\n`, 'latin1'), 0).head);
 const site = { webroot: { meta: { dataSha256: 'ab'.repeat(32) } } };
 const peer = { remoteAddress: '127.0.0.1' };
 const cpu = (c) => (c.user + c.system) * 1000;
@@ -47,7 +50,7 @@ function build(format) {
   return best;
 }
 
-async function write(format, dir) {
+async function write(format, dir, heads) {
   const file = path.join(dir, `${format}.log`);
   const logs = new AccessLogs({ path: file, format, hosts: [] }, (p, e) => console.error(p, e));
   const c0 = process.cpuUsage();
@@ -74,8 +77,9 @@ const dir = fs.mkdtempSync(path.join(opt('--dir', os.tmpdir()), 'access-log-inpr
 try {
   for (const format of ['json', 'combined']) {
     const b = build(format);
-    const w = await write(format, dir);
-    console.log(`${format.padEnd(8)} build ${b.toFixed(0).padStart(5)} ns/line | to a file: user ${w.user.toFixed(0).padStart(5)} ns, system ${w.system.toFixed(0).padStart(5)} ns a line of ${w.bytes.toFixed(0)} bytes (${N} lines)`);
+    const w = await write(format, dir, heads);
+    const v = await write(format, dir, varied);
+    console.log(`${format.padEnd(8)} build ${b.toFixed(0).padStart(5)} ns/line | to a file, repeated: user ${w.user.toFixed(0).padStart(5)} ns, system ${w.system.toFixed(0).padStart(5)} ns | varied: user ${v.user.toFixed(0).padStart(5)} ns, system ${v.system.toFixed(0).padStart(5)} ns (${N} lines of ~${w.bytes.toFixed(0)} bytes)`);
   }
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });

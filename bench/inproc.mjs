@@ -2,9 +2,13 @@
 // represent, serialize, cache, metrics hook), with the socket replaced by a wire that
 // takes every write at once: what JavaScript costs per request, without the kernel.
 //
-//   node bench/inproc.mjs [WEBROOT] [--n N] [--io sync|stream|async] [--only 1k|304|many|close] [--dist DIR]
+//   node bench/inproc.mjs [WEBROOT] [--n N] [--io sync|stream|async] [--only 1k|304|many|close] [--dist DIR] [--log json|combined [--log-path FILE]]
 //
 // --dist runs another build of packages/httpd (its dist directory), for an interleaved A/B of two builds.
+// --log writes the access log in that format through the worker's AccessLogs (to /dev/null unless
+// --log-path), so the request's cost with and without a log, and of two builds' logs, compare in one harness;
+// with --log (`--log none`: the same harness without a log) each round yields to the event loop every 256
+// requests, as a server does, so the log's writes on the thread pool complete instead of queueing.
 //
 // WEBROOT defaults to the bench corpus (bench/.corpus/http.webroot; `pnpm bench` makes it).
 // Prints CPU ns per request for a keep-alive GET of 1 KB, the 304 of it, the 10,000-file
@@ -37,6 +41,14 @@ registry.rescan();
 const server = new HttpServer({ sites: registry, io, cacheBytes: 32 << 20, plan: { autoindex: false, cacheControl: 'no-cache' }, timeouts: { headerMs: 10000, keepAliveMs: 5000, sendMs: 60000 }, log });
 const ctx = server.contextWith({ scheme: 'http', decorate: undefined });
 ctx.accessLog = () => {}; // the worker's metrics hook sits here; its cost is measured apart
+const logFormat = opt('--log', undefined);
+let logs;
+const turns = logFormat !== undefined;
+if (logFormat !== undefined && logFormat !== 'none') {
+  const { AccessLogs } = await import(path.join(dist, 'server/access-log.js'));
+  logs = new AccessLogs({ path: opt('--log-path', '/dev/null'), format: logFormat, hosts: [] }, (file, err) => console.error(file, err));
+  ctx.accessLog = (socket, head, status, bytes, site, durationMs, nowMs) => logs.write(socket, head, status, bytes, site, durationMs, nowMs);
+}
 
 let last = '';
 const wire = (events) => ({
@@ -94,6 +106,7 @@ for (const [name, make] of Object.entries(scenarios)) {
     // CPU time, not wall time: on a shared machine the process is descheduled, and that is not its cost.
     const t0 = process.cpuUsage();
     for (let i = 0; i < N; i++) {
+      if (turns && (i & 255) === 255) await new Promise((r) => setImmediate(r));
       if (name === 'close') {
         const c = new Connection(wire, ctx);
         c.onData(reqs[i % reqs.length]);
@@ -104,8 +117,11 @@ for (const [name, make] of Object.entries(scenarios)) {
     const ns = ((used.user + used.system) * 1000) / N;
     conn.onClose();
     best = Math.min(best, ns);
+    // The log's full buffers are written on the thread pool: let those writes finish between rounds.
+    if (logs !== undefined) await new Promise((r) => setTimeout(r, 100));
   }
   console.log(`${name.padEnd(6)} ${best.toFixed(0).padStart(6)} ns of CPU/request (best of 5 rounds of ${N}; ${status})`);
 }
+await logs?.close();
 registry.close();
 fs.rmSync(vhosts, { recursive: true, force: true });

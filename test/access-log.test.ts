@@ -1,11 +1,13 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { openWebroot } from '@webroot/format';
+import { packDirectory } from '@webroot/mkroot';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startHttpdWith, type RunningHttpd } from './helpers/httpd.js';
-import { raw } from './helpers/raw.js';
+import { parseResponses, raw, type RawResponse } from './helpers/raw.js';
 import { makeFixture, type Fixture } from './helpers/site.js';
-import { tmpDir } from './helpers/tmp.js';
+import { tmpDir, writeTree } from './helpers/tmp.js';
 
 let fx: Fixture;
 beforeAll(async () => {
@@ -98,5 +100,85 @@ describe('access logs', () => {
     await Promise.all(Array.from({ length: 10 }, () => fetch(h.url('/about.html')).then((r) => r.text())));
     expect(await h.stop()).toBe(0);
     expect(lines(file)).toHaveLength(10);
+  });
+
+  it('json: runs of identical requests (copied from the line memo) log their own time, client, status, bytes and site version: a swap, a 304 then a 200 to the same head, a HEAD, another client, a new second', async () => {
+    const dir = tmpDir('logs-');
+    const file = path.join(dir, 'access.log');
+    const versions: { webroot: string; digest: string; etag: string; bytes: number }[] = [];
+    for (const v of [1, 2]) {
+      const webroot = path.join(dir, `v${v}.webroot`);
+      await packDirectory(writeTree(tmpDir(`site-v${v}-`), { 'page.html': `<p>version ${v}</p>\n`.repeat(v) }), webroot);
+      const w = openWebroot(webroot);
+      const e = w.lookup('/page.html');
+      if (e?.kind !== 'file') throw new Error('no /page.html');
+      versions.push({ webroot, digest: w.meta.dataSha256, etag: e.object.etag, bytes: e.object.length });
+      w.close();
+    }
+    const vhosts = tmpDir('vhosts-');
+    fs.symlinkSync(versions[0]!.webroot, path.join(vhosts, '__default__'));
+    fs.writeFileSync(path.join(dir, 'httpd.toml'), `vhosts = ${JSON.stringify(vhosts)}\nworkers = 1\n[access_log]\npath = "access.log"\nformat = "json"\n[[listen]]\naddress = "127.0.0.1:0"\n`);
+    const h = await startHttpdWith(['--config', path.join(dir, 'httpd.toml')]);
+    /** What each line must say, in order. */
+    const want: { method: string; status: number; bytes: number; remote: string; digest: string | null; from: number; to: number }[] = [];
+    /** `n` copies of one request head pipelined on a new connection from `local`, every response read. */
+    const run = async (head: string, n: number, expect: { status: number; bytes: number; digest: string | null }, local = '127.0.0.1') => {
+      const method = head.slice(0, head.indexOf(' '));
+      const from = Date.now();
+      const responses = await new Promise<RawResponse[]>((resolve, reject) => {
+        const socket = net.connect({ port: h.port, host: '127.0.0.1', localAddress: local });
+        let data = Buffer.alloc(0);
+        const timer = setTimeout(() => (socket.destroy(), reject(new Error(`no ${n} responses to ${head}`))), 5_000);
+        socket.on('connect', () => socket.write(head.replace(/\n/g, '\r\n').repeat(n)));
+        socket.on('data', (c: Buffer) => {
+          data = Buffer.concat([data, c]);
+          try {
+            const got = parseResponses(data, Array(n).fill(method === 'HEAD'));
+            if (got.length < n) return;
+            clearTimeout(timer);
+            socket.destroy();
+            resolve(got);
+          } catch {
+            // not all of it yet
+          }
+        });
+        socket.on('error', reject);
+      });
+      const to = Date.now();
+      for (const r of responses) want.push({ method, status: r.status, bytes: expect.bytes, remote: local, digest: expect.digest, from, to });
+      return responses.map((r) => r.status);
+    };
+    try {
+      const [v1, v2] = versions as [(typeof versions)[0], (typeof versions)[0]];
+      const GET = 'GET /page.html HTTP/1.1\nHost: localhost\nUser-Agent: repeat\n\n';
+      const REVALIDATE = `GET /page.html HTTP/1.1\nHost: localhost\nUser-Agent: repeat\nIf-None-Match: ${v1.etag}\n\n`;
+      expect(await run(GET, 4, { status: 200, bytes: v1.bytes, digest: v1.digest })).toEqual([200, 200, 200, 200]);
+      expect(await run(GET, 3, { status: 200, bytes: v1.bytes, digest: v1.digest }, '127.0.0.2')).toEqual([200, 200, 200]);
+      expect(await run(GET.replace('GET', 'HEAD'), 3, { status: 200, bytes: 0, digest: v1.digest })).toEqual([200, 200, 200]);
+      // A 304 names no digest (as before the memo: its response reads nothing from the webroot, HttpResponse.site).
+      expect(await run(REVALIDATE, 3, { status: 304, bytes: 0, digest: null })).toEqual([304, 304, 304]);
+      // A new site version: the same revalidation head, right after, now gets a 200 of the new file from the new webroot.
+      const tmp = path.join(vhosts, '.swap');
+      fs.symlinkSync(v2.webroot, tmp);
+      fs.renameSync(tmp, path.join(vhosts, '__default__'));
+      await h.waitForLog((l) => l.event === 'vhost-swapped' && l.vhost === '__default__');
+      expect(await run(REVALIDATE, 3, { status: 200, bytes: v2.bytes, digest: v2.digest })).toEqual([200, 200, 200]);
+      // The next second (waited for, at most one): the time's seconds change under the memo.
+      const second = Math.floor(Date.now() / 1000);
+      while (Math.floor(Date.now() / 1000) === second) await new Promise((r) => setTimeout(r, 10));
+      expect(await run(REVALIDATE, 3, { status: 200, bytes: v2.bytes, digest: v2.digest })).toEqual([200, 200, 200]);
+      const got = (await waitLines(file, want.length)).map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(got).toHaveLength(want.length);
+      got.forEach((line, i) => {
+        const w = want[i]!;
+        expect(line, `line ${i + 1}`).toMatchObject({ method: w.method, path: '/page.html', status: w.status, bytes: w.bytes, remote: w.remote, digest: w.digest, user_agent: 'repeat', host: 'localhost' });
+        // The read's clock, to the millisecond: between the run's first write and its last response.
+        const t = new Date(line.time as string).getTime();
+        expect(t, `line ${i + 1} time`).toBeGreaterThanOrEqual(w.from);
+        expect(t, `line ${i + 1} time`).toBeLessThanOrEqual(w.to);
+      });
+    } finally {
+      await h.stop();
+    }
   });
 });

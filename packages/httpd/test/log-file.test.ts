@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { RequestHeaders, type RequestHead } from '../src/http/parse-request.js';
+import { parseRequestHead, RequestHeaders, type RequestHead } from '../src/http/parse-request.js';
 import { AccessLogs, type AccessLogFormat } from '../src/server/access-log.js';
 import { BUFFER_BYTES, LogFile } from '../src/server/log-file.js';
 import type { Site } from '../src/vhosts/site.js';
@@ -65,6 +65,26 @@ describe('AccessLogs into LogFile buffers: what reaches the file', () => {
     const hosts = (f: string) => fs.readFileSync(f, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { host: string }).host);
     expect(hosts(example)).toEqual(Array(10).fill('example.com'));
     expect(hosts(main)).toEqual(Array(20).fill('127.0.0.1'));
+  });
+
+  it.each(['json', 'combined'] as const)('%s: per-host files with runs of identical requests (copied from the line memo): each file has its own host\'s lines, byte for byte', async (format) => {
+    const main = path.join(dir, 'access.log');
+    const example = path.join(dir, 'example.log');
+    const logs = new AccessLogs({ path: main, format, hosts: [{ names: ['example.com'], path: example }] }, () => {});
+    const want = { [main]: '', [example]: '' };
+    for (let run = 0; run < 8; run++) {
+      const host = run % 2 === 0 ? 'example.com' : '127.0.0.1';
+      for (let i = 0; i < 25; i++) {
+        // Parsed afresh each time, as the server does: the same text, other strings.
+        const r = parseRequestHead(Buffer.from(`GET /page HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: poller\r\n\r\n`, 'latin1'), 0);
+        if (r.kind !== 'head') throw new Error('not a head');
+        logs.write(peer, r.head, 200, 512, site, 0.25);
+        want[run % 2 === 0 ? example : main] += format === 'json' ? jsonLineV1({ remote: peer.remoteAddress, head: r.head, status: 200, bytes: 512, site, durationMs: 0.25 }, NOW) : combinedLineV1(peer.remoteAddress, r.head, 200, 512, NOW);
+      }
+    }
+    await logs.close();
+    expect(fs.readFileSync(example, 'utf8')).toBe(want[example]);
+    expect(fs.readFileSync(main, 'utf8')).toBe(want[main]);
   });
 
   it('reopen (SIGUSR1): lines before go to the renamed file, lines after to a new one at the path, none lost', async () => {

@@ -1,6 +1,7 @@
 import type { RequestHead } from '../http/parse-request.js';
 import type { Site } from '../vhosts/site.js';
 import type { Peer } from './context.js';
+import { LineMemo } from './line-memo.js';
 import { LogFile } from './log-file.js';
 import { combinedBound, hostOf, jsonBound, putCombined, putJson } from './log-formats.js';
 
@@ -27,12 +28,15 @@ export class AccessLogs {
   private readonly byHost = new Map<string, LogFile>();
   private readonly files: LogFile[] = [];
   readonly format: AccessLogFormat;
+  /** The last line, copied for the next response to an identical request (line-memo.ts). */
+  private readonly memo: LineMemo;
 
   constructor(
     readonly options: AccessLogOptions,
     onError: (path: string, err: unknown) => void,
   ) {
     this.format = options.format;
+    this.memo = new LineMemo(options.format);
     const open = new Map<string, LogFile>();
     const file = (p: string) => {
       let f = open.get(p);
@@ -59,7 +63,8 @@ export class AccessLogs {
     }
     if (out === undefined) return;
     const remote = socket.remoteAddress;
-    // The line goes straight into the file's buffer: room for its largest form first, then its bytes.
+    if (head !== null) return this.memo.write(out, remote, head, status, bytes, site, durationMs, nowMs !== 0 ? nowMs : Date.now());
+    // No request head (a connection-level error): straight into the file's buffer, room for its largest form first.
     if (this.format === 'json') {
       const b = out.room(jsonBound(remote, head, site));
       out.commit(putJson(b, out.pos, remote, head, status, bytes, site, durationMs, undefined, nowMs));

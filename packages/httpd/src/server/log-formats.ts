@@ -60,8 +60,13 @@ function putClfValue(b: Buffer, p: number, v: string | undefined): number {
  * end a field or a line).
  */
 export function putCombined(b: Buffer, p: number, remote: string | undefined, head: RequestHead | null, status: number, size: number, when: Date | undefined, nowMs = 0): number {
+  return putCombinedAt(b, p, remote, head, status, size, timeOf(when, nowMs));
+}
+
+/** putCombined at the time `ms` (any value: 0 is the epoch, not 'read the clock'). */
+export function putCombinedAt(b: Buffer, p: number, remote: string | undefined, head: RequestHead | null, status: number, size: number, ms: number): number {
   p = clfRemote.put(b, p, remote, undefined);
-  p = clfClock.put(b, p, Math.floor(timeOf(when, nowMs) / 1000), undefined);
+  p = clfClock.put(b, p, Math.floor(ms / 1000), undefined);
   if (head === null) p = putBytes(b, p, CLF_NO_REQUEST);
   else {
     p = putClfEscaped(b, p, head.method);
@@ -124,7 +129,9 @@ export function hostOf(head: RequestHead): string | null {
  * (BytesMemo), and each part is one copy (putBytes). In the server the json log
  * cost 1.2-1.6 us of JavaScript a line under perf (packages/httpd/README.md),
  * much of it in the copies of eight parts, toISOString once a millisecond and a
- * clock read per line (now the read's clock, `nowMs`).
+ * clock read per line (now the read's clock, `nowMs`). The server writes a line
+ * through line-memo.ts, which copies the whole line of the request before when
+ * the next is the same (most of the cost gone for a repeated request).
  */
 
 /** `{"time":"YYYY-MM-DDTHH:MM:SS.`, keyed by the second: toISOString without its last four chars (`sssZ`), which putJson writes. */
@@ -152,17 +159,39 @@ const JSON_REFERER = bytes(',"referer":');
  * request cannot forge a line.
  */
 export function putJson(b: Buffer, p: number, remote: string | undefined, head: RequestHead | null, status: number, size: number, site: Site | undefined, durationMs: number, when: Date | undefined, nowMs = 0): number {
-  const target = head?.target;
-  const q = target === undefined ? -1 : target.indexOf('?');
-  const ms = timeOf(when, nowMs);
+  p = putJsonTime(b, p, timeOf(when, nowMs));
+  p = putJsonRequest(b, p, head, status, size);
+  p = putMillis(b, p, durationMs);
+  return putJsonPeer(b, p, remote, head, site);
+}
+
+/*
+ * putJson's three parts, for the line memo (line-memo.ts), which keeps what the
+ * first and the last wrote for one request and copies it for the next identical
+ * one: the time to its milliseconds, then the request up to the duration's value,
+ * then what follows the duration.
+ */
+
+/** `{"time":"YYYY-MM-DDTHH:MM:SS.sss` of `ms` (toISOString's text without its `Z`); its last three bytes are the milliseconds. */
+export function putJsonTime(b: Buffer, p: number, ms: number): number {
   const second = Math.floor(ms / 1000);
   p = jsonSecond.put(b, p, second, undefined);
-  // The milliseconds, three digits as toISOString writes them.
-  const milli = ms - second * 1000;
+  putMillisDigits(b, p, ms - second * 1000);
+  return p + 3;
+}
+
+/** The milliseconds of a time, `milli` in [0, 999], as the three digits toISOString writes. */
+export function putMillisDigits(b: Buffer, p: number, milli: number): void {
   b[p] = 0x30 + Math.floor(milli / 100);
   b[p + 1] = 0x30 + (Math.floor(milli / 10) % 10);
   b[p + 2] = 0x30 + (milli % 10);
-  p = jsonHostMethod.put(b, p + 3, head === null ? null : hostOf(head), head?.method);
+}
+
+/** `Z","host":…,"method":…,"path":…,"query":…,"status":…,"bytes":…,"duration":`, up to the duration's value. */
+export function putJsonRequest(b: Buffer, p: number, head: RequestHead | null, status: number, size: number): number {
+  const target = head?.target;
+  const q = target === undefined ? -1 : target.indexOf('?');
+  p = jsonHostMethod.put(b, p, head === null ? null : hostOf(head), head?.method);
   p = putJsonString(b, p, target, 0, q === -1 ? len(target) : q);
   if (q === -1) p = jsonNoQueryStatus.put(b, p, status, undefined);
   else {
@@ -171,8 +200,11 @@ export function putJson(b: Buffer, p: number, remote: string | undefined, head: 
     p = jsonStatus.put(b, p, status, undefined);
   }
   p = putNumber(b, p, size);
-  p = putBytes(b, p, JSON_DURATION);
-  p = putMillis(b, p, durationMs);
+  return putBytes(b, p, JSON_DURATION);
+}
+
+/** `,"protocol":…,"remote":…,"user_agent":…,"referer":…,"digest":…}` and the line's end, after the duration's value. */
+export function putJsonPeer(b: Buffer, p: number, remote: string | undefined, head: RequestHead | null, site: Site | undefined): number {
   p = jsonProtocolRemote.put(b, p, head === null ? null : (head.protocol ?? httpVersion(head.minor)), remote);
   p = putJsonString(b, p, head?.headers['user-agent']);
   p = putBytes(b, p, JSON_REFERER);
