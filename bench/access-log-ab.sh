@@ -35,7 +35,9 @@ fi
 trap 'kill $A $B $C 2>/dev/null; rm -rf "$tmp"' EXIT
 . "$here/bench/ab-lib.sh"
 wait_ports $ports
-load() { taskset -c 1 wrk -t1 -c50 -d"$2"s "http://127.0.0.1:$1$path"; }
+# WRK_SCRIPT=FILE [WRK_SCRIPT_ARGS=...]: wrk runs that Lua script (e.g. bench/rotate.lua over
+# bench/.corpus/http/many.paths: every line differs, so the line memo never applies).
+load() { taskset -c 1 wrk -t1 -c50 -d"$2"s ${WRK_SCRIPT:+-s "$WRK_SCRIPT"} "http://127.0.0.1:$1$path" ${WRK_SCRIPT:+-- ${WRK_SCRIPT_ARGS:-}}; }
 for port in $ports; do load $port 2 >/dev/null; done
 declare -A rps us; declare -A pid=([20611]=$A [20612]=$B [20613]=${C:-0})
 declare -A name=([20611]=off [20612]=json [20613]=before)
