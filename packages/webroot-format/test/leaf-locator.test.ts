@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { openWebroot, WARM_INTERVAL_MS, type PageCacheHints } from '../src/index.js';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { openWebroot, WARM_INTERVAL_MAX_MS, WARM_INTERVAL_MS, type PageCacheHints } from '../src/index.js';
 import { LeafLocator, LeafPrefetcher } from '../src/reader/leaf-locator.js';
 import { WebrootWriter } from '../src/writer/index.js';
 
@@ -165,6 +165,49 @@ describe('Webroot.prefetch: the leaf read ahead on the thread pool, a hint only'
     expect(() => fs.fstatSync(fd)).not.toThrow();
     finishWarm();
     expect(w.isClosed).toBe(true);
+  });
+
+  it('hints that cannot say (undefined): read ahead only when asked to, and the table never asked in', async () => {
+    let warms = 0;
+    const unknown: PageCacheHints = { resident: () => undefined, warm: (_fd, _p, _l, done) => (warms++, done()) };
+    const w = openWebroot(big);
+    try {
+      expect(w.prefetch(pathOf(400), unknown, false)).toBeUndefined(); // sync, stream: look up as without hints
+      const pending = w.prefetch(pathOf(500), unknown, true); // async: read ahead as without hints
+      expect(pending).toBeInstanceOf(Promise);
+      await pending;
+      expect(warms).toBe(0);
+    } finally {
+      w.close();
+    }
+  });
+
+  it('the table is asked in again only after WARM_INTERVAL_MS, then after twice as long each time, up to WARM_INTERVAL_MAX_MS', async () => {
+    let warms = 0;
+    const cold: PageCacheHints = { resident: () => false, warm: (_fd, _p, _l, done) => (warms++, done()) };
+    const w = openWebroot(big);
+    let now = 1_000_000_000;
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => now);
+    try {
+      let i = 1000;
+      const miss = async () => await w.prefetch(pathOf(i++), cold);
+      await miss();
+      expect(warms).toBe(1);
+      let wait = WARM_INTERVAL_MS;
+      for (let round = 2; round <= 9; round++) {
+        now += wait - 1;
+        await miss();
+        expect(warms, `round ${round}, ${wait - 1} ms after`).toBe(round - 1);
+        now += 1;
+        await miss();
+        expect(warms, `round ${round}, ${wait} ms after`).toBe(round);
+        wait = Math.min(wait * 2, WARM_INTERVAL_MAX_MS);
+      }
+      expect(wait).toBe(WARM_INTERVAL_MAX_MS);
+    } finally {
+      clock.mockRestore();
+      w.close();
+    }
   });
 
   it('readsAhead: only a file with the table and more entries than the entry cache holds', () => {

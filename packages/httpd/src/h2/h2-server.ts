@@ -202,15 +202,25 @@ export class H2Server {
     // A lookup that would read the disk reads its index page on the thread pool first, as over HTTP/1.1
     // (io/lookup-prefetch.ts; a stream whose request is still sending its body is answered as it was).
     const pending =
-      largeSiteLoaded && (pageCacheHints !== undefined || this.ctx.bodies.executor.mode === 'async') && stream.endAfterHeaders ? prefetchLookup(req, this.ctx.sites, pageCacheHints) : undefined;
-    if (pending === undefined) return this.answer(stream, headers, raw, state, req, started);
+      largeSiteLoaded && (pageCacheHints !== undefined || this.ctx.bodies.executor.mode === 'async') && stream.endAfterHeaders ? prefetchLookup(req, this.ctx.sites, pageCacheHints, this.ctx.bodies.executor.mode === 'async') : undefined;
+    if (pending === undefined) return this.answer(stream, headers, raw, state, req, started, false);
+    // Counted open now: a client that resets streams while their index pages are read is seen by the
+    // rapid-reset guard as any other (this listener accounts for a stream that closes before its answer).
+    streamOpened(state);
+    let answering = false;
+    stream.once('close', () => {
+      if (!answering) streamEnded(stream, state);
+    });
     void pending.then(() => {
-      // Reset or closed meanwhile: nothing to answer, and no close to count.
-      if (!stream.destroyed && !stream.closed) this.answer(stream, headers, raw, state, req, started);
+      // Reset or closed meanwhile: nothing to answer (its close is counted above).
+      if (stream.destroyed || stream.closed) return;
+      answering = true;
+      this.answer(stream, headers, raw, state, req, started, true);
     });
   }
 
-  private answer(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, raw: string[] | undefined, state: SessionState | undefined, req: RequestInfo, started: number): void {
+  /** `counted`: the stream was counted open already (it waited for its index page). */
+  private answer(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, raw: string[] | undefined, state: SessionState | undefined, req: RequestInfo, started: number, counted: boolean): void {
     let res: HttpResponse;
     if ((Array.isArray(raw) ? rawHeaderListSize(raw) : headerListSize(headers)) > H2_LIMITS.maxHeaderListSize) {
       // node:http2 advertises SETTINGS_MAX_HEADER_LIST_SIZE but accepts more; the same 431 as an HTTP/1.1 head over the limit (RFC 6585 section 5).
@@ -229,7 +239,7 @@ export class H2Server {
     const accessLog = this.ctx.accessLog;
     const socket = accessLog !== undefined ? (stream.session as unknown as { socket: net.Socket } | undefined)?.socket : undefined;
     // Counted open here, right before the listener that counts it closed.
-    streamOpened(state);
+    if (!counted) streamOpened(state);
     if ((accessLog === undefined || socket === undefined) && state !== undefined) stream.on('close', closeListenerOf(state));
     else {
       const answered = res;

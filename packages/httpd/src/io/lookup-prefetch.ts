@@ -25,14 +25,16 @@ export function noteLargeSite(): void {
  * `stream` only a page `pages` says is not cached (without it they
  * look up synchronously, as they always did); with `pages`, a page not in
  * memory also asks the whole entry lookup table into the page cache (at most
- * once per 5 s per file: Webroot.prefetch). undefined when nothing needs
+ * once per 5 s per file, backing off: Webroot.prefetch); where the kernel cannot
+ * say for the file, only `async` reads ahead (`readsAheadUnknown`), as without
+ * `pages`. undefined when nothing needs
  * reading (the entry is cached, the page is in memory, the file has no entry
  * lookup table or no more entries than the entry cache holds, the request
  * names no site path, or names it in absolute form). Only the path as requested
  * is read ahead: what the site's rules make of it (index.html, a rewrite) is
  * looked up synchronously, as in every mode. A hint: resolving is unchanged.
  */
-export function prefetchLookup(req: RequestInfo, sites: SiteLookup, pages: PageCacheHints | undefined): Promise<void> | undefined {
+export function prefetchLookup(req: RequestInfo, sites: SiteLookup, pages: PageCacheHints | undefined, readsAheadUnknown: boolean): Promise<void> | undefined {
   // Cheapest tests first: on a small site (every entry fits the entry cache) this is all a request pays.
   if ((req.method !== 'GET' && req.method !== 'HEAD') || req.target.charCodeAt(0) !== 0x2f) return undefined; // origin-form only
   const host = normaliseHost(req.authority ?? '');
@@ -42,7 +44,7 @@ export function prefetchLookup(req: RequestInfo, sites: SiteLookup, pages: PageC
   const target = parseTarget(req.target);
   if (target.kind !== 'path' || sites.mount?.(host, target.path) !== undefined) return undefined;
   try {
-    return site.webroot.prefetch(target.path, pages);
+    return site.webroot.prefetch(target.path, pages, readsAheadUnknown);
   } catch {
     return undefined; // a webroot closed by a swap a moment ago: the request resolves as usual
   }

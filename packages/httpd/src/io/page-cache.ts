@@ -29,9 +29,12 @@ const scratch = Buffer.allocUnsafe(64 * 1024);
 
 export function hintsFrom(addon: PageCacheAddon): PageCacheHints {
   return {
+    // undefined for any answer but bytes or EAGAIN: a filesystem that cannot say (EOPNOTSUPP on some network
+    // and FUSE mounts, whatever the file of the start-up check said) is treated as without the hints.
     resident(fd, position, size) {
       if (size > scratch.length) return false;
-      return addon.readNoWait(fd, size === scratch.length ? scratch : scratch.subarray(0, size), position) === size;
+      const n = addon.readNoWait(fd, size === scratch.length ? scratch : scratch.subarray(0, size), position);
+      return n >= 0 ? n === size : n === -EAGAIN ? false : undefined;
     },
     // The kernel reads at most its readahead window (read_ahead_kb) per posix_fadvise call, and a call
     // waits while the device's queue is full: a range goes in WARM_CHUNK steps, one per turn of the event

@@ -289,7 +289,7 @@ export class Connection implements WireEvents {
     // A lookup that would read the disk reads its index page on the thread pool first (io/lookup-prefetch.ts):
     // in async mode, and in the others where the page cache can be asked (io/page-cache.ts).
     // (Not for a request with a body: the body being skipped is timed from its head, right after this.)
-    const pending = largeSiteLoaded && (pageCacheHints !== undefined || this.ctx.bodies.executor.mode === 'async') && head.contentLength === 0 && !head.chunked ? prefetchLookup(req, this.ctx.sites, pageCacheHints) : undefined;
+    const pending = largeSiteLoaded && (pageCacheHints !== undefined || this.ctx.bodies.executor.mode === 'async') && head.contentLength === 0 && !head.chunked ? prefetchLookup(req, this.ctx.sites, pageCacheHints, this.ctx.bodies.executor.mode === 'async') : undefined;
     if (pending === undefined) return this.answer(head, req);
     this.busy = true; // no pipelined request is taken meanwhile
     void pending.then(() => this.answer(head, req));

@@ -30,13 +30,19 @@ const VERIFY_CHUNK = 1 << 20;
  * POSIX_FADV_WILLNEED). Neither may wait for the disk.
  */
 export interface PageCacheHints {
-  resident(fd: number, position: number, size: number): boolean;
+  /** true: cached; false: not (some of it); undefined: the kernel cannot say for this file. */
+  resident(fd: number, position: number, size: number): boolean | undefined;
   /** Starts reading the range into the page cache; calls `done` once it no longer uses `fd` (kept open until then). */
   warm?(fd: number, position: number, length: number, done: () => void): void;
 }
 
-/** How often one file's entry lookup table may be asked into the page cache (prefetch). */
+/**
+ * How soon one file's entry lookup table may be asked into the page cache again (prefetch): 5 s after the
+ * first time, then twice as long after each further time, up to WARM_INTERVAL_MAX_MS, so that a table the
+ * page cache cannot keep (memory short) is not read again and again over the bodies' pages.
+ */
 export const WARM_INTERVAL_MS = 5_000;
+export const WARM_INTERVAL_MAX_MS = 300_000;
 /** The largest table read that way: 1 GiB (a table of ten million or so entries; a span larger than that is not one table). */
 export const WARM_LIMIT_BYTES = 1 << 30;
 
@@ -84,6 +90,8 @@ export class Webroot {
   private readsAheadKnown: boolean | undefined;
   /** When `prefetch` last asked for the entry lookup table to be read into the page cache (Date.now()). */
   private warmedAt = -Infinity;
+  /** How long after warmedAt the table may be asked in again (WARM_INTERVAL_MS, doubling). */
+  private warmInterval = WARM_INTERVAL_MS;
 
   /**
    * Reads ahead, on the thread pool, the index page that `lookup(path)` will
@@ -92,12 +100,14 @@ export class Webroot {
    * undefined when nothing needs reading, or when `pages` (the caller's view of
    * the page cache) says that page is in memory already. A page not in memory
    * also has `pages.warm` asked to read the whole table into the page cache
-   * (at most once per WARM_INTERVAL_MS per file): a site whose index is cold
+   * (at most once per WARM_INTERVAL_MS per file, backing off): a site whose index is cold
    * (just deployed, after a reboot, or evicted) then pays one sequential read of
-   * it instead of a random read per lookup. For servers that overlap disk reads:
+   * it instead of a random read per lookup. Where `pages` cannot say
+   * (undefined), the page is read ahead only if `readsAheadUnknown`, and the
+   * table is not asked for. For servers that overlap disk reads:
    * the lookup itself stays synchronous.
    */
-  prefetch(path: string, pages?: PageCacheHints): Promise<void> | undefined {
+  prefetch(path: string, pages?: PageCacheHints, readsAheadUnknown = true): Promise<void> | undefined {
     if (this.closed || this.index.isCached(path)) return undefined;
     if (this.prefetcher === undefined) {
       const root = this.index.entryLookupRoot();
@@ -107,9 +117,11 @@ export class Webroot {
     const leaf = prefetcher?.leafOf(path);
     if (prefetcher == null || leaf === undefined) return undefined;
     if (pages !== undefined) {
-      if (pages.resident(this.fd, leaf.position, leaf.size)) return undefined;
+      const resident = pages.resident(this.fd, leaf.position, leaf.size);
+      if (resident === true || (resident === undefined && !readsAheadUnknown)) return undefined;
       const now = Date.now();
-      if (pages.warm !== undefined && now - this.warmedAt >= WARM_INTERVAL_MS) {
+      if (resident === false && pages.warm !== undefined && now - this.warmedAt >= this.warmInterval) {
+        if (this.warmedAt !== -Infinity) this.warmInterval = Math.min(this.warmInterval * 2, WARM_INTERVAL_MAX_MS);
         this.warmedAt = now;
         const span = prefetcher.span(WARM_LIMIT_BYTES);
         if (span !== undefined) {
