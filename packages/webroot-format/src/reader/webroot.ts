@@ -15,15 +15,6 @@ import type { Entry, FileIdentity, StoredObject, VerifyReport, WebrootMeta } fro
 const VERIFY_CHUNK = 1 << 20;
 
 /**
- * An open webroot: one file descriptor for the bytes, and its index, read on
- * demand (with bounded caches) through an SQLite connection to the same inode.
- *
- * Lifetime: whoever serves from it calls `acquire()` before and `release()`
- * after each use; `retire()` says no new use will start. The descriptor is
- * closed once it is retired and the last use has been released, so a response
- * that started on an old version finishes on it after a swap.
- */
-/**
  * What a server knows of the page cache, for Webroot.prefetch: whether a byte
  * range of the file (by its descriptor) is in memory now, and how to ask the
  * kernel to read a range into it in the background (posix_fadvise
@@ -46,6 +37,15 @@ export const WARM_INTERVAL_MAX_MS = 300_000;
 /** The largest table read that way: 1 GiB (a table of ten million or so entries; a span larger than that is not one table). */
 export const WARM_LIMIT_BYTES = 1 << 30;
 
+/**
+ * An open webroot: one file descriptor for the bytes, and its index, read on
+ * demand (with bounded caches) through an SQLite connection to the same inode.
+ *
+ * Lifetime: whoever serves from it calls `acquire()` before and `release()`
+ * after each use; `retire()` says no new use will start. The descriptor is
+ * closed once it is retired and the last use has been released, so a response
+ * that started on an old version finishes on it after a swap.
+ */
 export class Webroot {
   private refs = 0;
   private retired = false;
