@@ -13,6 +13,7 @@ import { fdCount, fdsTo, rssBytes } from './helpers/proc.js';
 import { DIRECTORIES, FILES_PER_DIR, bulkBody, dirName, filePath, writeLargeWebroot } from './helpers/large-site.js';
 import { KeepAliveClient, raw, rawRequests, type RawResponse } from './helpers/raw.js';
 import { swapLoadClients } from './helpers/swap-load.js';
+import { until } from './helpers/until.js';
 import { makeCert, opensslMissing } from './helpers/certs.js';
 import { h2Connect, h2Request } from './helpers/h2.js';
 import { loadPageCacheAddon } from '../packages/httpd/src/io/page-cache.js';
@@ -234,10 +235,6 @@ describe('--io sync on a 200,000-entry webroot whose index is not in memory (pre
   }
   /** Cached pages as a share of the entry lookup table's. */
   const residentShare = () => cachedPages() / table().count;
-  async function until(pred: () => boolean, ms: number): Promise<boolean> {
-    for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (pred()) return true;
-    return pred();
-  }
   /** GETs of `paths` (exact bytes) with the file dropped from the page cache first; the bytes the thread pool read meanwhile. */
   async function coldRequests(srv: RunningHttpd, paths: [number, number][], get = (p: string) => raw(srv.port, 'GET', p)): Promise<number> {
     table();
@@ -271,7 +268,7 @@ describe('--io sync on a 200,000-entry webroot whose index is not in memory (pre
       const poolRead = await coldRequests(srv, [[77, 777], [150, 15], [190, 901]]);
       expect(poolRead).toBeGreaterThanOrEqual(table().size); // leaves, read off the event loop
       // The table arrives by itself, in the background (bounded wait), with no more requests.
-      expect(await until(() => residentShare() > 0.95, 15_000)).toBe(true);
+      await until('95% of the entry lookup table in the page cache', () => (residentShare() > 0.95 ? true : undefined), 15_000);
       // Served from it: every sample path, exact bytes.
       for (const p of samplePaths(50, 21)) expect((await raw(srv.port, 'GET', p)).body.equals(bulkBody(p)), p).toBe(true);
     } finally {
@@ -288,7 +285,7 @@ describe('--io sync on a 200,000-entry webroot whose index is not in memory (pre
     const session = await h2Connect(srv.tlsPort!);
     try {
       expect(await coldRequests(srv, [[60, 600], [120, 12], [180, 801]], (p) => h2Request(session, 'GET', p))).toBeGreaterThanOrEqual(table().size);
-      expect(await until(() => residentShare() > 0.95, 15_000)).toBe(true);
+      await until('95% of the entry lookup table in the page cache', () => (residentShare() > 0.95 ? true : undefined), 15_000);
       // A stream reset while its index page is being read: the worker stays up and answers the next one.
       dropFromPageCache(files[2]!);
       const doomed = session.request({ ':path': filePath(61, 610) });

@@ -48,13 +48,18 @@ static int64_t int_arg(napi_env env, napi_value v, int *ok) {
   return out;
 }
 
+// The call's arguments into argv (up to `max`; *argc: how many came); false, with `usage` thrown, when fewer than `min`.
+static bool get_args(napi_env env, napi_callback_info info, size_t min, size_t max, size_t *argc, napi_value *argv, const char *usage) {
+  *argc = max;
+  if (napi_get_cb_info(env, info, argc, argv, NULL, NULL) == napi_ok && *argc >= min) return true;
+  napi_throw_type_error(env, NULL, usage);
+  return false;
+}
+
 static napi_value js_send(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
+  size_t argc;
   napi_value argv[5];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4) {
-    napi_throw_type_error(env, NULL, "send(sock, fileFd, offset, length[, head])");
-    return NULL;
-  }
+  if (!get_args(env, info, 4, 5, &argc, argv, "send(sock, fileFd, offset, length[, head])")) return NULL;
   int ok = 1;
   int sock = (int)int_arg(env, argv[0], &ok);
   int file = (int)int_arg(env, argv[1], &ok);
@@ -139,12 +144,9 @@ static napi_value js_probe(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_read_no_wait(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
+  size_t argc;
   napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
-    napi_throw_type_error(env, NULL, "readNoWait(fd, buffer, position)");
-    return NULL;
-  }
+  if (!get_args(env, info, 3, 3, &argc, argv, "readNoWait(fd, buffer, position)")) return NULL;
   int ok = 1;
   int fd = (int)int_arg(env, argv[0], &ok);
   int64_t position = int_arg(env, argv[2], &ok);
@@ -170,12 +172,9 @@ static napi_value js_read_no_wait(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_will_need(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
+  size_t argc;
   napi_value argv[3];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3) {
-    napi_throw_type_error(env, NULL, "willNeed(fd, offset, length)");
-    return NULL;
-  }
+  if (!get_args(env, info, 3, 3, &argc, argv, "willNeed(fd, offset, length)")) return NULL;
   int ok = 1;
   int fd = (int)int_arg(env, argv[0], &ok);
   int64_t offset = int_arg(env, argv[1], &ok);

@@ -6,8 +6,7 @@ import { resolveRequest } from '../http/resolve.js';
 import type { HttpResponse, RequestInfo } from '../http/response.js';
 import { RequestHeaders, type RequestHead } from '../http/parse-request.js';
 import { errorFields } from '../log.js';
-import { largeSiteLoaded, prefetchLookup } from '../io/lookup-prefetch.js';
-import { pageCacheHints } from '../io/page-cache.js';
+import { readAheadLookup } from '../io/lookup-prefetch.js';
 import type { ServerContext } from '../server/context.js';
 import { FastRespond } from './fast-respond.js';
 import { H2HeadCache, h2Headers } from './serialize-h2.js';
@@ -201,8 +200,7 @@ export class H2Server {
     const started = this.ctx.accessLog !== undefined ? performance.now() : 0;
     // A lookup that would read the disk reads its index page on the thread pool first, as over HTTP/1.1
     // (io/lookup-prefetch.ts; a stream whose request is still sending its body is answered as it was).
-    const pending =
-      largeSiteLoaded && (pageCacheHints !== undefined || this.ctx.bodies.executor.mode === 'async') && stream.endAfterHeaders ? prefetchLookup(req, this.ctx.sites, pageCacheHints, this.ctx.bodies.executor.mode === 'async') : undefined;
+    const pending = stream.endAfterHeaders ? readAheadLookup(req, this.ctx.sites, this.ctx.bodies.executor.mode) : undefined;
     if (pending === undefined) return this.answer(stream, headers, raw, state, req, started, false);
     // Counted open now: a client that resets streams while their index pages are read is seen by the
     // rapid-reset guard as any other (this listener accounts for a stream that closes before its answer).

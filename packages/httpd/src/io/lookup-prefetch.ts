@@ -3,6 +3,8 @@ import type { SiteLookup } from '../http/resolve.js';
 import type { RequestInfo } from '../http/response.js';
 import { parseTarget } from '../http/target.js';
 import type { PageCacheHints } from '@webroot/format';
+import type { IoMode } from './executors.js';
+import { pageCacheHints } from './page-cache.js';
 
 /**
  * Whether this process has loaded a site with more entries than an entry cache holds (set by vhosts/, with
@@ -48,4 +50,13 @@ export function prefetchLookup(req: RequestInfo, sites: SiteLookup, pages: PageC
   } catch {
     return undefined; // a webroot closed by a swap a moment ago: the request resolves as usual
   }
+}
+
+/**
+ * prefetchLookup as a connection or stream in IO mode `mode` asks it (HTTP/1.1 and HTTP/2 alike): nothing
+ * until a large site is loaded, nothing in `sync` and `stream` without this process's page-cache hints.
+ */
+export function readAheadLookup(req: RequestInfo, sites: SiteLookup, mode: IoMode): Promise<void> | undefined {
+  if (!largeSiteLoaded || (pageCacheHints === undefined && mode !== 'async')) return undefined;
+  return prefetchLookup(req, sites, pageCacheHints, mode === 'async');
 }

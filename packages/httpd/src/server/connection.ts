@@ -11,8 +11,7 @@ import { isSharedRead } from './fast-socket.js';
 import type { Wire, WireEvents } from './wire.js';
 import { startFileSend } from './file-send.js';
 import type { FileRange } from '../io/sendfile.js';
-import { largeSiteLoaded, prefetchLookup } from '../io/lookup-prefetch.js';
-import { pageCacheHints } from '../io/page-cache.js';
+import { readAheadLookup } from '../io/lookup-prefetch.js';
 
 /**
  * Test-only faults, enabled by WEBROOT_FAULT_INJECTION=1 (never by default):
@@ -289,7 +288,7 @@ export class Connection implements WireEvents {
     // A lookup that would read the disk reads its index page on the thread pool first (io/lookup-prefetch.ts):
     // in async mode, and in the others where the page cache can be asked (io/page-cache.ts).
     // (Not for a request with a body: the body being skipped is timed from its head, right after this.)
-    const pending = largeSiteLoaded && (pageCacheHints !== undefined || this.ctx.bodies.executor.mode === 'async') && head.contentLength === 0 && !head.chunked ? prefetchLookup(req, this.ctx.sites, pageCacheHints, this.ctx.bodies.executor.mode === 'async') : undefined;
+    const pending = head.contentLength === 0 && !head.chunked ? readAheadLookup(req, this.ctx.sites, this.ctx.bodies.executor.mode) : undefined;
     if (pending === undefined) return this.answer(head, req);
     this.busy = true; // no pipelined request is taken meanwhile
     void pending.then(() => this.answer(head, req));
