@@ -24,8 +24,8 @@ const lines = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file, 'ut
 
 /** Waits (bounded) until `file` has `n` lines: lines are written after the response, off the request path. */
 async function waitLines(file: string, n: number): Promise<string[]> {
-  const until = Date.now() + 10_000;
-  while (Date.now() < until && lines(file).length < n) await new Promise((r) => setTimeout(r, 25));
+  const until = performance.now() + 10_000;
+  while (performance.now() < until && lines(file).length < n) await new Promise((r) => setTimeout(r, 25));
   return lines(file);
 }
 

@@ -31,8 +31,8 @@ function startJob(script: string, env: NodeJS.ProcessEnv = {}) {
     exited,
     /** Waits (bounded) for the httpd `listening` log line; returns its fields. */
     async listening(ms = 30_000): Promise<Record<string, unknown>> {
-      const deadline = Date.now() + ms;
-      while (Date.now() < deadline) {
+      const deadline = performance.now() + ms;
+      while (performance.now() < deadline) {
         const line = output.split('\n').find((l) => l.includes('"event":"listening"'));
         if (line) return JSON.parse(line) as Record<string, unknown>;
         if (child.exitCode !== null) break;

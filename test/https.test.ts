@@ -40,8 +40,8 @@ function handshake(port: number, servername: string | undefined, extra: tls.Conn
 
 /** Polls (bounded) until `check` resolves true. */
 async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
+  const deadline = performance.now() + ms;
+  while (performance.now() < deadline) {
     if (await check().catch(() => false)) return true;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -285,14 +285,14 @@ describe.skipIf(skip !== undefined)('HTTPS/1.1 --send-timeout', () => {
       socket.on('error', () => {});
       await new Promise<void>((resolve) => socket.once('secureConnect', () => resolve()));
       socket.pause(); // read nothing
-      const started = Date.now();
+      const started = performance.now();
       // 200 responses of 200 KB: 40 MB, far more than the socket buffers hold; the first ones make the object cached.
       socket.write('GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(200));
       const closedAfter = await new Promise<number>((resolve) => {
         const timer = setTimeout(() => resolve(Infinity), 12_000);
         socket.on('close', () => {
           clearTimeout(timer);
-          resolve(Date.now() - started);
+          resolve(performance.now() - started);
         });
         // A paused socket sees no 'end': the server's close shows once we read again.
         setTimeout(() => socket.resume(), 3_300);

@@ -123,9 +123,9 @@ function load(h: RunningHttpd, target: string, clients = 6) {
   const seen: string[] = [];
   const failures: string[] = [];
   let stop = false;
-  const deadline = Date.now() + 40_000;
+  const deadline = performance.now() + 40_000;
   const client = async () => {
-    for (let i = 0; i < 20_000 && !stop && Date.now() < deadline; i++) {
+    for (let i = 0; i < 20_000 && !stop && performance.now() < deadline; i++) {
       try {
         const res = await fetch(h.url(target));
         const body = await res.text();
@@ -141,8 +141,8 @@ function load(h: RunningHttpd, target: string, clients = 6) {
     seen,
     failures,
     async waitFor(n: number) {
-      const until = Date.now() + 15_000;
-      while (seen.length < n && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      const until = performance.now() + 15_000;
+      while (seen.length < n && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
     },
     async stop() {
       stop = true;
@@ -175,8 +175,8 @@ describe('routes on a configuration reload (workers replaced one by one)', () =>
       const rolled = await h.waitForLog((x) => x.event === 'workers-rolled', 30_000);
       expect(rolled.workers).toBe(2);
       const retired = () => h.logs.filter((x) => x.event === 'worker-retired').length;
-      const until = Date.now() + 15_000;
-      while (retired() < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      const until = performance.now() + 15_000;
+      while (retired() < 2 && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
       expect(retired()).toBe(2);
       const switched = l.seen.length;
       await l.waitFor(switched + 300);

@@ -63,8 +63,8 @@ interface Load {
 function startLoad(port: number, keepAlive = 3, newConnection = 2): Load {
   const load: Load = { ok: 0, keepAliveOk: 0, newConnectionOk: 0, closedByServer: 0, failures: [], stop: async () => {} };
   let stopping = false;
-  const until = Date.now() + 60_000;
-  const running = () => !stopping && Date.now() < until;
+  const until = performance.now() + 60_000;
+  const running = () => !stopping && performance.now() < until;
   const check = (status: number, body: Buffer) => {
     if (status === 200 && body.toString() === BODY) return true;
     load.failures.push(`status ${status}`);
@@ -123,9 +123,9 @@ function alive(pid: number): boolean {
 }
 
 async function waitUntil(what: string, pred: () => boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
+  const deadline = performance.now() + ms;
   while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(25);
   }
 }

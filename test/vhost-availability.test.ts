@@ -18,9 +18,9 @@ async function packSite(label: string): Promise<string> {
 
 /** Polls (bounded) until `get()` satisfies `ok`; returns the last response. */
 async function eventually(get: () => Promise<RawResponse>, ok: (r: RawResponse) => boolean, ms = 5000): Promise<RawResponse> {
-  const deadline = Date.now() + ms;
+  const deadline = performance.now() + ms;
   let r = await get();
-  while (!ok(r) && Date.now() < deadline) {
+  while (!ok(r) && performance.now() < deadline) {
     await new Promise((res) => setTimeout(res, 50));
     r = await get();
   }

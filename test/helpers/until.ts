@@ -1,7 +1,7 @@
 /** Polls `fn` every 100 ms until it returns something other than undefined; bounded in time and count. */
 export async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (let i = 0; Date.now() < deadline && i < 2000; i++) {
+  const deadline = performance.now() + timeoutMs;
+  for (let i = 0; performance.now() < deadline && i < 2000; i++) {
     const v = await fn();
     if (v !== undefined) return v;
     await new Promise((r) => setTimeout(r, 100));
