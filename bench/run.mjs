@@ -43,13 +43,21 @@ out(`Command: \`pnpm bench ${argv.join(' ')}\`. Node ${process.version}, ${os.cp
 out(`Load generator: ${tools.wrk ? 'wrk' : 'autocannon (wrk not installed: apt-get install wrk)'}; ab: ${tools.ab ? 'yes' : 'not installed (apt-get install apache2-utils), ab scenarios skipped'}; nginx: ${tools.nginx ? 'yes' : 'not installed (apt-get install nginx-light), skipped'}. After a warm-up pass, ${REPS} interleaved repetitions (A B C A B C ...) of ${SECONDS} s per cell; medians with min–max.`);
 out();
 
-/** The packed corpus; packed again when missing, older than the corpus, or unreadable by this build. */
+/**
+ * The packed corpus; packed again when missing, older than the corpus, unreadable by this build, or packed
+ * before mkroot aligned large objects to page boundaries (FORMAT.md section 2), which sendfile(2) needs to pay.
+ */
 async function ensureWebroot(dir) {
   const webroot = path.join(CORPUS, 'http.webroot');
   let ok = fs.existsSync(webroot) && fs.statSync(webroot).mtimeMs >= fs.statSync(path.join(dir, '.complete')).mtimeMs;
   if (ok) {
     try {
-      openWebroot(webroot).close();
+      const w = openWebroot(webroot);
+      try {
+        for (const p of ['/1m.bin', '/20m.bin']) if (w.lookup(p)?.object.offset % 4096 !== 0) ok = false;
+      } finally {
+        w.close();
+      }
     } catch {
       ok = false;
     }

@@ -280,7 +280,8 @@ export async function packDirectory(srcDir: string, dest: string, options: PackO
       try {
         read ??= readSource(file.absPath, STREAM_THRESHOLD, STREAM_CHUNK, (chunk, first) => {
           if (first) head = Buffer.from(chunk.subarray(0, 64 * 1024));
-          (sink ??= writer.beginObject()).write(chunk);
+          // Only a file over STREAM_THRESHOLD bytes comes in chunks: the writer aligns it (FORMAT.md section 2).
+          (sink ??= writer.beginObject(STREAM_THRESHOLD)).write(chunk);
         });
       } catch (err) {
         sink?.abort();

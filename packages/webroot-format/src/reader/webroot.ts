@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type Database from 'better-sqlite3';
-import { HASH_ALGORITHM } from '../constants.js';
+import { ALIGNED_OBJECT_MIN, ALIGNMENT, HASH_ALGORITHM } from '../constants.js';
 import { WebrootError } from '../errors.js';
 import { rulesDigest } from '../rules/digest.js';
 import { compileRules, type CompiledRules } from '../rules/matcher.js';
@@ -277,7 +277,7 @@ export class Webroot {
   /**
    * Reads every stored byte and checks it: each object's bytes against its
    * hash, the objects against the data region (they must tile it exactly: no
-   * gap, no overlap), the digest of the object hashes against the meta table,
+   * overlap, and no gap but the zeros that align a large object), the digest of the object hashes against the meta table,
    * and the whole index against itself (counts, bounds, every row well-formed).
    * Memory stays bounded: one sorted scan of the objects table.
    */
@@ -297,7 +297,7 @@ export class Webroot {
     const mismatched: { id: number; at: number }[] = [];
     this.index.forEachObjectByOffset((id, offset, length, hash) => {
       objects++;
-      if (offset !== expectedOffset) misplaced.push({ id, at: offset - this.dataStart, expected: expectedOffset - this.dataStart });
+      if (offset !== expectedOffset && !this.isAlignmentGap(expectedOffset, offset, length, buf)) misplaced.push({ id, at: offset - this.dataStart, expected: expectedOffset - this.dataStart });
       expectedOffset = offset + length;
       digest.update(hash);
       const h = crypto.createHash(HASH_ALGORITHM);
@@ -320,6 +320,17 @@ export class Webroot {
     if (digest.digest('hex') !== this.meta.dataSha256) problems.push('digest of the object hashes does not match meta data_sha256');
     problems.push(...this.rulesProblems());
     return { ok: problems.length === 0, objectsChecked: objects, bytesChecked: bytes, problems };
+  }
+
+  /**
+   * FORMAT.md section 2: the one gap allowed, in front of an object of ALIGNED_OBJECT_MIN bytes or more that
+   * starts at a page boundary of the file, shorter than a page, and all zeros (read here, so that verify still
+   * checks every byte of the region).
+   */
+  private isAlignmentGap(from: number, to: number, length: number, buf: Buffer): boolean {
+    if (to < from || to - from >= ALIGNMENT || to % ALIGNMENT !== 0 || length < ALIGNED_OBJECT_MIN) return false;
+    const n = fs.readSync(this.fd, buf, 0, to - from, from);
+    return n === to - from && buf.subarray(0, n).every((b) => b === 0);
   }
 
   /** verify()'s checks of the rule tables: every rule (open reads only some), the digest, the lookup table. */

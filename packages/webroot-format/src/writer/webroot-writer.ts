@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ALIGNMENT, HASH_ALGORITHM, type Encoding } from '../constants.js';
+import { ALIGNED_OBJECT_MIN, ALIGNMENT, HASH_ALGORITHM, type Encoding } from '../constants.js';
 import { rulesDigest } from '../rules/digest.js';
 import { rulesProblem } from '../rules/validate.js';
 import { NO_RULES, type SiteRules } from '../rules/types.js';
@@ -137,6 +137,12 @@ export class WebrootWriter {
   /** Stores `bytes` once: identical content returns the existing object. */
   addObject(bytes: Buffer, hash = hashOf(bytes)): ObjectRef {
     this.assertWritable();
+    if (bytes.length >= ALIGNED_OBJECT_MIN && this.dataLength % ALIGNMENT !== 0) {
+      // A duplicate takes no room, so no gap either.
+      const found = this.findObject(hash);
+      if (found) return found;
+      this.skipToAlignment();
+    }
     const offset = this.dataLength;
     const existing = this.record(hash, offset, bytes.length);
     if (existing) return existing;
@@ -153,6 +159,15 @@ export class WebrootWriter {
     return { id: this.objectCount, hash, length: bytes.length, deduplicated: false };
   }
 
+  /**
+   * FORMAT.md section 2: an object of ALIGNED_OBJECT_MIN bytes or more starts at a page boundary. The gap
+   * is never written: a hole in the temporary file, which reads as zeros (and is copied as such by moveData).
+   */
+  private skipToAlignment(): void {
+    this.flush();
+    this.dataLength = align(this.dataLength);
+  }
+
   /** Writes the gathered small objects out. */
   private flush(): void {
     if (this.pendingLength === 0) return;
@@ -160,13 +175,19 @@ export class WebrootWriter {
     this.pendingLength = 0;
   }
 
-  /** Streams one object in; on commit, a duplicate is cut off the data file again. */
-  beginObject(): ObjectSink {
+  /**
+   * Streams one object in; on commit, a duplicate is cut off the data file again. `expectedLength`: the
+   * size the caller knows it will be (a file's size); from ALIGNED_OBJECT_MIN up the object starts at a page
+   * boundary (FORMAT.md section 2). A stream of unknown length (a compressed variant) is not aligned.
+   */
+  beginObject(expectedLength = 0): ObjectSink {
     this.assertWritable();
     if (this.openSink) throw new Error('WebrootWriter: one object at a time');
     this.openSink = true;
     this.flush();
-    const start = this.dataLength;
+    // Where the data region ends if this object turns out a duplicate (or is aborted): before any gap.
+    const before = this.dataLength;
+    const start = expectedLength >= ALIGNED_OBJECT_MIN ? align(before) : before;
     const hasher = crypto.createHash(HASH_ALGORITHM);
     let length = 0;
     const end = () => {
@@ -181,17 +202,19 @@ export class WebrootWriter {
       commit: () => {
         end();
         const hash = hasher.digest();
-        const existing = this.record(hash, start, length);
+        // The gap is only for an object of ALIGNED_OBJECT_MIN bytes or more: a shorter one is moved back.
+        const at = length >= ALIGNED_OBJECT_MIN || start === before ? start : this.moveBack(start, before, length);
+        const existing = this.record(hash, at, length);
         if (existing) {
-          fs.ftruncateSync(this.fd, this.dataStart + start);
+          fs.ftruncateSync(this.fd, this.dataStart + before);
           return existing;
         }
-        this.dataLength = start + length;
+        this.dataLength = at + length;
         return { id: this.objectCount, hash, length, deduplicated: false };
       },
       abort: () => {
         end();
-        fs.ftruncateSync(this.fd, this.dataStart + start);
+        fs.ftruncateSync(this.fd, this.dataStart + before);
       },
     };
   }
@@ -303,6 +326,20 @@ export class WebrootWriter {
     this.objectCount++;
     this.regionDigest.update(hash);
     return undefined;
+  }
+
+  /** Moves `length` bytes of the region from `from` back to `to` (< from), front first; returns `to`. */
+  private moveBack(from: number, to: number, length: number): number {
+    const buf = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(length, 1)));
+    for (let done = 0; done < length; ) {
+      const n = Math.min(buf.length, length - done);
+      let got = 0;
+      while (got < n) got += fs.readSync(this.fd, buf, got, n - got, this.dataStart + from + done + got);
+      writeAllAt(this.fd, buf.subarray(0, n), this.dataStart + to + done);
+      done += n;
+    }
+    fs.ftruncateSync(this.fd, this.dataStart + to + length);
+    return to;
   }
 
   /** Moves the data region to start at `newStart` (> dataStart), copying from the end so nothing is overwritten early. */
