@@ -12,10 +12,12 @@ import { noise, tmpDir } from './helpers/tmp.js';
 /**
  * The sendfile(2) path for large bodies on plain HTTP (packages/httpd/native/sendfile.c,
  * src/server/file-send.ts), and its fallback (WEBROOT_SENDFILE=off), in the modes that use it
- * (stream, sync; `on` turns it on there). Each case runs over both, so a broken addon path and a broken fallback both fail.
- * Bodies: 150 KB (above sendfile's 128 KiB threshold, and held in the object cache, which the remainder of a
+ * (stream, sync). Each case runs over `on` (every body from 64 KiB), the default `auto` (64 KiB to 1 MiB: the
+ * 150 KB body by sendfile, the larger ones pumped) and `off`, so a broken addon path and a broken fallback both fail.
+ * Bodies: 150 KB (above sendfile's 64 KiB threshold, and held in the object cache, which the remainder of a
  * partial send is written from), 1.5 MB and 20 MB (over the cache's 1 MiB object limit: the remainder is read
- * by the IO mode).
+ * by the IO mode). The objects follow a 20 MB + 3 byte one, so none starts at a page boundary of the file:
+ * the addon sends the bytes up to the next boundary itself, and sendfile(2) from there.
  */
 
 const FILES = {
@@ -85,9 +87,11 @@ function exchange(port: number, request: string, count: number, bodyBytes: numbe
 
 const get = (p: string, extra = '') => `GET ${p} HTTP/1.1\r\nHost: localhost\r\n${extra}\r\n`;
 
+/** `sendfile`: the largest body that goes by sendfile(2) (0: none). */
 const PATHS = [
-  { name: 'sendfile (WEBROOT_SENDFILE=on)', env: { WEBROOT_SENDFILE: 'on' }, sendfile: true },
-  { name: 'fallback (WEBROOT_SENDFILE unset: off)', env: { WEBROOT_SENDFILE: undefined }, sendfile: false },
+  { name: 'sendfile (WEBROOT_SENDFILE=on)', env: { WEBROOT_SENDFILE: 'on' }, sendfile: Infinity },
+  { name: 'sendfile up to 1 MiB (WEBROOT_SENDFILE unset: auto)', env: { WEBROOT_SENDFILE: undefined }, sendfile: 1024 * 1024 },
+  { name: 'fallback (WEBROOT_SENDFILE=off)', env: { WEBROOT_SENDFILE: 'off' }, sendfile: 0 },
 ];
 
 for (const mode of ['stream', 'sync'] as const) {
@@ -104,7 +108,7 @@ for (const mode of ['stream', 'sync'] as const) {
       it('says in its listening line whether it uses sendfile', () => {
         const line = srv.logs.find((l) => l.event === 'listening')!;
         // On Linux the addon is built by `pnpm build`: missing, it is a failure here, not a skip.
-        expect(line.sendfile).toBe(variant.sendfile && process.platform === 'linux');
+        expect(line.sendfile).toBe(variant.sendfile > 0 && process.platform === 'linux');
       });
 
       it('a response head over 16 KiB (nine long _headers fields) goes out whole before the body, and the worker lives on', async () => {
@@ -187,7 +191,7 @@ describe('WEBROOT_SENDFILE', () => {
       timeout: 15_000,
     });
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain('WEBROOT_SENDFILE=sometimes: expected off, on (the stream and sync modes) or all (every IO mode)');
+    expect(r.stderr).toContain('WEBROOT_SENDFILE=sometimes: expected auto (the default: 64 KiB to 1 MiB in the stream and sync modes), on (every body from 64 KiB, stream and sync), all (every IO mode) or off');
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 });
@@ -197,7 +201,8 @@ const strace = spawnSync('strace', ['-V'], { encoding: 'utf8' }).status === 0;
 describe('the system calls (strace)', () => {
   if (!strace) console.log('skipping the strace checks: strace is not installed (apt-get install strace)');
   for (const variant of PATHS) {
-    it.skipIf(!strace || process.platform !== 'linux')(`${variant.name}: ${variant.sendfile ? 'sendfile(2) carries the body' : 'no sendfile(2) call'}`, async () => {
+    const says = variant.sendfile === 0 ? 'no sendfile(2) call' : variant.sendfile === Infinity ? 'sendfile(2) carries the 150 KB and the 1.5 MB body' : 'sendfile(2) carries the 150 KB body, not the 1.5 MB one';
+    it.skipIf(!strace || process.platform !== 'linux')(`${variant.name}: ${says}${variant.sendfile > 0 ? '; each call starts at a page boundary of the file' : ''}`, async () => {
       const out = path.join(tmpDir('strace-'), 'trace.txt');
       const proc = spawn('strace', ['-f', '-qq', '--seccomp-bpf', '-e', 'trace=sendfile', '-o', out, process.execPath, HTTPD_BIN, vhosts, '--port', '0', '--host', '127.0.0.1', '--workers', '0', '--io', 'stream'], {
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -218,9 +223,11 @@ describe('the system calls (strace)', () => {
             }
           });
         });
-        const large = FILES['large.bin'];
-        const [res] = parseResponses(await exchange(port, get('/large.bin'), 1, large.length));
-        expect(res!.body.equals(large)).toBe(true);
+        for (const name of ['mid.bin', 'large.bin'] as const) {
+          const body = FILES[name];
+          const [res] = parseResponses(await exchange(port, get(`/${name}`), 1, body.length));
+          expect(res!.body.equals(body)).toBe(true);
+        }
       } finally {
         // strace exits when its tracee does (a SIGTERM to strace itself would leave httpd running).
         const exited = new Promise((r) => proc.once('exit', r));
@@ -230,13 +237,21 @@ describe('the system calls (strace)', () => {
         await exited;
         clearTimeout(timer);
       }
-      const calls = fs.readFileSync(out, 'utf8').split('\n').filter((l) => /sendfile\(/.test(l));
-      if (variant.sendfile) {
-        // The body, not the probe's one byte: a call that moved bytes of the 1.5 MB file.
-        expect(calls.some((l) => /= \d{5,}$/.test(l.trim()))).toBe(true);
-      } else {
-        expect(calls.filter((l) => !/, 1\) = 1$/.test(l.trim()))).toEqual([]);
-      }
+      // PID sendfile(OUT, IN, [OFFSET] => [OFFSET AFTER], COUNT) = MOVED; the probe's is one byte, with no offset.
+      const calls = fs
+        .readFileSync(out, 'utf8')
+        .split('\n')
+        .map((l) => /sendfile\(\d+, \d+, \[(\d+)\](?: => \[\d+\])?, (\d+)\) = (-?\d+)/.exec(l))
+        .filter((m) => m !== null)
+        .map((m) => ({ offset: Number(m[1]), count: Number(m[2]), moved: Number(m[3]) }));
+      const mid = FILES['mid.bin'].length;
+      // A call's count is what is left of the body: at most 150 KB for the 150 KB one, over 1 MiB for the 1.5 MB one.
+      const forMid = calls.filter((c) => c.count <= mid && c.moved > 0);
+      const forLarge = calls.filter((c) => c.count > 1024 * 1024 && c.moved > 0);
+      expect(forMid.length > 0).toBe(variant.sendfile > 0);
+      expect(forLarge.length > 0).toBe(variant.sendfile === Infinity);
+      // The objects do not start at page boundaries (see FILES): the addon sends up to the next one itself.
+      for (const c of calls) if (c.count > 4096) expect(c.offset % 4096).toBe(0);
     }, 40_000);
   }
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredObject } from '@webroot/format';
-import { isUnsupported, modeUsesSendfile, parseSendfileSetting, sendfileRange, SENDFILE_MIN_BODY } from '../src/io/sendfile.js';
+import { isUnsupported, modeUsesSendfile, parseSendfileSetting, SENDFILE_AUTO_MAX_BODY, sendfileMaxBody, sendfileRange, SENDFILE_MIN_BODY } from '../src/io/sendfile.js';
 import type { HttpResponse } from '../src/http/response.js';
 
 const object = (offset: number, length: number) => ({ offset, length }) as unknown as StoredObject;
@@ -30,12 +30,23 @@ describe('sendfileRange: which bodies go by sendfile(2)', () => {
   ])('%s', (_name, res, expected) => {
     expect(sendfileRange(res, min)).toEqual(expected);
   });
+
+  it('auto: from 64 KiB to 1 MiB, both ends included; on and all: no upper end', () => {
+    const max = sendfileMaxBody('auto');
+    expect(max).toBe(SENDFILE_AUTO_MAX_BODY);
+    expect(sendfileRange(whole(0, max), min, max)).toEqual({ offset: 0, length: max });
+    expect(sendfileRange(whole(0, max + 1), min, max)).toBeUndefined();
+    expect(sendfileRange(whole(0, 100 * 1024), min, max)).toEqual({ offset: 0, length: 100 * 1024 });
+    expect(sendfileRange(whole(0, 20 * 1024 * 1024), min, sendfileMaxBody('on'))).toEqual({ offset: 0, length: 20 * 1024 * 1024 });
+    expect(sendfileMaxBody('all')).toBe(sendfileMaxBody('on'));
+  });
 });
 
 describe('WEBROOT_SENDFILE', () => {
   it.each([
-    [undefined, 'off'],
-    ['', 'off'],
+    [undefined, 'auto'],
+    ['', 'auto'],
+    ['auto', 'auto'],
     ['off', 'off'],
     ['0', 'off'],
     ['on', 'on'],
@@ -46,10 +57,13 @@ describe('WEBROOT_SENDFILE', () => {
   });
 
   it('names an unknown value and the values it takes', () => {
-    expect((parseSendfileSetting('yes') as Error).message).toBe('WEBROOT_SENDFILE=yes: expected off, on (the stream and sync modes) or all (every IO mode)');
+    expect((parseSendfileSetting('yes') as Error).message).toBe('WEBROOT_SENDFILE=yes: expected auto (the default: 64 KiB to 1 MiB in the stream and sync modes), on (every body from 64 KiB, stream and sync), all (every IO mode) or off');
   });
 
   it.each([
+    ['auto', 'stream', true],
+    ['auto', 'sync', true],
+    ['auto', 'async', false],
     ['on', 'stream', true],
     ['on', 'sync', true],
     ['on', 'async', false],

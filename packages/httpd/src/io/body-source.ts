@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import type { HttpResponse } from '../http/response.js';
 import type { Executor } from './executors.js';
 import type { ObjectCache } from './object-cache.js';
-import { modeUsesSendfile, SENDFILE_MIN_BODY, sendfileRange, sendfileSetting, sendfileSupport, type FileRange } from './sendfile.js';
+import { modeUsesSendfile, SENDFILE_MIN_BODY, sendfileMaxBody, sendfileRange, sendfileSetting, sendfileSupport, type FileRange } from './sendfile.js';
 import type { StoredObject, Webroot } from '@webroot/format';
 
 /**
@@ -16,6 +16,8 @@ import type { StoredObject, Webroot } from '@webroot/format';
 export class BodySource {
   /** Whether this IO mode sends large bodies with sendfile(2) where the connection allows it (io/sendfile.ts). */
   readonly sendfile: boolean;
+  /** The largest body sent with sendfile(2) (WEBROOT_SENDFILE=auto: 1 MiB). */
+  private readonly sendfileMax = sendfileMaxBody(sendfileSetting);
 
   constructor(
     readonly cache: ObjectCache,
@@ -27,7 +29,7 @@ export class BodySource {
   /** The file range to hand to sendfile(2) for `res`, or undefined (the addon is off, this mode does not use it, the body does not qualify). */
   fileRange(res: HttpResponse): FileRange | undefined {
     if (!this.sendfile || sendfileSupport.kind !== 'on') return undefined;
-    return sendfileRange(res, SENDFILE_MIN_BODY);
+    return sendfileRange(res, SENDFILE_MIN_BODY, this.sendfileMax);
   }
 
   /** Bytes [start, end) of `object`: from the object cache when it holds them, else read by the IO mode's executor. */

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import type { HttpResponse } from '../http/response.js';
+import { ALIGNED_OBJECT_MIN } from '@webroot/format';
 import type { IoMode } from './executors.js';
 
 /**
@@ -18,33 +19,47 @@ export interface SendfileAddon {
 export type SendfileSupport = { kind: 'on'; addon: SendfileAddon } | { kind: 'off'; reason: string };
 
 /**
- * WEBROOT_SENDFILE: unset or `off` (0): the path is off; `on` (1): on in the `stream` and `sync` modes; `all`:
- * in `async` too. Off by default because it did not win here: on loopback the in-memory write of a cached
- * body cost the same CPU at 100 KB and less at 1 MB, and 20 MB bodies took 24-32% less CPU but came 27-45%
- * slower (packages/httpd/README.md, "sendfile(2)").
+ * WEBROOT_SENDFILE: unset or `auto` (the default): on in the `stream` and `sync` modes for bodies from
+ * SENDFILE_MIN_BODY to SENDFILE_AUTO_MAX_BODY; `on` (1): in those modes for every body from SENDFILE_MIN_BODY
+ * up; `all`: the same in `async` too; `off` (0): never.
+ *
+ * Why the window (packages/httpd/README.md, "sendfile(2)"): on loopback, bodies of 64 KiB to 1 MiB that
+ * start at a page boundary of the file (mkroot aligns them: FORMAT.md section 2) took 8-30% less CPU per
+ * response by sendfile than as one write from the object cache, while 20 MB bodies came 20-45% slower,
+ * because the receiver then copies out of 4 KiB page-cache pages instead of the sender's larger fragments,
+ * and the load generator is the bottleneck. `on`/`all` are for receivers elsewhere.
  */
-export type SendfileSetting = 'off' | 'on' | 'all';
+export type SendfileSetting = 'auto' | 'off' | 'on' | 'all';
 
-/** The IO modes that `on` covers: `stream` is the "sendfile-like" mode (DESIGN.md); `async` stays a thread-pool executor. */
+/** The IO modes that `auto` and `on` cover: `stream` is the "sendfile-like" mode (DESIGN.md); `async` stays a thread-pool executor (sendfile reads the disk on the calling thread). */
 export const SENDFILE_MODES: readonly IoMode[] = ['stream', 'sync'];
 
 /**
- * Bodies from this size up go by sendfile. Below it one write of head and body costs the sender no more:
- * on loopback a 100 KB response cost 34-51 µs of CPU as one write and 42-53 µs as send + sendfile, 128 KiB
- * 63-92 against 59-67, 256 KiB 104-113 against 76-87 (packages/httpd/README.md, "sendfile(2)").
+ * Bodies from this size up go by sendfile (`bench/ab.sh`, 64 KiB from a page boundary: 36.5 against 42.4 µs of
+ * CPU per response). Smaller ones leave as one write with their head; it is also where mkroot starts to
+ * align objects (ALIGNED_OBJECT_MIN).
  */
-export const SENDFILE_MIN_BODY = 128 * 1024;
+export const SENDFILE_MIN_BODY = ALIGNED_OBJECT_MIN;
+
+/** `auto`: bodies up to this size (the object cache's largest object, object-cache.ts) go by sendfile; larger ones are pumped. */
+export const SENDFILE_AUTO_MAX_BODY = 1024 * 1024;
 
 export function parseSendfileSetting(value: string | undefined): SendfileSetting | Error {
-  if (value === undefined || value === '' || value === 'off' || value === '0') return 'off';
+  if (value === undefined || value === '' || value === 'auto') return 'auto';
+  if (value === 'off' || value === '0') return 'off';
   if (value === 'on' || value === '1') return 'on';
   if (value === 'all') return 'all';
-  return new Error(`WEBROOT_SENDFILE=${value}: expected off, on (the stream and sync modes) or all (every IO mode)`);
+  return new Error(`WEBROOT_SENDFILE=${value}: expected auto (the default: 64 KiB to 1 MiB in the stream and sync modes), on (every body from 64 KiB, stream and sync), all (every IO mode) or off`);
 }
 
 /** Whether IO mode `mode` uses sendfile under `setting`. */
 export function modeUsesSendfile(setting: SendfileSetting, mode: IoMode): boolean {
-  return setting === 'all' || (setting === 'on' && SENDFILE_MODES.includes(mode));
+  return setting === 'all' || (setting !== 'off' && SENDFILE_MODES.includes(mode));
+}
+
+/** The largest body that goes by sendfile under `setting`. */
+export function sendfileMaxBody(setting: SendfileSetting): number {
+  return setting === 'auto' ? SENDFILE_AUTO_MAX_BODY : Number.MAX_SAFE_INTEGER;
 }
 
 /** A byte range of the webroot file, absolute, for sendfile. */
@@ -56,11 +71,11 @@ export interface FileRange {
 /**
  * The file range to send for `res` with sendfile, or undefined for the usual path: a body that is one
  * stored object's byte range (a whole file, a precompressed variant as stored, or a single range) of at
- * least `minBody` bytes. HEAD, 304 and 204 have no body; multipart ranges and generated bodies (listings,
+ * least `minBody` and at most `maxBody` bytes. HEAD, 304 and 204 have no body; multipart ranges and generated bodies (listings,
  * error pages) have buffer segments, so none of them qualify.
  */
-export function sendfileRange(res: Pick<HttpResponse, 'body' | 'bodyLength'>, minBody: number): FileRange | undefined {
-  if (res.body.length !== 1 || res.bodyLength < minBody) return undefined;
+export function sendfileRange(res: Pick<HttpResponse, 'body' | 'bodyLength'>, minBody: number, maxBody = Number.MAX_SAFE_INTEGER): FileRange | undefined {
+  if (res.body.length !== 1 || res.bodyLength < minBody || res.bodyLength > maxBody) return undefined;
   const seg = res.body[0]!;
   if (seg.kind !== 'object' || seg.end - seg.start !== res.bodyLength) return undefined;
   return { offset: seg.object.offset + seg.start, length: seg.end - seg.start };
@@ -87,7 +102,7 @@ export const sendfileSettingProblem: string | undefined = parsedSetting instance
 
 function load(): SendfileSupport {
   const setting = sendfileSetting;
-  if (setting === 'off') return { kind: 'off', reason: 'WEBROOT_SENDFILE is off (the default)' };
+  if (setting === 'off') return { kind: 'off', reason: 'WEBROOT_SENDFILE=off' };
   if (process.platform !== 'linux') return { kind: 'off', reason: `sendfile(2) is used on Linux only (this is ${process.platform})` };
   if (process.env.WEBROOT_PORTABLE_SOCKETS === '1') return { kind: 'off', reason: 'WEBROOT_PORTABLE_SOCKETS=1' };
   try {

@@ -53,6 +53,9 @@ export function startFileSend(job: FileSendJob): FileSendStart {
       disableSendfile(`sendfile(2) failed with ${errnoName(first)}`);
       return { kind: 'unavailable' };
     }
+    // The file is shorter than the range (damaged in place): nothing was sent, so the usual path answers
+    // (its read fails before the response starts: a 500, logged as send-failed).
+    if (first === -ESPIPE) return { kind: 'unavailable' };
     wire.destroy();
     return { kind: 'failed' };
   }
