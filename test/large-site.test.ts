@@ -258,6 +258,21 @@ describe('--io sync on a 200,000-entry webroot whose index is not in memory (pre
     return read;
   }
 
+  /**
+   * coldRequests over up to three sets of paths, until one set's leaves were read on the thread pool: a no-wait
+   * read of a page not cached starts reading it, and on this fast virtual disk that read can finish inside the
+   * call (the server then rightly sees the page cached), which under the full suite's load once happened for
+   * every path of a set.
+   */
+  async function coldUntilPool(srv: RunningHttpd, sets: [number, number][][], get?: Parameters<typeof coldRequests>[2]): Promise<number> {
+    let read = 0;
+    for (const paths of sets) {
+      read = await coldRequests(srv, paths, get);
+      if (read >= table().size) break;
+    }
+    return read;
+  }
+
   it.skipIf(process.platform !== 'linux' || !fincore)('lookups whose index pages are not cached read them on the thread pool, and ask the whole table into the page cache', async () => {
     expect(addon, 'the addon (packages/httpd/native) loads and the kernel answers RWF_NOWAIT reads').toBeDefined();
     const vhosts = tmpDir('large-cold-vhosts-');
@@ -265,7 +280,11 @@ describe('--io sync on a 200,000-entry webroot whose index is not in memory (pre
     const srv = await startHttpd(vhosts, ['--workers', '0', '--io', 'sync']);
     try {
       expect(table().count).toBeGreaterThan(1000);
-      const poolRead = await coldRequests(srv, [[77, 777], [150, 15], [190, 901]]);
+      const poolRead = await coldUntilPool(srv, [
+        [[77, 777], [150, 15], [190, 901]],
+        [[33, 333], [101, 5], [170, 605]],
+        [[44, 444], [131, 8], [160, 505]],
+      ]);
       expect(poolRead).toBeGreaterThanOrEqual(table().size); // leaves, read off the event loop
       // The table arrives by itself, in the background (bounded wait), with no more requests.
       await until('95% of the entry lookup table in the page cache', () => (residentShare() > 0.95 ? true : undefined), 15_000);
@@ -284,7 +303,12 @@ describe('--io sync on a 200,000-entry webroot whose index is not in memory (pre
     const srv = await startHttpd(vhosts, ['--workers', '0', '--io', 'sync', '--tls-port', '0', '--certs', certs]);
     const session = await h2Connect(srv.tlsPort!);
     try {
-      expect(await coldRequests(srv, [[60, 600], [120, 12], [180, 801]], (p) => h2Request(session, 'GET', p))).toBeGreaterThanOrEqual(table().size);
+      const sets: [number, number][][] = [
+        [[60, 600], [120, 12], [180, 801]],
+        [[66, 666], [125, 9], [185, 707]],
+        [[55, 555], [115, 3], [175, 404]],
+      ];
+      expect(await coldUntilPool(srv, sets, (p) => h2Request(session, 'GET', p))).toBeGreaterThanOrEqual(table().size);
       await until('95% of the entry lookup table in the page cache', () => (residentShare() > 0.95 ? true : undefined), 15_000);
       // A stream reset while its index page is being read: the worker stays up and answers the next one.
       dropFromPageCache(files[2]!);

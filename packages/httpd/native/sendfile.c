@@ -25,6 +25,13 @@
 // willNeed(fd, offset, length) is posix_fadvise(POSIX_FADV_WILLNEED): the kernel starts reading the
 // range into the page cache in the background (large sequential reads) and returns at once. 0, or
 // -errno.
+//
+// cached(fd, offset, length) is cachestat(2) (Linux 6.5+): 1 when every page of the range is in the page
+// cache, 0 when one is not, -errno where the kernel cannot say (-ENOSYS before 6.5). httpd's async mode
+// asks it before a sendfile(2), which would otherwise read a missing page on the event loop.
+//
+// pageOffset(buffer) is the Buffer's address modulo 4096: src/io/executors.ts places its reads so that the
+// kernel's copy out of the page cache does not run at (nearly) the same offset in the page as its source.
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,6 +41,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -226,6 +234,64 @@ static napi_value js_will_need(napi_env env, napi_callback_info info) {
   return number(env, -(double)err);
 }
 
+// cachestat(2) (Linux 6.5): how many pages of a range are in the page cache, without reading them.
+#ifndef __NR_cachestat
+#if defined(__linux__)
+#define __NR_cachestat 451
+#endif
+#endif
+struct wr_cachestat_range {
+  uint64_t off;
+  uint64_t len;
+};
+struct wr_cachestat {
+  uint64_t nr_cache;
+  uint64_t nr_dirty;
+  uint64_t nr_writeback;
+  uint64_t nr_evicted;
+  uint64_t nr_recently_evicted;
+};
+
+static napi_value js_cached(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[3];
+  if (!get_args(env, info, 3, 3, &argc, argv, "cached(fd, offset, length)")) return NULL;
+  int ok = 1;
+  int fd = (int)int_arg(env, argv[0], &ok);
+  int64_t offset = int_arg(env, argv[1], &ok);
+  int64_t length = int_arg(env, argv[2], &ok);
+  if (!ok || fd < 0 || offset < 0 || length <= 0) {
+    napi_throw_type_error(env, NULL, "cached: a non-negative descriptor and offset, and a positive length");
+    return NULL;
+  }
+#ifdef __NR_cachestat
+  struct wr_cachestat_range range = {(uint64_t)offset, (uint64_t)length};
+  struct wr_cachestat cs = {0};
+  if (syscall(__NR_cachestat, fd, &range, &cs, 0) != 0) return number(env, -(double)errno);
+  long page = sysconf(_SC_PAGESIZE);
+  uint64_t pages = (uint64_t)((offset + length - 1) / page - offset / page + 1);
+  return number(env, cs.nr_cache >= pages ? 1 : 0);
+#else
+  return number(env, -(double)ENOSYS);
+#endif
+}
+
+// pageOffset(buffer): where the Buffer's first byte lies in its memory page (its address modulo 4096).
+static napi_value js_page_offset(napi_env env, napi_callback_info info) {
+  size_t argc;
+  napi_value argv[1];
+  if (!get_args(env, info, 1, 1, &argc, argv, "pageOffset(buffer)")) return NULL;
+  bool is_buffer = false;
+  napi_is_buffer(env, argv[0], &is_buffer);
+  void *data = NULL;
+  size_t length = 0;
+  if (!is_buffer || napi_get_buffer_info(env, argv[0], &data, &length) != napi_ok) {
+    napi_throw_type_error(env, NULL, "pageOffset: a Buffer");
+    return NULL;
+  }
+  return number(env, (double)((uintptr_t)data & 4095));
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_value fn;
   napi_create_function(env, "send", NAPI_AUTO_LENGTH, js_send, NULL, &fn);
@@ -236,5 +302,9 @@ NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   napi_set_named_property(env, exports, "readNoWait", fn);
   napi_create_function(env, "willNeed", NAPI_AUTO_LENGTH, js_will_need, NULL, &fn);
   napi_set_named_property(env, exports, "willNeed", fn);
+  napi_create_function(env, "cached", NAPI_AUTO_LENGTH, js_cached, NULL, &fn);
+  napi_set_named_property(env, exports, "cached", fn);
+  napi_create_function(env, "pageOffset", NAPI_AUTO_LENGTH, js_page_offset, NULL, &fn);
+  napi_set_named_property(env, exports, "pageOffset", fn);
   return exports;
 }

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -67,15 +68,38 @@ describe('page-cache hints (preadv2 RWF_NOWAIT, posix_fadvise WILLNEED)', () => 
       expect(hints.resident(fd, 0, 64 * 1024)).toBe(true);
       expect(hints.resident(fd, 0, 128 * 1024)).toBe(false); // larger than any index page: never says yes
       expect(hints.resident(fd, size - 2048, 4096)).toBe(false); // runs past the end: fewer bytes than asked
-      drop(file);
       // A no-wait read of a page not cached starts reading it (and its readahead, as any read would) and says
       // false; on a fast disk that read can finish inside the call, which then returns the bytes. So: far-apart
-      // pages, through a descriptor of its own (the one above has read the file in order: its readahead is wide).
-      const fresh = fs.openSync(file, 'r');
-      const answers = Array.from({ length: 32 }, (_, i) => hints.resident(fresh, (31 - i) * 256 * 1024 + 4096, 4096));
-      fs.closeSync(fresh);
-      expect(answers.filter((a) => a === false).length, String(answers)).toBeGreaterThan(0);
-      expect(answers.every((a) => a === true || a === false)).toBe(true);
+      // pages, through a descriptor of its own (the one above has read the file in order: its readahead is wide),
+      // and up to three drops (under the full suite's load every read of one round once finished in time).
+      const rounds: (boolean | undefined)[][] = [];
+      for (let round = 0; round < 3 && !rounds.some((r) => r.includes(false)); round++) {
+        drop(file);
+        const fresh = fs.openSync(file, 'r');
+        rounds.push(Array.from({ length: 32 }, (_, i) => hints.resident(fresh, (31 - i) * 256 * 1024 + 4096, 4096)));
+        fs.closeSync(fresh);
+      }
+      expect(rounds.some((r) => r.includes(false)), JSON.stringify(rounds)).toBe(true);
+      expect(rounds.flat().every((a) => a === true || a === false)).toBe(true);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  it.skipIf(process.platform !== 'linux' || !fincore)('cached (cachestat(2), which async mode asks before a sendfile): 1 while every page of the range is cached, 0 once one is dropped', () => {
+    const sendfileAddon = createRequire(import.meta.url)('../native/build/Release/webroot_sendfile.node') as { cached(fd: number, offset: number, length: number): number };
+    const file = path.join(dir, 'c.bin');
+    const size = 1 << 20;
+    const fd = writeSynced(file, Buffer.alloc(size, 9));
+    try {
+      fs.readSync(fd, Buffer.alloc(size), 0, size, 0);
+      expect(sendfileAddon.cached(fd, 0, size)).toBe(1);
+      expect(sendfileAddon.cached(fd, 5000, 100_000)).toBe(1);
+      drop(file);
+      // It reads nothing, so (unlike a no-wait read) asking cannot bring a page in.
+      expect(sendfileAddon.cached(fd, 0, size)).toBe(0);
+      expect(sendfileAddon.cached(fd, 5000, 100_000)).toBe(0);
+      expect(sendfileAddon.cached(fd, 5000, 100_000)).toBe(0);
     } finally {
       fs.closeSync(fd);
     }

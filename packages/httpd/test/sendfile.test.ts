@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StoredObject } from '@webroot/format';
-import { isUnsupported, modeUsesSendfile, parseSendfileSetting, SENDFILE_AUTO_MAX_BODY, sendfileMaxBody, sendfileRange, SENDFILE_MIN_BODY } from '../src/io/sendfile.js';
+import { cachestatWorks, isUnsupported, modeUsesSendfile, sendfileNeedsCached, parseSendfileSetting, SENDFILE_AUTO_MAX_BODY, sendfileMaxBody, sendfileRange, SENDFILE_MIN_BODY } from '../src/io/sendfile.js';
 import type { HttpResponse } from '../src/http/response.js';
 
 const object = (offset: number, length: number) => ({ offset, length }) as unknown as StoredObject;
@@ -63,7 +63,6 @@ describe('WEBROOT_SENDFILE', () => {
   it.each([
     ['auto', 'stream', true],
     ['auto', 'sync', true],
-    ['auto', 'async', false],
     ['on', 'stream', true],
     ['on', 'sync', true],
     ['on', 'async', false],
@@ -71,6 +70,14 @@ describe('WEBROOT_SENDFILE', () => {
     ['off', 'stream', false],
   ] as const)('%s in %s mode: %s', (setting, mode, uses) => {
     expect(modeUsesSendfile(setting, mode)).toBe(uses);
+  });
+
+  it('auto in async mode: where cachestat(2) answers (Linux 6.5+), for bodies whose pages it says are cached', () => {
+    expect(modeUsesSendfile('auto', 'async')).toBe(cachestatWorks);
+    expect(sendfileNeedsCached('auto', 'async')).toBe(true);
+    expect(sendfileNeedsCached('all', 'async')).toBe(false);
+    expect(sendfileNeedsCached('auto', 'sync')).toBe(false);
+    if (process.platform === 'linux') console.log(`cachestat(2) ${cachestatWorks ? 'answers' : 'does not answer'} on this kernel`);
   });
 });
 

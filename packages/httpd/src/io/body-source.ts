@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import type { HttpResponse } from '../http/response.js';
 import type { Executor } from './executors.js';
 import type { ObjectCache } from './object-cache.js';
-import { modeUsesSendfile, SENDFILE_MIN_BODY, sendfileMaxBody, sendfileRange, sendfileSetting, sendfileSupport, type FileRange } from './sendfile.js';
+import { bodyCached, modeUsesSendfile, SENDFILE_MIN_BODY, sendfileMaxBody, sendfileNeedsCached, sendfileRange, sendfileSetting, sendfileSupport, type FileRange } from './sendfile.js';
 import type { StoredObject, Webroot } from '@webroot/format';
 
 /**
@@ -24,12 +24,21 @@ export class BodySource {
     readonly executor: Executor,
   ) {
     this.sendfile = modeUsesSendfile(sendfileSetting, executor.mode);
+    this.sendfileNeedsCached = sendfileNeedsCached(sendfileSetting, executor.mode);
   }
 
-  /** The file range to hand to sendfile(2) for `res`, or undefined (the addon is off, this mode does not use it, the body does not qualify). */
+  /** Whether a body must be in the page cache to go by sendfile (async mode: sendfile reads on the event loop). */
+  private readonly sendfileNeedsCached: boolean;
+
+  /**
+   * The file range to hand to sendfile(2) for `res`, or undefined (the addon is off, this mode does not use it,
+   * the body does not qualify, or, in async mode, a page of it is not in the page cache).
+   */
   fileRange(res: HttpResponse): FileRange | undefined {
     if (!this.sendfile || sendfileSupport.kind !== 'on') return undefined;
-    return sendfileRange(res, SENDFILE_MIN_BODY, this.sendfileMax);
+    const range = sendfileRange(res, SENDFILE_MIN_BODY, this.sendfileMax);
+    if (range === undefined || !this.sendfileNeedsCached) return range;
+    return bodyCached(res.site!.webroot.descriptor, range) ? range : undefined;
   }
 
   /** Bytes [start, end) of `object`: from the object cache when it holds them, else read by the IO mode's executor. */

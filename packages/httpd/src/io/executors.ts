@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
 import type { StoredObject, Webroot } from '@webroot/format';
 
@@ -15,8 +16,38 @@ export const IO_MODES: readonly IoMode[] = ['sync', 'stream', 'async'];
 const freeChunks: Buffer[] = [];
 const MAX_FREE_CHUNKS = 8;
 
+const PAGE = 4096;
+/** A chunk buffer holds CHUNK bytes at an offset of up to a page into it: see readWindow. */
+const CHUNK_BUFFER = CHUNK + PAGE;
+
 function takeChunk(): Buffer {
-  return freeChunks.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
+  return freeChunks.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BUFFER);
+}
+
+/** The addon's pageOffset (packages/httpd/native), when it loads. */
+const pageOffset = ((): ((b: Buffer) => number) | undefined => {
+  if (process.env.WEBROOT_PORTABLE_SOCKETS === '1') return undefined;
+  try {
+    // dist/io/executors.js -> native/build/Release (built by native/build.mjs during `pnpm build`).
+    const addon = createRequire(import.meta.url)('../../native/build/Release/webroot_sendfile.node') as { pageOffset?: (b: Buffer) => number };
+    return typeof addon.pageOffset === 'function' ? addon.pageOffset : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/**
+ * Where in chunk buffer `buf` to read file bytes that start at `fileOffset`: half a page away from the
+ * source's offset in its page. read(2) copies out of the page cache with `rep movsb`, which on this VM's AMD
+ * EPYC ran at about half speed when destination and source sat at nearly the same offset in their pages (4K
+ * aliasing): malloc puts a large Buffer 16 bytes into a page, and a 20 MB object that mkroot had started at
+ * a page boundary (FORMAT.md section 2) was pumped at 58 req/s against 103 one 1,000 bytes off it
+ * (`bench/ab.sh`, `-c4`, packages/httpd/README.md). Without the addon: the buffer's start, as before.
+ */
+export function readWindow(buf: Buffer, fileOffset: number): Buffer {
+  if (pageOffset === undefined || buf.length < CHUNK_BUFFER) return buf.subarray(0, CHUNK);
+  const at = (((fileOffset % PAGE) + PAGE / 2 - pageOffset(buf)) % PAGE + PAGE) % PAGE;
+  return buf.subarray(at, at + CHUNK);
 }
 
 function giveChunk(b: Buffer): void {
@@ -55,10 +86,14 @@ async function pumpWith(
   socket: Writable,
   end: number,
   start: number,
+  /** Where the object starts in the file (absolute): readWindow. */
+  fileOffset: number,
   prefix: Buffer[] | undefined,
   fill: (target: Buffer, pos: number, n: number) => number | Promise<number>,
 ): Promise<boolean> {
-  const bufs = [takeChunk(), takeChunk()];
+  const whole = [takeChunk(), takeChunk()];
+  // Every read starts at the same offset in a page (CHUNK is a multiple of the page size).
+  const bufs = whole.map((b) => readWindow(b, fileOffset + start));
   const inFlight: (Promise<boolean> | undefined)[] = [undefined, undefined];
   let ok = true;
   try {
@@ -96,7 +131,7 @@ async function pumpWith(
   } finally {
     // Only buffers whose writes have finished may be reused.
     await Promise.all(inFlight.map((w) => w?.catch(() => false)));
-    bufs.forEach(giveChunk);
+    whole.forEach(giveChunk);
   }
   return ok && !socket.destroyed;
 }
@@ -110,7 +145,7 @@ const syncExecutor: Executor = {
     return buf;
   },
   pump(socket, webroot, object, start, end, prefix) {
-    return pumpWith(socket, end, start, prefix, (target, pos, n) => webroot.readSync(object, pos, n, target));
+    return pumpWith(socket, end, start, object.offset, prefix, (target, pos, n) => webroot.readSync(object, pos, n, target));
   },
 };
 
@@ -123,7 +158,7 @@ const asyncExecutor: Executor = {
     return buf;
   },
   pump(socket, webroot, object, start, end, prefix) {
-    return pumpWith(socket, end, start, prefix, (target, pos, n) => webroot.read(object, pos, n, target));
+    return pumpWith(socket, end, start, object.offset, prefix, (target, pos, n) => webroot.read(object, pos, n, target));
   },
 };
 
@@ -159,7 +194,8 @@ const streamExecutor: Executor = {
     return new Promise((resolve, reject) => {
       if (socket.destroyed) return resolve(false);
       const expected = end - start;
-      const rs = webroot.createReadStream(object, start, end - 1, { chunkSize: CHUNK, allocate: takeChunk });
+      // Each chunk in its own reused buffer, at readWindow's offset (chunks start CHUNK apart in the file).
+      const rs = webroot.createReadStream(object, start, end - 1, { chunkSize: CHUNK, allocate: (size) => readWindow(takeChunk(), object.offset + start).subarray(0, size) });
       let total = 0;
       let writes = 0;
       let ended = false;
@@ -176,7 +212,7 @@ const streamExecutor: Executor = {
       const written = (chunk: Buffer) => (err?: Error | null) => {
         writes--;
         // Only a buffer whose write has completed may be refilled: one that failed may still be referenced.
-        if (!err && chunk.byteOffset === 0 && chunk.buffer.byteLength === CHUNK) giveChunk(Buffer.from(chunk.buffer, 0, CHUNK));
+        if (!err && chunk.buffer.byteLength === CHUNK_BUFFER) giveChunk(Buffer.from(chunk.buffer, 0, CHUNK_BUFFER));
         if (err) {
           rs.destroy();
           finish(false);

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import type { HttpResponse } from '../http/response.js';
@@ -13,6 +14,8 @@ import type { IoMode } from './executors.js';
 export interface SendfileAddon {
   send(socketFd: number, fileFd: number, offset: number, length: number, head?: string | Buffer): number;
   probe(): number;
+  /** cachestat(2): 1 when every page of the range is in the page cache, 0 when one is not, -errno (-ENOSYS before Linux 6.5). */
+  cached(fd: number, offset: number, length: number): number;
 }
 
 /** Whether the addon is usable in this process, and if not, why (logged once at debug). */
@@ -52,9 +55,23 @@ export function parseSendfileSetting(value: string | undefined): SendfileSetting
   return new Error(`WEBROOT_SENDFILE=${value}: expected auto (the default: 64 KiB to 1 MiB in the stream and sync modes), on (every body from 64 KiB, stream and sync), all (every IO mode) or off`);
 }
 
-/** Whether IO mode `mode` uses sendfile under `setting`. */
+/**
+ * Whether IO mode `mode` uses sendfile under `setting`. `auto` in `async` mode: only for a body whose pages
+ * are all in the page cache (cachestat(2), `bodyCached`), since sendfile would read a missing one on the
+ * event loop; where the kernel cannot say (before Linux 6.5), not at all.
+ */
 export function modeUsesSendfile(setting: SendfileSetting, mode: IoMode): boolean {
-  return setting === 'all' || (setting !== 'off' && SENDFILE_MODES.includes(mode));
+  return setting === 'all' || (setting !== 'off' && SENDFILE_MODES.includes(mode)) || (setting === 'auto' && mode === 'async' && cachestatWorks);
+}
+
+/** Whether `mode` sends a body by sendfile only once its pages are known to be cached (`auto` in async mode). */
+export function sendfileNeedsCached(setting: SendfileSetting, mode: IoMode): boolean {
+  return setting === 'auto' && mode === 'async';
+}
+
+/** Whether every page of `range` of the file `fd` is in the page cache (cachestat(2)); false where unknown. */
+export function bodyCached(fd: number, range: FileRange): boolean {
+  return sendfileSupport.kind === 'on' && sendfileSupport.addon.cached(fd, range.offset, range.length) === 1;
 }
 
 /** The largest body that goes by sendfile under `setting`. */
@@ -108,7 +125,7 @@ function load(): SendfileSupport {
   try {
     // dist/io/sendfile.js -> native/build/Release (built by native/build.mjs during `pnpm build`).
     const addon = createRequire(import.meta.url)('../../native/build/Release/webroot_sendfile.node') as Partial<SendfileAddon>;
-    if (typeof addon.send !== 'function' || typeof addon.probe !== 'function') return { kind: 'off', reason: 'the addon does not export send and probe' };
+    if (typeof addon.send !== 'function' || typeof addon.probe !== 'function' || typeof addon.cached !== 'function') return { kind: 'off', reason: 'the addon does not export send, probe and cached; run pnpm build' };
     if (addon.probe() !== 1) return { kind: 'off', reason: 'the kernel refused a test sendfile(2) into a socketpair' };
     return { kind: 'on', addon: addon as SendfileAddon };
   } catch (err) {
@@ -118,6 +135,20 @@ function load(): SendfileSupport {
 
 /** Checked once per process, at start-up. */
 export let sendfileSupport: SendfileSupport = load();
+
+/** Whether cachestat(2) answers here (Linux 6.5+), asked once of this program's own file. */
+export const cachestatWorks = ((): boolean => {
+  if (sendfileSupport.kind !== 'on') return false;
+  let fd = -1;
+  try {
+    fd = fs.openSync(process.execPath, 'r');
+    return sendfileSupport.addon.cached(fd, 0, 1) >= 0;
+  } catch {
+    return false;
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+  }
+})();
 
 /** Whether the addon is loaded (the `listening` log line's `sendfile`). */
 export const sendfileLoaded = sendfileSupport.kind === 'on';

@@ -453,6 +453,9 @@ export class Connection implements WireEvents {
     if (start.kind === 'pending') {
       this.fileSend = start;
       this.sent(false, head, res.status, res.bodyLength, close);
+      // The rest may first wait for a read (the IO mode's, on the thread pool in stream and async mode),
+      // with no write queued yet: the send watch runs from here, not from the first queued write.
+      this.startSendWatch();
       return true;
     }
     webroot.release();
