@@ -72,6 +72,38 @@ static bool get_args(napi_env env, napi_callback_info info, size_t min, size_t m
   return false;
 }
 
+// Sends `len` bytes of `buf`, held back (MSG_MORE) for what follows, until the socket is full; *done: how many
+// it took. 0 when all were taken, EAGAIN when the socket filled first, else the errno of a failure.
+static int send_more(int sock, const char *buf, size_t len, size_t *done) {
+  *done = 0;
+  while (*done < len) {
+    ssize_t n = send(sock, buf + *done, len - *done, MSG_MORE | MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      *done += (size_t)n;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return EAGAIN;
+    return n < 0 ? errno : EPIPE;
+  }
+  return 0;
+}
+
+// (fd, offset, length) into the out-parameters; false, with `message` thrown, unless all are integers, fd and
+// offset non-negative and length at least `min_length`.
+static bool fd_range_args(napi_env env, napi_callback_info info, const char *usage, const char *message, int64_t min_length, int *fd, int64_t *offset, int64_t *length) {
+  size_t argc;
+  napi_value argv[3];
+  if (!get_args(env, info, 3, 3, &argc, argv, usage)) return false;
+  int ok = 1;
+  *fd = (int)int_arg(env, argv[0], &ok);
+  *offset = int_arg(env, argv[1], &ok);
+  *length = int_arg(env, argv[2], &ok);
+  if (ok && *fd >= 0 && *offset >= 0 && *length >= min_length) return true;
+  napi_throw_type_error(env, NULL, message);
+  return false;
+}
+
 static napi_value js_send(napi_env env, napi_callback_info info) {
   size_t argc;
   napi_value argv[5];
@@ -117,17 +149,9 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
     if (fstat(file, &st) == 0 && S_ISREG(st.st_mode) && offset + length > (int64_t)st.st_size) return number(env, -(double)ESPIPE);
   }
   // The head first, held back (MSG_MORE) so that it leaves with the first body bytes.
-  size_t head_done = 0;
-  while (head_done < head_len) {
-    ssize_t n = send(sock, head + head_done, head_len - head_done, MSG_MORE | MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      head_done += (size_t)n;
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return number(env, (double)head_done);
-    return number(env, head_done > 0 ? (double)head_done : -(double)(n < 0 ? errno : EPIPE));
-  }
+  size_t done = 0;
+  int err = send_more(sock, head, head_len, &done);
+  if (err != 0) return number(env, err == EAGAIN || done > 0 ? (double)done : -(double)err);
   taken = (double)head_len;
 
   off_t pos = (off_t)offset;
@@ -139,18 +163,8 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
     size_t want = PAGE_ALIGN - (size_t)(pos & (PAGE_ALIGN - 1));
     ssize_t got = pread(file, prefix, want, pos);
     if (got > 0) {
-      size_t done = 0;
-      while (done < (size_t)got) {
-        ssize_t n = send(sock, prefix + done, (size_t)got - done, MSG_MORE | MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-          done += (size_t)n;
-          continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return number(env, taken + (double)done);
-        if (taken + (double)done > 0) return number(env, taken + (double)done);
-        return number(env, -(double)(n < 0 ? errno : EPIPE));
-      }
+      err = send_more(sock, prefix, (size_t)got, &done);
+      if (err != 0) return number(env, err == EAGAIN || taken + (double)done > 0 ? taken + (double)done : -(double)err);
       taken += (double)done;
       pos += (off_t)done;
       left -= (int64_t)done;
@@ -167,7 +181,7 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
     // 0: the file ended early. Report it as ESPIPE, unless bytes were taken in this call.
-    int err = n == 0 ? ESPIPE : errno;
+    err = n == 0 ? ESPIPE : errno;
     if (taken > 0) break;
     return number(env, -(double)err);
   }
@@ -219,17 +233,9 @@ static napi_value js_read_no_wait(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_will_need(napi_env env, napi_callback_info info) {
-  size_t argc;
-  napi_value argv[3];
-  if (!get_args(env, info, 3, 3, &argc, argv, "willNeed(fd, offset, length)")) return NULL;
-  int ok = 1;
-  int fd = (int)int_arg(env, argv[0], &ok);
-  int64_t offset = int_arg(env, argv[1], &ok);
-  int64_t length = int_arg(env, argv[2], &ok);
-  if (!ok || fd < 0 || offset < 0 || length < 0) {
-    napi_throw_type_error(env, NULL, "willNeed: descriptor, offset and length must be non-negative integers");
-    return NULL;
-  }
+  int fd;
+  int64_t offset, length;
+  if (!fd_range_args(env, info, "willNeed(fd, offset, length)", "willNeed: descriptor, offset and length must be non-negative integers", 0, &fd, &offset, &length)) return NULL;
   int err = posix_fadvise(fd, (off_t)offset, (off_t)length, POSIX_FADV_WILLNEED);
   return number(env, -(double)err);
 }
@@ -253,17 +259,9 @@ struct wr_cachestat {
 };
 
 static napi_value js_cached(napi_env env, napi_callback_info info) {
-  size_t argc;
-  napi_value argv[3];
-  if (!get_args(env, info, 3, 3, &argc, argv, "cached(fd, offset, length)")) return NULL;
-  int ok = 1;
-  int fd = (int)int_arg(env, argv[0], &ok);
-  int64_t offset = int_arg(env, argv[1], &ok);
-  int64_t length = int_arg(env, argv[2], &ok);
-  if (!ok || fd < 0 || offset < 0 || length <= 0) {
-    napi_throw_type_error(env, NULL, "cached: a non-negative descriptor and offset, and a positive length");
-    return NULL;
-  }
+  int fd;
+  int64_t offset, length;
+  if (!fd_range_args(env, info, "cached(fd, offset, length)", "cached: a non-negative descriptor and offset, and a positive length", 1, &fd, &offset, &length)) return NULL;
 #ifdef __NR_cachestat
   struct wr_cachestat_range range = {(uint64_t)offset, (uint64_t)length};
   struct wr_cachestat cs = {0};
