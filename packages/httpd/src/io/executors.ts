@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
 import type { StoredObject, Webroot } from '@webroot/format';
+import { requireNative } from './native.js';
 
 /** Chunk size for large bodies. Two chunks per response are in flight at most. */
 export const CHUNK = 512 * 1024;
@@ -28,8 +28,7 @@ function takeChunk(): Buffer {
 const pageOffset = ((): ((b: Buffer) => number) | undefined => {
   if (process.env.WEBROOT_PORTABLE_SOCKETS === '1') return undefined;
   try {
-    // dist/io/executors.js -> native/build/Release (built by native/build.mjs during `pnpm build`).
-    const addon = createRequire(import.meta.url)('../../native/build/Release/webroot_sendfile.node') as { pageOffset?: (b: Buffer) => number };
+    const addon = requireNative<{ pageOffset: (b: Buffer) => number }>();
     return typeof addon.pageOffset === 'function' ? addon.pageOffset : undefined;
   } catch {
     return undefined;

@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import type { PageCacheHints } from '@webroot/format';
+import { requireNative } from './native.js';
 
 /**
  * What httpd can learn of and ask from the page cache without waiting for the disk, through the native
@@ -58,8 +58,7 @@ export function loadPageCacheAddon(): PageCacheAddon | undefined {
   if (process.platform !== 'linux') return undefined;
   let fd = -1;
   try {
-    // dist/io/page-cache.js -> native/build/Release (built by native/build.mjs during `pnpm build`).
-    const addon = createRequire(import.meta.url)('../../native/build/Release/webroot_sendfile.node') as Partial<PageCacheAddon>;
+    const addon = requireNative<PageCacheAddon>();
     if (typeof addon.readNoWait !== 'function' || typeof addon.willNeed !== 'function') return undefined;
     // EOPNOTSUPP, ENOSYS, EINVAL: the kernel or filesystem cannot say.
     fd = fs.openSync(process.execPath, 'r');

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import type { HttpResponse } from '../http/response.js';
 import { ALIGNED_OBJECT_MIN } from '@webroot/format';
 import type { IoMode } from './executors.js';
+import { requireNative } from './native.js';
 
 /**
  * The sendfile(2) addon (packages/httpd/native/sendfile.c): `send` writes a
@@ -123,8 +123,7 @@ function load(): SendfileSupport {
   if (process.platform !== 'linux') return { kind: 'off', reason: `sendfile(2) is used on Linux only (this is ${process.platform})` };
   if (process.env.WEBROOT_PORTABLE_SOCKETS === '1') return { kind: 'off', reason: 'WEBROOT_PORTABLE_SOCKETS=1' };
   try {
-    // dist/io/sendfile.js -> native/build/Release (built by native/build.mjs during `pnpm build`).
-    const addon = createRequire(import.meta.url)('../../native/build/Release/webroot_sendfile.node') as Partial<SendfileAddon>;
+    const addon = requireNative<SendfileAddon>();
     if (typeof addon.send !== 'function' || typeof addon.probe !== 'function' || typeof addon.cached !== 'function') return { kind: 'off', reason: 'the addon does not export send, probe and cached; run pnpm build' };
     if (addon.probe() !== 1) return { kind: 'off', reason: 'the kernel refused a test sendfile(2) into a socketpair' };
     return { kind: 'on', addon: addon as SendfileAddon };
