@@ -191,7 +191,7 @@ describe('WEBROOT_SENDFILE', () => {
       timeout: 15_000,
     });
     expect(r.status).not.toBe(0);
-    expect(r.stderr).toContain('WEBROOT_SENDFILE=sometimes: expected auto (the default: 64 KiB to 1 MiB in the stream and sync modes), on (every body from 64 KiB, stream and sync), all (every IO mode) or off');
+    expect(r.stderr).toContain('WEBROOT_SENDFILE=sometimes: expected auto (the default: 64 KiB to 1 MiB in the stream and sync modes, and in async mode once the page cache holds the body), on (every body from 64 KiB, stream and sync), all (every IO mode) or off');
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 });

@@ -57,7 +57,7 @@ describe('WEBROOT_SENDFILE', () => {
   });
 
   it('names an unknown value and the values it takes', () => {
-    expect((parseSendfileSetting('yes') as Error).message).toBe('WEBROOT_SENDFILE=yes: expected auto (the default: 64 KiB to 1 MiB in the stream and sync modes), on (every body from 64 KiB, stream and sync), all (every IO mode) or off');
+    expect((parseSendfileSetting('yes') as Error).message).toBe('WEBROOT_SENDFILE=yes: expected auto (the default: 64 KiB to 1 MiB in the stream and sync modes, and in async mode once the page cache holds the body), on (every body from 64 KiB, stream and sync), all (every IO mode) or off');
   });
 
   it.each([

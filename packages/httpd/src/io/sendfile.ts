@@ -23,7 +23,8 @@ export type SendfileSupport = { kind: 'on'; addon: SendfileAddon } | { kind: 'of
 
 /**
  * WEBROOT_SENDFILE: unset or `auto` (the default): on in the `stream` and `sync` modes for bodies from
- * SENDFILE_MIN_BODY to SENDFILE_AUTO_MAX_BODY; `on` (1): in those modes for every body from SENDFILE_MIN_BODY
+ * SENDFILE_MIN_BODY to SENDFILE_AUTO_MAX_BODY, and in `async` mode for those whose pages cachestat(2) says
+ * are cached (modeUsesSendfile); `on` (1): in those modes for every body from SENDFILE_MIN_BODY
  * up; `all`: the same in `async` too; `off` (0): never.
  *
  * Why the window (packages/httpd/README.md, "sendfile(2)"): on loopback, bodies of 64 KiB to 1 MiB that
@@ -52,7 +53,7 @@ export function parseSendfileSetting(value: string | undefined): SendfileSetting
   if (value === 'off' || value === '0') return 'off';
   if (value === 'on' || value === '1') return 'on';
   if (value === 'all') return 'all';
-  return new Error(`WEBROOT_SENDFILE=${value}: expected auto (the default: 64 KiB to 1 MiB in the stream and sync modes), on (every body from 64 KiB, stream and sync), all (every IO mode) or off`);
+  return new Error(`WEBROOT_SENDFILE=${value}: expected auto (the default: 64 KiB to 1 MiB in the stream and sync modes, and in async mode once the page cache holds the body), on (every body from 64 KiB, stream and sync), all (every IO mode) or off`);
 }
 
 /**
