@@ -417,6 +417,34 @@ describe.each(([
       expect(closed).toBe(true);
     });
 
+    // The parser keeps the last field section it saw repeated and reuses its parse when the next head's bytes
+    // are the same (parse-request.ts, FieldSectionMemo): a change of Host, of a validator or of Connection
+    // on the same connection must still be what answers.
+    it('repeated fields, then another Host, validator or Connection on one connection: each head answered as sent', async () => {
+      const etag = (await raw(port, 'GET', '/', {}, 'example.com')).headers.etag!;
+      const head = (host: string, extra = '') => `GET / HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: t\r\n${extra}\r\n`;
+      // Each change keeps the head's length, so only the bytes tell the heads apart.
+      const otherTag = `${etag.slice(0, -2)}${etag.at(-2) === 'x' ? 'y' : 'x'}"`;
+      const req = [
+        head('example.com'),
+        head('example.com'),
+        head('example.com'),
+        head('exampl3.com'), // no such site: __default__
+        head('example.com', `If-None-Match: ${etag}\r\n`),
+        head('example.com', `If-None-Match: ${etag}\r\n`),
+        head('example.com', `If-None-Match: ${etag}\r\n`),
+        head('example.com', `If-None-Match: ${otherTag}\r\n`),
+        head('example.com', 'Connection: clos3\r\n'),
+        head('example.com', 'Connection: clos3\r\n'),
+        head('example.com', 'Connection: close\r\n'),
+      ].join('');
+      const rs = await rawRequests(port, req, 11, [false, false, false, false, true, true, true]);
+      expect(rs.map((r) => r.status)).toEqual([200, 200, 200, 200, 304, 304, 304, 200, 200, 200, 200]);
+      const example = '<p>example.com home</p>\n';
+      expect(rs.map((r) => r.body.toString() === example)).toEqual([true, true, true, false, false, false, false, true, true, true, true]);
+      expect(rs.map((r) => r.headers.connection)).toEqual([...Array(10).fill(undefined), 'close']);
+    });
+
     it('HTTP/1.0 without Host gets the default site and a closed connection', async () => {
       const { data, closed } = await rawExchange(port, 'GET /about.html HTTP/1.0\r\n\r\n');
       const [r] = parseResponses(data);

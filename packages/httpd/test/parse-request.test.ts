@@ -79,6 +79,8 @@ describe('parseRequestHead (RFC 9112)', () => {
     ['GET / HTTP/1.1\r\nX: a\r\n folded\r\n\r\n', 400, 'obsolete line folding'], // RFC 9112 section 5.2
     ['GET / HTTP/1.1\r\nNoColon\r\n\r\n', 400, 'without a field name'],
     ['GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n', 400, 'invalid character'],
+    ['GET /a\x01b HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'invalid character'], // RFC 9112 section 3: controls in the request-line
+    ['GET /a\rb HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'invalid character'], // a bare CR (RFC 9112 section 2.2)
     ['POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n', 400, 'both'], // RFC 9112 section 6.3
     ['POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n', 400, 'invalid Content-Length'],
     ['POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n', 400, 'invalid Content-Length'],

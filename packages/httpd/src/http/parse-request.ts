@@ -131,6 +131,43 @@ export interface RequestHead {
    * than comparing its slices (the access log's line memo, server/line-memo.ts).
    */
   raw?: string;
+  /**
+   * HTTP/1.x: the request-line as received, without its line end. Heads parsed from the same field-section
+   * bytes share one headers object (FieldSectionMemo): for two of those, equal lines mean equal heads.
+   */
+  line?: string;
+}
+
+/**
+ * A field section that parsed, kept so that the next head with the same bytes
+ * after its request-line skips parsing them again: keep-alive clients send the
+ * same fields on every request of a connection (a browser's Host, User-Agent,
+ * Accept-*, Cookie; a load generator's every field), and on a 304 the section's
+ * scan, conversion and field matching were a third of the request's JavaScript
+ * (CPU profile of bench/inproc.mjs --only 304). Only a section without a body
+ * (no Content-Length, no Transfer-Encoding) is kept: those are the requests a
+ * static server answers. Immutable: every head parsed from it shares `headers`.
+ */
+export class FieldSectionMemo {
+  constructor(
+    /** From just after the request-line's line feed through the empty line that ends the head. */
+    readonly bytes: Buffer,
+    readonly headers: RequestHeaders,
+    readonly hostCount: number,
+    /** Field lines, for the limit. */
+    readonly count: number,
+    /** Connection holds "close". */
+    readonly close: boolean,
+    /** Connection holds "keep-alive" (what keeps an HTTP/1.0 connection). */
+    readonly keepAliveToken: boolean,
+  ) {}
+}
+
+/** Where a connection keeps its last FieldSectionMemo: parseRequestHead reads and replaces it. */
+export interface FieldSectionSlot {
+  memo: FieldSectionMemo | undefined;
+  /** The hash of the last section parsed in full (0: none): a memo is made when the next one has the same. */
+  seen: number;
 }
 
 export type ParseOutcome =
@@ -189,8 +226,32 @@ function isHttp1(s: string, at: number): boolean {
   );
 }
 
-function bad(reason: string): ParseOutcome {
+function bad(reason: string): Extract<ParseOutcome, { kind: 'error' }> {
   return { kind: 'error', status: 400, reason };
+}
+
+interface RequestLine {
+  kind: 'line';
+  method: string;
+  target: string;
+  minor: number;
+}
+
+/** request-line = method SP request-target SP HTTP-version (RFC 9112 section 3), without its line end. */
+function parseRequestLine(line: string): RequestLine | Extract<ParseOutcome, { kind: 'error' }> {
+  const sp1 = line.indexOf(' ');
+  const sp2 = line.indexOf(' ', sp1 + 1);
+  if (sp1 <= 0 || sp2 === -1 || line.indexOf(' ', sp2 + 1) !== -1) return bad('malformed request-line');
+  const method = line.slice(0, sp1);
+  const target = line.slice(sp1 + 1, sp2);
+  if (!isToken(method)) return bad('malformed method');
+  if (target === '') return bad('empty request-target');
+  if (line.length - sp2 === 9 && isHttp1(line, sp2 + 1) && line.charCodeAt(sp2 + 8) >= 0x30 && line.charCodeAt(sp2 + 8) <= 0x39) {
+    return { kind: 'line', method, target, minor: line.charCodeAt(sp2 + 8) - 0x30 };
+  }
+  const vm = /^HTTP\/(\d)\.(\d)$/.exec(line.slice(sp2 + 1));
+  if (!vm) return bad('malformed HTTP-version');
+  return { kind: 'error', status: 505, reason: `HTTP/${vm[1]}.${vm[2]} is not supported` };
 }
 
 /** Where a complete head ends, and whether it holds a character no head may contain. */
@@ -200,22 +261,30 @@ interface HeadEnd {
   /** Just after the empty line (CRLF, or a bare LF as RFC 9112 section 2.2 allows). */
   after: number;
   badCharacter: boolean;
+  /** A hash of the bytes scanned (FieldSectionSlot.seen): nonzero. */
+  hash: number;
 }
 
-/** Scans from `from` for the empty line ending the head, checking every byte on the way; undefined while incomplete. */
+/**
+ * Scans from `from` (the request-line's line feed) for the empty line ending the head, checking every byte on
+ * the way and hashing them; undefined while incomplete.
+ */
 function scanHead(buf: Buffer, from: number): HeadEnd | undefined {
   let badCharacter = false;
+  let hash = 0;
   const n = buf.length;
   for (let i = from; i < n; i++) {
-    const k = CLASS[buf[i]!]!;
+    const b = buf[i]!;
+    hash = (Math.imul(hash, 31) + b) | 0;
+    const k = CLASS[b]!;
     if (k === ORDINARY) continue;
     if (k === LF) {
       if (i + 1 >= n) return undefined;
       const next = buf[i + 1];
-      if (next === 0x0a) return { at: i + 1, after: i + 2, badCharacter };
+      if (next === 0x0a) return { at: i + 1, after: i + 2, badCharacter, hash: hash | 1 };
       if (next === 0x0d) {
         if (i + 2 >= n) return undefined;
-        if (buf[i + 2] === 0x0a) return { at: i + 1, after: i + 3, badCharacter };
+        if (buf[i + 2] === 0x0a) return { at: i + 1, after: i + 3, badCharacter, hash: hash | 1 };
       }
     } else if (k === CR) {
       if (i + 1 < n && buf[i + 1] !== 0x0a) badCharacter = true;
@@ -224,8 +293,21 @@ function scanHead(buf: Buffer, from: number): HeadEnd | undefined {
   return undefined;
 }
 
-/** Parses one request head starting at `start`; `end` in the result is where the next bytes begin. */
-export function parseRequestHead(buf: Buffer, start: number, limits: ParseLimits = DEFAULT_LIMITS): ParseOutcome {
+/** Whether buf[pos, lineEnd), a request-line up to its line feed, holds a character no head may contain (as scanHead checks). */
+function lineHasBadCharacter(buf: Buffer, pos: number, lineEnd: number): boolean {
+  for (let i = pos; i < lineEnd; i++) {
+    const k = CLASS[buf[i]!]!;
+    if (k === FORBIDDEN || (k === CR && buf[i + 1] !== 0x0a)) return true;
+  }
+  return false;
+}
+
+/**
+ * Parses one request head starting at `start`; `end` in the result is where the next bytes begin.
+ * With `slot`, a head whose field section is byte for byte the slot's memo takes that parse
+ * (FieldSectionMemo), and a section without a body that parses twice in a row becomes the memo.
+ */
+export function parseRequestHead(buf: Buffer, start: number, limits: ParseLimits = DEFAULT_LIMITS, slot?: FieldSectionSlot): ParseOutcome {
   let pos = start;
   // RFC 9112 section 2.2: ignore empty lines received before the request-line.
   while (pos < buf.length && (buf[pos] === 0x0d || buf[pos] === 0x0a)) pos++;
@@ -240,34 +322,27 @@ export function parseRequestHead(buf: Buffer, start: number, limits: ParseLimits
     return buf.length - pos > limits.maxRequestLine ? { kind: 'error', status: 414, reason: 'request-line too long' } : INCOMPLETE;
   }
   if (lineEnd - pos > limits.maxRequestLine + 1) return { kind: 'error', status: 414, reason: 'request-line too long' };
-  const headEnd = scanHead(buf, pos);
+  const memo = slot?.memo;
+  if (memo !== undefined) {
+    const known = parseWithMemo(buf, pos, lineEnd, memo, limits);
+    if (known !== undefined) return known;
+    slot!.memo = undefined; // other fields now: a memo again only once they repeat
+  }
+  const headEnd = scanHead(buf, lineEnd);
   if (headEnd === undefined) {
     return buf.length - lineEnd > limits.maxHeaderBytes ? { kind: 'error', status: 431, reason: 'header section too large' } : INCOMPLETE;
   }
   if (headEnd.at - lineEnd > limits.maxHeaderBytes + 1) return { kind: 'error', status: 431, reason: 'header section too large' };
   // One conversion for the whole head; everything below works on this string.
-  const text = buf.toString('latin1', pos, headEnd.at);
+  const text = latin1(buf, pos, headEnd.at);
   const rl = lineEnd - pos;
   const line = text.charCodeAt(rl - 1) === 0x0d ? text.slice(0, rl - 1) : text.slice(0, rl);
 
-  // request-line = method SP request-target SP HTTP-version (RFC 9112 section 3)
-  const sp1 = line.indexOf(' ');
-  const sp2 = line.indexOf(' ', sp1 + 1);
-  if (sp1 <= 0 || sp2 === -1 || line.indexOf(' ', sp2 + 1) !== -1) return bad('malformed request-line');
-  const method = line.slice(0, sp1);
-  const target = line.slice(sp1 + 1, sp2);
-  if (!isToken(method)) return bad('malformed method');
-  if (target === '') return bad('empty request-target');
-  let minor: number;
-  if (line.length - sp2 === 9 && isHttp1(line, sp2 + 1) && line.charCodeAt(sp2 + 8) >= 0x30 && line.charCodeAt(sp2 + 8) <= 0x39) {
-    minor = line.charCodeAt(sp2 + 8) - 0x30;
-  } else {
-    const vm = /^HTTP\/(\d)\.(\d)$/.exec(line.slice(sp2 + 1));
-    if (!vm) return bad('malformed HTTP-version');
-    return { kind: 'error', status: 505, reason: `HTTP/${vm[1]}.${vm[2]} is not supported` };
-  }
+  const rlp = parseRequestLine(line);
+  if (rlp.kind === 'error') return rlp;
+  const { method, target, minor } = rlp;
 
-  if (headEnd.badCharacter) return bad('invalid character in field value');
+  if (headEnd.badCharacter || lineHasBadCharacter(buf, pos, lineEnd)) return bad('invalid character in field value');
   const headers = new RequestHeaders();
   let hostCount = 0;
   let count = 0;
@@ -320,9 +395,70 @@ export function parseRequestHead(buf: Buffer, start: number, limits: ParseLimits
   const close = connectionHas(headers.connection, 'close');
   const keepAlive = minor === 1 ? !close : !close && connectionHas(headers.connection, 'keep-alive');
 
+  if (slot !== undefined && te === undefined && cl === undefined) {
+    // Kept once the same section comes twice in a row (by its hash): fields that change every request (a
+    // Referer, a proxy's validators) cost the hash, not a copy and a comparison that never pays.
+    if (slot.seen === headEnd.hash) {
+      slot.memo = new FieldSectionMemo(Buffer.from(buf.subarray(lineEnd + 1, headEnd.after)), headers, hostCount, count, close, connectionHas(headers.connection, 'keep-alive'));
+    }
+    slot.seen = headEnd.hash;
+  }
   return {
     kind: 'head',
     end: p,
-    head: { method, target, minor, headers, hostCount, contentLength, chunked: te !== undefined, keepAlive, raw: text },
+    head: { method, target, minor, headers, hostCount, contentLength, chunked: te !== undefined, keepAlive, raw: text, line },
+  };
+}
+
+/**
+ * Whether buf[from, from + bytes.length) is `bytes`: one memcmp through Buffer#compare's binding without its
+ * argument checks (~120 ns here for any head's length, where a JavaScript loop took 2.5 ns a byte), or
+ * Buffer#compare itself on a Node without that binding.
+ */
+const sameBytesAt: (buf: Buffer, from: number, bytes: Buffer) => boolean = (() => {
+  type CompareOffset = (a: Uint8Array, b: Uint8Array, bStart: number, aStart: number, bEnd: number, aEnd: number) => number;
+  let compareOffset: CompareOffset | undefined;
+  try {
+    compareOffset = (process as unknown as { binding(name: string): { compareOffset?: CompareOffset } }).binding('buffer').compareOffset;
+  } catch {
+    compareOffset = undefined;
+  }
+  if (typeof compareOffset === 'function') {
+    const f = compareOffset;
+    return (buf, from, bytes) => f(buf, bytes, 0, from, bytes.length, from + bytes.length) === 0;
+  }
+  return (buf, from, bytes) => buf.compare(bytes, 0, bytes.length, from, from + bytes.length) === 0;
+})();
+
+/** buf.toString('latin1', start, end) without its encoding dispatch (Buffer#latin1Slice, where this Node has it). */
+const latin1: (buf: Buffer, start: number, end: number) => string =
+  typeof (Buffer.prototype as unknown as { latin1Slice?: unknown }).latin1Slice === 'function'
+    ? (buf, start, end) => (buf as unknown as { latin1Slice(start: number, end: number): string }).latin1Slice(start, end)
+    : (buf, start, end) => buf.toString('latin1', start, end);
+
+/**
+ * The head at `pos` if the bytes after its request-line (which ends at `lineEnd`) are `memo`'s: the request-line
+ * is parsed, the fields are the memo's. Undefined for anything else, a request-line that does not parse
+ * included: the full parse then says what is wrong, in the same words as without a memo.
+ */
+function parseWithMemo(buf: Buffer, pos: number, lineEnd: number, memo: FieldSectionMemo, limits: ParseLimits): ParseOutcome | undefined {
+  const bytes = memo.bytes;
+  const from = lineEnd + 1;
+  const end = from + bytes.length;
+  // A section ends in a line feed: a cheap test that skips most comparisons bound to fail.
+  if (end > buf.length || buf[end - 1] !== 0x0a || bytes.length > limits.maxHeaderBytes || memo.count > limits.maxHeaders) return undefined;
+  if (!sameBytesAt(buf, from, bytes)) return undefined;
+  // The section's bytes passed scanHead once; the request-line's are checked here, as scanHead would.
+  const stop = buf[lineEnd - 1] === 0x0d ? lineEnd - 1 : lineEnd;
+  for (let i = pos; i < stop; i++) if (CLASS[buf[i]!] !== ORDINARY) return undefined;
+  const line = latin1(buf, pos, stop);
+  const rlp = parseRequestLine(line);
+  if (rlp.kind === 'error') return undefined;
+  const minor = rlp.minor;
+  const keepAlive = minor === 1 ? !memo.close : !memo.close && memo.keepAliveToken;
+  return {
+    kind: 'head',
+    end,
+    head: { method: rlp.method, target: rlp.target, minor, headers: memo.headers, hostCount: memo.hostCount, contentLength: 0, chunked: false, keepAlive, line },
   };
 }

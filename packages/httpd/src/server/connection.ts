@@ -1,5 +1,5 @@
 import { currentHttpDate, currentHttpSecond } from '../http/dates.js';
-import { parseRequestHead, type RequestHead } from '../http/parse-request.js';
+import { parseRequestHead, type FieldSectionSlot, type RequestHead } from '../http/parse-request.js';
 import { nowSeconds } from '../http/dates.js';
 import { errorResponse, representResource } from '../http/represent.js';
 import { resolveRequest } from '../http/resolve.js';
@@ -74,6 +74,12 @@ function withConnection(headBlock: string, connection: string): string {
   return s;
 }
 
+/**
+ * The field section this worker parsed last (parse-request.ts's FieldSectionMemo): a new connection starts
+ * with it, since a client's connections carry the same fields (`ab -c 25` opens one per request).
+ */
+const lastSection: FieldSectionSlot = { memo: undefined, seen: 0 };
+
 /** Bodies up to this size are gathered into one buffer with the head: one write, one syscall. */
 export const SMALL_BODY = 64 * 1024;
 /** A request body up to this size is read and discarded to keep the connection; a larger one closes it. */
@@ -101,6 +107,8 @@ export class Connection implements WireEvents {
   private peerEnded = false;
   /** The response being sent is the last because the client asked for that (see finish). */
   private clientClosed = false;
+  /** The field section this connection's last head had, parsed: the next head with the same bytes reuses it. */
+  private readonly section: FieldSectionSlot = { memo: lastSection.memo, seen: lastSection.seen };
   private readonly onDrained = () => {
     this.stopSendWatch();
     this.finish(this.closeAfterDrain);
@@ -204,7 +212,9 @@ export class Connection implements WireEvents {
           }
           continue;
         }
-        const r = parseRequestHead(this.buf, 0, this.ctx.limits);
+        const r = parseRequestHead(this.buf, 0, this.ctx.limits, this.section);
+        lastSection.memo = this.section.memo;
+        lastSection.seen = this.section.seen;
         if (r.kind === 'incomplete') {
           const waited = Date.now() - this.headStart;
           if (waited > this.ctx.timeouts.headerMs) this.send(errorResponse(408, { close: true }), null, true);
