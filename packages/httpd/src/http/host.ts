@@ -6,7 +6,9 @@
 const cache = new Map<string, string | undefined>();
 
 export function normaliseHost(value: string): string | undefined {
-  if (cache.has(value)) return cache.get(value);
+  // One lookup: has() then get() hashed and probed twice (the string's hash is kept, the probe is not).
+  const known = cache.get(value);
+  if (known !== undefined || cache.has(value)) return known;
   const host = normaliseUncached(value);
   if (cache.size >= 1024) cache.clear();
   cache.set(value, host);

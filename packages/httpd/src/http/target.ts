@@ -67,8 +67,24 @@ function normalisePath(rawPath: string, query: string, authority?: string): Targ
   return authority === undefined ? { kind: 'path', path, rawPath, query } : { kind: 'path', path, rawPath, query, authority };
 }
 
-/** Parses a request-target: origin-form, absolute-form (http/https) or asterisk-form. */
+/** The last target parsed and its outcome (outcomes are never changed by their readers). */
+let lastTarget: string | undefined;
+let lastOutcome: TargetOutcome | undefined;
+
+/**
+ * Parses a request-target: origin-form, absolute-form (http/https) or asterisk-form. The last one is kept:
+ * a popular URL comes many times in a row, and a request's target is parsed twice (the large-site read-ahead
+ * looks at it before resolving does).
+ */
 export function parseTarget(target: string): TargetOutcome {
+  if (target === lastTarget) return lastOutcome!;
+  const outcome = parseTargetUncached(target);
+  lastTarget = target;
+  lastOutcome = outcome;
+  return outcome;
+}
+
+function parseTargetUncached(target: string): TargetOutcome {
   // Only visible ASCII may appear in a request-target (RFC 3986 section 2; RFC 9112 section 3.2).
   if (!/^[\x21-\x7e]+$/.test(target) || target.includes('#')) return { kind: 'bad', reason: 'invalid character in request-target' };
   if (target === '*') return { kind: 'asterisk' };
