@@ -2,7 +2,7 @@
 // represent, serialize, cache, metrics hook), with the socket replaced by a wire that
 // takes every write at once: what JavaScript costs per request, without the kernel.
 //
-//   node bench/inproc.mjs [WEBROOT] [--n N] [--io sync|stream|async] [--only 1k|304|many|close] [--dist DIR] [--log json|combined [--log-path FILE]]
+//   node bench/inproc.mjs [WEBROOT] [--n N] [--io sync|stream|async] [--only 1k|304|many|close|fields] [--dist DIR] [--log json|combined [--log-path FILE]]
 //
 // --dist runs another build of packages/httpd (its dist directory), for an interleaved A/B of two builds.
 // --log writes the access log in that format through the worker's AccessLogs (to /dev/null unless
@@ -12,7 +12,7 @@
 //
 // WEBROOT defaults to the bench corpus (bench/.corpus/http.webroot; `pnpm bench` makes it).
 // Prints CPU ns per request for a keep-alive GET of 1 KB, the 304 of it, the 10,000-file
-// rotation, and a Connection: close GET. Run it pinned (taskset -c 0) and compare builds
+// rotation, a Connection: close GET, and the GET with a Referer that changes every request (fields). Run it pinned (taskset -c 0) and compare builds
 // interleaved: the numbers move with the machine's load.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -89,6 +89,8 @@ const scenarios = {
   '304': () => req('/1k.bin', `If-None-Match: ${etag ?? '"x"'}\r\n`),
   many: (i) => req(paths[i % paths.length]),
   close: () => req('/1k.bin', 'Connection: close\r\n'),
+  // Fields that differ from one request to the next: what the field-section memo costs when it never hits.
+  fields: (i) => req('/1k.bin', `Referer: http://bench/page/${i}\r\n`),
 };
 
 const only = opt('--only', '');
