@@ -90,6 +90,11 @@ describe('parseRequestHead with a field-section memo', () => {
     const fields = 'Host: h\r\nUser-Agent: u\r\n\r\n';
     const slot = primed(`GET / HTTP/1.1\r\n${fields}`);
     expect(parseRequestHead(bytes(`GET / HTTP/1.1\r\n${fields.slice(0, -1)}`), 0, DEFAULT_LIMITS, slot)).toEqual({ kind: 'incomplete' });
+    // A head still arriving keeps the memo: once whole, it is the memo's.
+    const memo = slot.memo;
+    expect(memo).toBeDefined();
+    const whole = parseRequestHead(bytes(`GET / HTTP/1.1\r\n${fields}`), 0, DEFAULT_LIMITS, slot);
+    expect(whole.kind === 'head' && whole.head.headers).toBe(memo!.headers);
     // The same first bytes, then more fields: a prefix match is not a match.
     const longer = `GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: u\r\nRange: bytes=0-1\r\n\r\n`;
     const r = parseRequestHead(bytes(longer), 0, DEFAULT_LIMITS, slot);

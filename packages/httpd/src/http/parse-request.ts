@@ -326,12 +326,13 @@ export function parseRequestHead(buf: Buffer, start: number, limits: ParseLimits
   if (memo !== undefined) {
     const known = parseWithMemo(buf, pos, lineEnd, memo, limits);
     if (known !== undefined) return known;
-    slot!.memo = undefined; // other fields now: a memo again only once they repeat
   }
   const headEnd = scanHead(buf, lineEnd);
   if (headEnd === undefined) {
     return buf.length - lineEnd > limits.maxHeaderBytes ? { kind: 'error', status: 431, reason: 'header section too large' } : INCOMPLETE;
   }
+  // A whole head with other fields (not one still arriving): a memo again only once they repeat.
+  if (memo !== undefined) slot!.memo = undefined;
   if (headEnd.at - lineEnd > limits.maxHeaderBytes + 1) return { kind: 'error', status: 431, reason: 'header section too large' };
   // One conversion for the whole head; everything below works on this string.
   const text = latin1(buf, pos, headEnd.at);
