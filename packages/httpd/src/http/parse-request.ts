@@ -449,10 +449,9 @@ function parseWithMemo(buf: Buffer, pos: number, lineEnd: number, memo: FieldSec
   // A section ends in a line feed: a cheap test that skips most comparisons bound to fail.
   if (end > buf.length || buf[end - 1] !== 0x0a || bytes.length > limits.maxHeaderBytes || memo.count > limits.maxHeaders) return undefined;
   if (!sameBytesAt(buf, from, bytes)) return undefined;
-  // The section's bytes passed scanHead once; the request-line's are checked here, as scanHead would.
-  const stop = buf[lineEnd - 1] === 0x0d ? lineEnd - 1 : lineEnd;
-  for (let i = pos; i < stop; i++) if (CLASS[buf[i]!] !== ORDINARY) return undefined;
-  const line = latin1(buf, pos, stop);
+  // The section's bytes passed scanHead once; the request-line's are checked as the full parse checks them.
+  if (lineHasBadCharacter(buf, pos, lineEnd)) return undefined;
+  const line = latin1(buf, pos, buf[lineEnd - 1] === 0x0d ? lineEnd - 1 : lineEnd);
   const rlp = parseRequestLine(line);
   if (rlp.kind === 'error') return undefined;
   const minor = rlp.minor;
