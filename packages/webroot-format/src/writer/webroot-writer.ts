@@ -7,7 +7,7 @@ import { rulesProblem } from '../rules/validate.js';
 import { NO_RULES, type SiteRules } from '../rules/types.js';
 import { IndexBuilder } from './index-builder.js';
 import { forgetTemporary, removeTemporary, temporaryPathFor } from './temp-files.js';
-import { syncDirectory, writeAllAt } from '../fs-sync.js';
+import { copyWithinFile, syncDirectory, writeAllAt } from '../fs-sync.js';
 
 const COPY_CHUNK = 4 << 20;
 /**
@@ -328,31 +328,16 @@ export class WebrootWriter {
     return undefined;
   }
 
-  /** Moves `length` bytes of the region from `from` back to `to` (< from), front first; returns `to`. */
+  /** Moves `length` bytes of the region from `from` back to `to` (< from); returns `to`. */
   private moveBack(from: number, to: number, length: number): number {
-    const buf = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(length, 1)));
-    for (let done = 0; done < length; ) {
-      const n = Math.min(buf.length, length - done);
-      let got = 0;
-      while (got < n) got += fs.readSync(this.fd, buf, got, n - got, this.dataStart + from + done + got);
-      writeAllAt(this.fd, buf.subarray(0, n), this.dataStart + to + done);
-      done += n;
-    }
+    copyWithinFile(this.fd, this.dataStart + from, this.dataStart + to, length, COPY_CHUNK);
     fs.ftruncateSync(this.fd, this.dataStart + to + length);
     return to;
   }
 
-  /** Moves the data region to start at `newStart` (> dataStart), copying from the end so nothing is overwritten early. */
+  /** Moves the data region to start at `newStart` (> dataStart). */
   private moveData(newStart: number): void {
-    const buf = Buffer.allocUnsafe(Math.min(COPY_CHUNK, Math.max(this.dataLength, 1)));
-    for (let end = this.dataLength; end > 0; ) {
-      const n = Math.min(buf.length, end);
-      const from = end - n;
-      let got = 0;
-      while (got < n) got += fs.readSync(this.fd, buf, got, n - got, this.dataStart + from + got);
-      writeAllAt(this.fd, buf.subarray(0, n), newStart + from);
-      end = from;
-    }
+    copyWithinFile(this.fd, this.dataStart, newStart, this.dataLength, COPY_CHUNK);
     this.dataStart = newStart;
   }
 
